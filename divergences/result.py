@@ -1,0 +1,80 @@
+"""The one result type shared by every transport solver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TransportResult"]
+
+
+@dataclass(frozen=True)
+class TransportResult:
+    r"""Outcome of one optimal transport solve (exact, 1-D closed form or Sinkhorn).
+
+    Field names follow POT's ``OTResult`` where they can. For batched solves (several
+    problems at once) the scalar fields are arrays with one entry per problem.
+
+    Attributes
+    ----------
+    cost : float or ndarray
+        The transport cost :math:`\langle\gamma, C\rangle = \sum_{ij}\gamma_{ij} C_{ij}`.
+        With :math:`C = d^p` this is :math:`W_p^p`. For Sinkhorn it is the linear part
+        only; the entropic objective is in ``objective``.
+    distance : float or ndarray
+        :math:`W_p = \text{cost}^{1/p}` when the cost is a ground distance to the power
+        ``p``; equal to ``cost`` for a generic cost matrix (``p=1``).
+    plan : ndarray or scipy.sparse matrix
+        The coupling :math:`\gamma` of shape ``(n, m)`` (sparse for 1-D and large cases).
+        ``None`` for batched solves that do not form the plans.
+    potentials : tuple of ndarray
+        Dual potentials ``(f, g)`` with :math:`f_i + g_j \le C_{ij}` and, at the optimum,
+        :math:`\sum_i a_i f_i + \sum_j b_j g_j = \text{cost}` (exact solvers).
+    converged : bool or ndarray
+        Whether the solver met its stopping rule; a non-converged solve also warns.
+    n_iter : int or ndarray
+        Iterations (pivots for the network simplex, sweeps for Sinkhorn, 0 for closed forms).
+    status : str
+        ``"optimal"``, ``"max_iter"``, ``"infeasible"``, ``"converged"``...
+    marginal_error : float or ndarray
+        :math:`\|\gamma 1 - a\|_1 + \|\gamma^T 1 - b\|_1` at return.
+    p : float
+        The exponent of the ground cost (1 for a generic cost matrix).
+    objective : float or ndarray or None
+        The regularised objective for entropic solvers, ``None`` otherwise.
+    reg : float or None
+        The entropic regularisation, ``None`` for exact solvers.
+    """
+
+    cost: Any
+    distance: Any
+    plan: Any
+    potentials: tuple
+    converged: Any = True
+    n_iter: Any = 0
+    status: str = "optimal"
+    marginal_error: Any = 0.0
+    p: float = 1.0
+    objective: Any = None
+    reg: float | None = None
+    # Support points and metric, kept so that ``critic`` can be evaluated off the support.
+    _support: Any = field(default=None, repr=False, compare=False)
+
+    def critic(self, points):
+        r"""The Kantorovich–Rubinstein critic evaluated at ``points`` (p = 1 only).
+
+        .. math:: f(z) = \min_j \big(d(z, y_j) - g_j\big),
+
+        the c-transform of the target potential ``g``: a 1-Lipschitz function for the
+        ground metric with :math:`W_1 = \sum_i a_i f(x_i) - \sum_j b_j f(y_j)`.
+        """
+        if self._support is None:
+            raise ValueError(
+                "critic: this result has no support points; use transport(x, y, ...) with "
+                "p=1 and a metric (not emd on a bare cost matrix)"
+            )
+        from ._critic import evaluate_critic  # local import: only the exact solver needs it
+
+        return evaluate_critic(self, np.asarray(points))

@@ -1,0 +1,102 @@
+r"""Wasserstein distances between point sets: the public entry points.
+
+``wasserstein`` and ``transport`` validate their inputs, pick one solver and return its
+answer; the solvers live in :mod:`divergences.univariate` (1-D closed form),
+:mod:`divergences.exact` (network simplex) and :mod:`divergences.entropic` (Sinkhorn).
+"""
+
+from __future__ import annotations
+
+from ._metrics import metric_code
+from ._validation import (
+    check_choice,
+    check_p,
+    check_points,
+    check_reg,
+    check_same_dimension,
+    check_weights,
+)
+
+__all__ = ["wasserstein", "transport"]
+
+METHODS = ("auto", "closed_form", "exact", "sinkhorn")
+
+
+def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", reg=None,
+              **options):
+    r"""Optimal transport between two weighted point sets, as a :class:`TransportResult`.
+
+    Solves
+
+    .. math:: W_p^p(\alpha, \beta) = \min_{\gamma \in \Pi(a, b)} \sum_{ij} \gamma_{ij}\, d(x_i, y_j)^p,
+
+    where :math:`\Pi(a, b)` is the set of couplings with marginals ``a`` and ``b``.
+
+    Parameters
+    ----------
+    x, y : array_like, shape (n,) or (n, d) and (m,) or (m, d)
+        Support points or samples of the two measures, in the same dimension ``d``.
+    a, b : array_like, shape (n,) and (m,), optional
+        Non-negative weights (counts are fine); each is normalised to sum to 1. Default
+        uniform.
+    p : float, default 1
+        Exponent of the ground cost, ``p >= 1``.
+    metric : {"euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski"}
+        Ground metric ``d``; for ``"minkowski"`` pass its order as ``q=...``.
+    method : {"auto", "closed_form", "exact", "sinkhorn"}
+        ``"auto"`` uses the 1-D closed form for 1-D data and the exact network simplex
+        otherwise; ``"sinkhorn"`` needs ``reg``.
+    reg : float, optional
+        Entropic regularisation for ``method="sinkhorn"``.
+    **options
+        Passed to the solver (``max_iter``, ``tol``, ``q`` ...); unknown ones raise TypeError.
+
+    Returns
+    -------
+    TransportResult
+        ``cost`` is :math:`W_p^p`, ``distance`` is :math:`W_p`.
+    """
+    x = check_points(x, "x")
+    y = check_points(y, "y")
+    check_same_dimension(x, y)
+    a = check_weights(a, x.shape[0], "a")
+    b = check_weights(b, y.shape[0], "b")
+    p = check_p(p)
+    code = metric_code(metric)
+    method = check_choice(method, "method", METHODS)
+    if method == "auto":
+        method = "closed_form" if x.shape[1] == 1 else "exact"
+    if reg is not None and method != "sinkhorn":
+        raise ValueError(f"reg is only used by method='sinkhorn', not method={method!r}")
+    a = a / a.sum()
+    b = b / b.sum()
+    if method == "closed_form":
+        if x.shape[1] != 1:
+            raise ValueError(
+                f"method='closed_form' needs 1-D data, got points of dimension {x.shape[1]}"
+            )
+        from .univariate import _transport_1d
+
+        return _transport_1d(x[:, 0], y[:, 0], a, b, p, **options)
+    if method == "exact":
+        from .exact import _transport_exact
+
+        return _transport_exact(x, y, a, b, p, code, **options)
+    from .entropic import _transport_sinkhorn
+
+    return _transport_sinkhorn(x, y, a, b, p, code, check_reg(reg), **options)
+
+
+def wasserstein(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", reg=None,
+                **options):
+    r"""The Wasserstein distance :math:`W_p` between two weighted point sets (root applied).
+
+    .. math:: W_p(\alpha, \beta) = \Big(\min_{\gamma \in \Pi(a, b)}
+              \sum_{ij} \gamma_{ij}\, d(x_i, y_j)^p\Big)^{1/p}
+
+    Same parameters as :func:`transport`; returns ``transport(...).distance``.
+    Unlike POT's ``ot.emd2`` and ``ot.wasserstein_1d``, which return :math:`W_p^p`, this
+    returns :math:`W_p`.
+    """
+    return transport(x, y, a, b, p=p, metric=metric, method=method, reg=reg,
+                     **options).distance

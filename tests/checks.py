@@ -1,0 +1,48 @@
+"""Shared checks for transport results: every solver's output goes through here."""
+
+import numpy as np
+import scipy.sparse
+
+
+def dense_plan(plan):
+    """The plan as a dense ndarray, whether it came dense or scipy.sparse."""
+    return plan.toarray() if scipy.sparse.issparse(plan) else np.asarray(plan)
+
+
+def check_transport(res, a, b, cost, *, atol=1e-10, marginal_atol=None, optimal=True):
+    """Assert that ``res`` is a valid transport between ``a`` and ``b`` for ``cost``.
+
+    Checks: the plan's shape and non-negativity, its marginals, ``cost == sum(plan*C)``,
+    ``distance == cost**(1/p)``, and for ``optimal=True`` (exact solvers) dual feasibility
+    ``f_i + g_j <= C_ij`` on the supports and a zero duality gap.
+    ``a`` and ``b`` are the normalised weights.
+    """
+    a = np.asarray(a, float)
+    b = np.asarray(b, float)
+    cost = np.asarray(cost, float)
+    marginal_atol = atol if marginal_atol is None else marginal_atol
+    scale = max(1.0, np.abs(cost).max())
+    plan = dense_plan(res.plan)
+    assert plan.shape == cost.shape, (plan.shape, cost.shape)
+    assert np.isfinite(plan).all()
+    assert (plan >= -atol).all(), plan.min()
+    np.testing.assert_allclose(plan.sum(axis=1), a, atol=marginal_atol, rtol=0)
+    np.testing.assert_allclose(plan.sum(axis=0), b, atol=marginal_atol, rtol=0)
+    np.testing.assert_allclose(res.cost, (plan * cost).sum(), atol=atol * scale, rtol=1e-12)
+    if res.p != 1:
+        np.testing.assert_allclose(res.distance, max(res.cost, 0.0) ** (1 / res.p),
+                                   rtol=1e-12, atol=1e-15)
+    assert np.isfinite(res.cost)
+    if not optimal:
+        return
+    assert res.converged
+    f, g = (np.asarray(v, float) for v in res.potentials)
+    assert f.shape == a.shape and g.shape == b.shape
+    assert np.isfinite(f).all() and np.isfinite(g).all()
+    support = np.outer(a > 0, b > 0)
+    slack = cost - f[:, None] - g[None, :]
+    assert (slack[support] >= -atol * scale).all(), slack[support].min()
+    dual = a @ f + b @ g
+    np.testing.assert_allclose(dual, res.cost, atol=atol * scale, rtol=1e-10)
+    # complementary slackness: mass only where the reduced cost is zero
+    assert (plan[slack > 1e-7 * scale] <= atol).all()
