@@ -1,14 +1,8 @@
-"""``python -m divergences``: the demo of the parallel-segments example."""
+"""``python -m divergences``: the demo (default) or ``compare``; see :mod:`divergences.cli`."""
 
 import sys
 
-
-def main(argv=None):
-    """Entry point of the ``divergences`` console script."""
-    from .demo import run_demo
-
-    return run_demo(sys.argv[1:] if argv is None else argv)
-
+from .cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

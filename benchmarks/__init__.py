@@ -1,0 +1,1 @@
+"""Benchmarks of divergences against POT and SciPy; run ``python -m benchmarks``."""
