@@ -181,3 +181,34 @@ def check_choice(value, name, choices):
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not one of {sorted(choices)}")
     return value
+
+
+# --- information (histograms for kl/js/tv/..., pairwise) ---
+
+
+def check_histogram_rows(arr, name):
+    """Validate the rows of a C-contiguous float64 ``(B, n)`` array of weights.
+
+    One fused compiled pass (:func:`divergences._kernels.elementwise.scan_rows`) computes
+    the row sums and minima; only if it flags a problem are the precise (slower) checks
+    run to name it. Returns the row sums (the masses that were checked to be positive).
+    """
+    from ._kernels.elementwise import scan_rows
+
+    sums, mins = scan_rows(arr)
+    if np.isfinite(sums).all() and (mins >= 0).all() and (sums > 0).all():
+        return sums
+    check_finite(arr, name)
+    check_nonnegative(arr, name)
+    check_positive_mass(arr, name)
+    raise ValueError(f"{name} has a total mass that overflows float64; rescale the counts")
+
+
+def check_alpha(alpha):
+    """The Renyi order: a real number >= 0 (``inf`` allowed)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}")
+    alpha = float(alpha)
+    if np.isnan(alpha) or alpha < 0:
+        raise ValueError(f"alpha must be >= 0 (inf allowed), got {alpha}")
+    return alpha
