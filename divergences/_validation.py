@@ -193,15 +193,16 @@ def check_histogram_rows(arr, name):
     the row sums and minima; only if it flags a problem are the precise (slower) checks
     run to name it. Returns the row sums (the masses that were checked to be positive).
     """
-    from ._kernels.elementwise import scan_rows
+    from ._kernels.elementwise import PARALLEL_MIN, scan_rows, scan_rows_serial
 
-    sums, mins = scan_rows(arr)
+    sums, mins = (scan_rows if arr.size >= PARALLEL_MIN else scan_rows_serial)(arr)
     if np.isfinite(sums).all() and (mins >= 0).all() and (sums > 0).all():
         return sums
     check_finite(arr, name)
     check_nonnegative(arr, name)
-    check_positive_mass(arr, name)
-    raise ValueError(f"{name} has a total mass that overflows float64; rescale the counts")
+    if not np.isfinite(sums).all():
+        raise ValueError(f"{name} has a total mass that overflows float64; rescale the counts")
+    raise ValueError(f"{name} has zero total mass (all weights are 0)")
 
 
 def check_alpha(alpha):

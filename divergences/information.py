@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from ._kernels import elementwise as _ew
-from ._kernels.pairwise import pairwise_matrix
+from ._kernels.pairwise import pairwise_matrix, pairwise_matrix_serial
 from ._validation import (
     as_real_array,
     check_alpha,
@@ -39,21 +39,23 @@ __all__ = ["chi2", "hellinger", "js", "js_distance", "kl", "pairwise", "renyi", 
 
 def _rows(x, name, axis):
     """``x`` as validated (rows, bins) float64 with its batch shape and row sums."""
-    arr = as_real_array(x, name)
-    if arr.ndim == 0:
+    if np.ndim(x) == 0 and not isinstance(x, (str, bytes)):
         raise ValueError(f"{name} must be an array of bins, got a scalar")
+    arr = as_real_array(x, name)
     ax = check_axis(axis, arr.ndim)
     arr = np.moveaxis(arr, ax, -1)
     n = arr.shape[-1]
     rows = np.ascontiguousarray(arr.reshape(-1, n))
-    return rows, arr.shape[:-1], check_histogram_rows(rows, name)
+    rows, sums = _ew.lift_tiny_rows(rows, check_histogram_rows(rows, name))
+    return rows, arr.shape[:-1], sums
 
 
 def _divergence(code, p, q, axis, alpha=1.0):
     """Validate, run the row kernel, wrap (natural log)."""
     prows, pbatch, ps = _rows(p, "p", axis)
     qrows, qbatch, qs = _rows(q, "q", axis)
-    if prows.shape[1] != qrows.shape[1]:
+    n = prows.shape[1]
+    if n != qrows.shape[1]:
         raise ValueError(
             f"p and q must have the same number of bins along axis, "
             f"got {prows.shape[1]} and {qrows.shape[1]}"
@@ -66,7 +68,8 @@ def _divergence(code, p, q, axis, alpha=1.0):
         ) from None
     ip = np.broadcast_to(np.arange(prows.shape[0]).reshape(pbatch), batch).ravel()
     iq = np.broadcast_to(np.arange(qrows.shape[0]).reshape(qbatch), batch).ravel()
-    out = _ew.divergence_rows(code, alpha, prows, qrows, ps, qs, ip, iq)
+    run = _ew.divergence_rows if ip.size * n >= _ew.PARALLEL_MIN else _ew.divergence_rows_serial
+    out = run(code, alpha, prows, qrows, ps, qs, ip, iq)
     return float(out[0]) if batch == () else out.reshape(batch)
 
 
@@ -160,7 +163,8 @@ def js_distance(p, q, *, base=None, axis=-1):
     r"""Jensen-Shannon distance :math:`\sqrt{\mathrm{JS}(p, q)}`, a metric.
 
     The same as ``scipy.spatial.distance.jensenshannon`` except that the default
-    ``axis=-1`` (SciPy: ``axis=0``). See :func:`js` for the conventions.
+    ``axis=-1`` (SciPy: ``axis=0``) and that a ``base`` below 1, which makes JS negative,
+    is rejected. See :func:`js` for the conventions.
 
     .. math:: d_{\mathrm{JS}}(p, q) = \sqrt{\mathrm{JS}(p, q)}
 
@@ -175,7 +179,10 @@ def js_distance(p, q, *, base=None, axis=-1):
     >>> js_distance([1, 0], [0, 1], base=2)
     1.0
     """
-    return np.sqrt(js(p, q, base=base, axis=axis))
+    if check_base(base) is not None and base < 1:
+        raise ValueError(f"base must be > 1 for js_distance (JS in base {base} is negative)")
+    value = js(p, q, base=base, axis=axis)
+    return math.sqrt(value) if isinstance(value, float) else np.sqrt(value)
 
 
 def tv(p, q, *, axis=-1):
@@ -307,7 +314,7 @@ def _matrix(x, name):
     arr = as_real_array(x, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (one histogram per row), got {arr.shape}")
-    return arr, check_histogram_rows(arr, name)
+    return _ew.lift_tiny_rows(arr, check_histogram_rows(arr, name))
 
 
 def pairwise(X, Y=None, *, metric="js", base=None, alpha=None):
@@ -379,7 +386,9 @@ def pairwise(X, Y=None, *, metric="js", base=None, alpha=None):
                 f"X and Y must have the same number of bins, got {X.shape[1]} and {Y.shape[1]}"
             )
     symmetric = Y is X and name in _SYMMETRIC
-    out = pairwise_matrix(code, alpha, X, Y, xs, ys, symmetric)
+    big = X.shape[0] * Y.shape[0] * X.shape[1] >= _ew.PARALLEL_MIN
+    run = pairwise_matrix if big else pairwise_matrix_serial
+    out = run(code, alpha, X, Y, xs, ys, symmetric)
     if Y is X and not symmetric:
         np.fill_diagonal(out, 0.0)
     if base is not None:

@@ -9,9 +9,11 @@ one ``prange`` (so a single 10^7-bin histogram uses every core and a batch of sm
 too), each writes its partial accumulators, and a serial pass combines them in a fixed
 order, so the parallel and serial builds agree bit for bit.
 
-Normalisation is folded into the loop: ``a = (p * sp) * cp`` with ``sp`` a power of two
-that lifts tiny totals (subnormals) into the normal range exactly and ``cp = 1 / (P sp)``;
-no normalised copy is made.
+Normalisation is folded into the loop: ``a = p * cp`` with ``cp = 1 / P``; no normalised
+copy is made. The caller guarantees ``P >= 2**-900`` (:func:`lift_tiny_rows` rescales rows
+of tinier mass by an exact power of two), so ``cp`` is finite. (A two-step scaling would
+not do: the fastmath ``reassoc`` flag lets LLVM fold the two factors into one, which
+overflows.)
 
 Metric codes: 0 KL, 1 JS, 2 TV, 3 Hellinger, 4 chi2, 5 Renyi (alpha in (0,1) or (1,inf)),
 6 Renyi alpha=0, 7 Renyi alpha=inf. The formulas are chosen to be exact where the
@@ -28,10 +30,39 @@ from .._jit import kernel
 
 KL, JS, TV, HELLINGER, CHI2, RENYI, RENYI0, RENYIINF = 0, 1, 2, 3, 4, 5, 6, 7
 CHUNK = 1 << 15
+#: below this many bins in total, the serial twins run (starting threads costs more,
+#: and far more on a busy machine)
+PARALLEL_MIN = 1 << 17
 NACC = 3
 LOG2 = math.log(2.0)
 _TINY = 2.2250738585072014e-308  # smallest normal double
 _HUGE = 1.7976931348623157e308
+
+
+@kernel
+def _scan_task(x, t, nch, psum, pmin):
+    r = t // nch
+    lo = (t % nch) * CHUNK
+    hi = min(x.shape[1], lo + CHUNK)
+    s = 0.0
+    m = np.inf
+    for i in range(lo, hi):
+        v = x[r, i]
+        s += v
+        m = min(m, v)
+    psum[t] = s
+    pmin[t] = m
+
+
+@kernel
+def _scan_combine(B, nch, psum, pmin):
+    sums = np.zeros(B)
+    mins = np.full(B, np.inf)
+    for t in range(B * nch):
+        r = t // nch
+        sums[r] += psum[t]
+        mins[r] = min(mins[r], pmin[t])
+    return sums, mins
 
 
 @kernel(parallel=True)
@@ -40,39 +71,39 @@ def scan_rows(x):
 
     A finite sum means no NaN/inf entry (they propagate); the minimum exposes negatives.
     """
-    B, n = x.shape
-    nch = (n + CHUNK - 1) // CHUNK
-    T = B * nch
+    nch = (x.shape[1] + CHUNK - 1) // CHUNK
+    T = x.shape[0] * nch
     psum = np.empty(T)
     pmin = np.empty(T)
     for t in prange(T):
-        r = t // nch
-        lo = (t % nch) * CHUNK
-        hi = min(n, lo + CHUNK)
-        s = 0.0
-        m = np.inf
-        for i in range(lo, hi):
-            v = x[r, i]
-            s += v
-            m = min(m, v)
-        psum[t] = s
-        pmin[t] = m
-    sums = np.zeros(B)
-    mins = np.full(B, np.inf)
-    for t in range(T):
-        r = t // nch
-        sums[r] += psum[t]
-        mins[r] = min(mins[r], pmin[t])
-    return sums, mins
+        _scan_task(x, t, nch, psum, pmin)
+    return _scan_combine(x.shape[0], nch, psum, pmin)
 
 
 @kernel
-def lift(total):
-    """A power of two ``s`` (exact scaling) bringing ``total * s`` to >= 2**-75 if it is tiny."""
-    if total >= 1.0:
-        return 1.0
-    e = math.frexp(total)[1]
-    return math.ldexp(1.0, min(-e, 1000))
+def scan_rows_serial(x):
+    """:func:`scan_rows` without threads (small inputs: no thread start-up)."""
+    nch = (x.shape[1] + CHUNK - 1) // CHUNK
+    T = x.shape[0] * nch
+    psum = np.empty(T)
+    pmin = np.empty(T)
+    for t in range(T):
+        _scan_task(x, t, nch, psum, pmin)
+    return _scan_combine(x.shape[0], nch, psum, pmin)
+
+
+def lift_tiny_rows(rows, sums):
+    """Rows whose total is below ``2**-900`` multiplied by an exact power of two (copy).
+
+    Subnormal weights become normal numbers, so nothing is lost; ``rows``/``sums`` are
+    returned unchanged (no copy) when no row is that small.
+    """
+    tiny = sums < 2.0**-900
+    if not tiny.any():
+        return rows, sums
+    shift = np.where(tiny, np.minimum(-np.frexp(sums)[1], 1000), 0)
+    rows = np.ldexp(rows, shift[:, None])
+    return rows, np.ldexp(sums, shift)
 
 
 @kernel
@@ -85,15 +116,15 @@ def log_ratio(a, b):
 
 
 @kernel
-def _chunk(code, alpha, p, q, sp, cp, sq, cq, lo, hi, acc):
+def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc):
     """Partial accumulators of one chunk of one row into ``acc`` (length NACC)."""
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
     if code == KL:
         for i in range(lo, hi):
-            a = (p[i] * sp) * cp
-            b = (q[i] * sq) * cq
+            a = p[i] * cp
+            b = q[i] * cq
             if a > 0.0:
                 if b > 0.0:
                     s0 += a * log_ratio(a, b)
@@ -101,8 +132,8 @@ def _chunk(code, alpha, p, q, sp, cp, sq, cq, lo, hi, acc):
                     s1 = 1.0
     elif code == JS:
         for i in range(lo, hi):
-            a = (p[i] * sp) * cp
-            b = (q[i] * sq) * cq
+            a = p[i] * cp
+            b = q[i] * cq
             if a > 0.0 and b > 0.0:
                 m = a + b
                 s0 += a * math.log(2.0 * a / m) + b * math.log(2.0 * b / m)
@@ -111,21 +142,21 @@ def _chunk(code, alpha, p, q, sp, cp, sq, cq, lo, hi, acc):
                 s2 += a + b
     elif code == TV:
         for i in range(lo, hi):
-            a = (p[i] * sp) * cp
-            b = (q[i] * sq) * cq
+            a = p[i] * cp
+            b = q[i] * cq
             s0 += abs(a - b)
             s1 += min(a, b)
     elif code == HELLINGER:
         for i in range(lo, hi):
-            ra = math.sqrt((p[i] * sp) * cp)
-            rb = math.sqrt((q[i] * sq) * cq)
+            ra = math.sqrt(p[i] * cp)
+            rb = math.sqrt(q[i] * cq)
             d = ra - rb
             s0 += d * d
             s1 += ra * rb
     elif code == CHI2:
         for i in range(lo, hi):
-            a = (p[i] * sp) * cp
-            b = (q[i] * sq) * cq
+            a = p[i] * cp
+            b = q[i] * cq
             if b > 0.0:
                 d = a - b
                 s0 += d * (d / b)
@@ -135,8 +166,8 @@ def _chunk(code, alpha, p, q, sp, cp, sq, cq, lo, hi, acc):
         # online log-sum-exp of t = alpha log a + (1 - alpha) log b: s0 = max, s1 = sum
         s0 = -np.inf
         for i in range(lo, hi):
-            a = (p[i] * sp) * cp
-            b = (q[i] * sq) * cq
+            a = p[i] * cp
+            b = q[i] * cq
             if a > 0.0:
                 if b > 0.0:
                     t = math.log(a) + (1.0 - alpha) * log_ratio(b, a)
@@ -148,14 +179,17 @@ def _chunk(code, alpha, p, q, sp, cp, sq, cq, lo, hi, acc):
                 elif alpha > 1.0:
                     s2 = 1.0
     elif code == RENYI0:
+        # mass of q on the support of p (s0) and off it (s1)
         for i in range(lo, hi):
             if p[i] > 0.0:
-                s0 += (q[i] * sq) * cq
+                s0 += q[i] * cq
+            else:
+                s1 += q[i] * cq
     else:  # RENYIINF: max log(a/b) over a > 0
         s0 = -np.inf
         for i in range(lo, hi):
-            a = (p[i] * sp) * cp
-            b = (q[i] * sq) * cq
+            a = p[i] * cp
+            b = q[i] * cq
             if a > 0.0:
                 if b > 0.0:
                     s0 = max(s0, log_ratio(a, b))
@@ -211,7 +245,7 @@ def finish(code, alpha, acc):
             return np.inf
         return max((s0 + math.log(s1)) / (alpha - 1.0), 0.0)
     if code == RENYI0:
-        return np.inf if s0 <= 0.0 else max(-math.log(min(s0, 1.0)), 0.0)
+        return np.inf if s0 <= 0.0 else math.log1p(s1 / s0)
     return np.inf if s1 > 0.0 else max(s0, 0.0)
 
 
@@ -225,24 +259,17 @@ def _start(code, acc):
     acc[2] = 0.0
 
 
-@kernel(parallel=True)
-def divergence_rows(code, alpha, p, q, ps, qs, ip, iq):
-    """Divergence ``code`` between rows ``p[ip[b]]`` and ``q[iq[b]]`` for every b."""
-    B = ip.shape[0]
-    n = p.shape[1]
-    nch = (n + CHUNK - 1) // CHUNK
-    T = B * nch
-    parts = np.empty((T, NACC))
-    for t in prange(T):
-        b = t // nch
-        lo = (t % nch) * CHUNK
-        hi = min(n, lo + CHUNK)
-        P = ps[ip[b]]
-        Q = qs[iq[b]]
-        sp = lift(P)
-        sq = lift(Q)
-        _chunk(code, alpha, p[ip[b]], q[iq[b]], sp, 1.0 / (P * sp), sq, 1.0 / (Q * sq),
-               lo, hi, parts[t])
+@kernel
+def _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, parts):
+    b = t // nch
+    lo = (t % nch) * CHUNK
+    hi = min(p.shape[1], lo + CHUNK)
+    _chunk(code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], lo, hi,
+           parts[t])
+
+
+@kernel
+def _rows_combine(code, alpha, B, nch, parts):
     out = np.empty(B)
     acc = np.empty(NACC)
     for b in range(B):
@@ -251,3 +278,25 @@ def divergence_rows(code, alpha, p, q, ps, qs, ip, iq):
             _merge(code, acc, parts[b * nch + c])
         out[b] = finish(code, alpha, acc)
     return out
+
+
+@kernel(parallel=True)
+def divergence_rows(code, alpha, p, q, ps, qs, ip, iq):
+    """Divergence ``code`` between rows ``p[ip[b]]`` and ``q[iq[b]]`` for every b."""
+    nch = (p.shape[1] + CHUNK - 1) // CHUNK
+    T = ip.shape[0] * nch
+    parts = np.empty((T, NACC))
+    for t in prange(T):
+        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, parts)
+    return _rows_combine(code, alpha, ip.shape[0], nch, parts)
+
+
+@kernel
+def divergence_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
+    """:func:`divergence_rows` without threads (small inputs); the same chunks and sums."""
+    nch = (p.shape[1] + CHUNK - 1) // CHUNK
+    T = ip.shape[0] * nch
+    parts = np.empty((T, NACC))
+    for t in range(T):
+        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, parts)
+    return _rows_combine(code, alpha, ip.shape[0], nch, parts)

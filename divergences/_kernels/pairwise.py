@@ -27,17 +27,15 @@ from .elementwise import (
     RENYIINF,
     TV,
     finish,
-    lift,
 )
 
 
 @kernel
 def _normalise(x, s, a, aux, code):
-    """Row ``a = x / s`` (via an exact power-of-two lift) and its per-bin auxiliary."""
-    sp = lift(s)
-    c = 1.0 / (s * sp)
+    """Row ``a = x / s`` (``s >= 2**-900``, see ``lift_tiny_rows``) and its per-bin auxiliary."""
+    c = 1.0 / s
     for k in range(x.shape[0]):
-        v = (x[k] * sp) * c
+        v = x[k] * c
         a[k] = v
         if code == JS:
             aux[k] = v * math.log(v) if v > 0.0 else 0.0
@@ -105,6 +103,8 @@ def _pair(code, alpha, a, la, b, lb, acc):
         for k in range(n):
             if a[k] > 0.0:
                 s0 += b[k]
+            else:
+                s1 += b[k]
     else:  # RENYIINF
         s0 = -np.inf
         for k in range(n):
@@ -128,6 +128,29 @@ def _upper_row(code, alpha, A, LA, i, out, acc):
         out[j, i] = d
 
 
+@kernel
+def _prepare(code, X, xs):
+    A = np.empty(X.shape)
+    LA = np.zeros(X.shape)
+    for i in range(X.shape[0]):
+        _normalise(X[i], xs[i], A[i], LA[i], code)
+    return A, LA
+
+
+@kernel
+def _task(code, alpha, A, LA, B, LB, symmetric, t, out):
+    acc = np.empty(NACC)
+    if symmetric:
+        N = A.shape[0]
+        _upper_row(code, alpha, A, LA, t, out, acc)
+        if N - 1 - t != t:
+            _upper_row(code, alpha, A, LA, N - 1 - t, out, acc)
+    else:
+        for j in range(B.shape[0]):
+            _pair(code, alpha, A[t], LA[t], B[j], LB[j], acc)
+            out[t, j] = finish(code, alpha, acc)
+
+
 @kernel(parallel=True)
 def pairwise_matrix(code, alpha, X, Y, xs, ys, symmetric):
     """``D[i, j]`` = divergence ``code`` between rows ``X[i]`` and ``Y[j]`` (natural log).
@@ -135,30 +158,24 @@ def pairwise_matrix(code, alpha, X, Y, xs, ys, symmetric):
     ``xs``/``ys`` are the row sums. With ``symmetric`` (``Y`` is ``X``), only ``j > i``
     is computed, mirrored, and the diagonal is 0.
     """
-    N, n = X.shape
-    M = Y.shape[0]
-    A = np.empty((N, n))
-    LA = np.zeros((N, n))
-    for i in prange(N):
-        _normalise(X[i], xs[i], A[i], LA[i], code)
-    if symmetric:
-        B = A
-        LB = LA
-    else:
-        B = np.empty((M, n))
-        LB = np.zeros((M, n))
-        for j in prange(M):
-            _normalise(Y[j], ys[j], B[j], LB[j], code)
-    out = np.zeros((N, M))
+    A, LA = _prepare(code, X, xs)
+    B, LB = (A, LA) if symmetric else _prepare(code, Y, ys)
+    N = X.shape[0]
+    out = np.zeros((N, Y.shape[0]))
     ntask = (N + 1) // 2 if symmetric else N
     for t in prange(ntask):
-        acc = np.empty(NACC)
-        if symmetric:
-            _upper_row(code, alpha, A, LA, t, out, acc)
-            if N - 1 - t != t:
-                _upper_row(code, alpha, A, LA, N - 1 - t, out, acc)
-        else:
-            for j in range(M):
-                _pair(code, alpha, A[t], LA[t], B[j], LB[j], acc)
-                out[t, j] = finish(code, alpha, acc)
+        _task(code, alpha, A, LA, B, LB, symmetric, t, out)
+    return out
+
+
+@kernel
+def pairwise_matrix_serial(code, alpha, X, Y, xs, ys, symmetric):
+    """:func:`pairwise_matrix` without threads (small inputs); the same arithmetic."""
+    A, LA = _prepare(code, X, xs)
+    B, LB = (A, LA) if symmetric else _prepare(code, Y, ys)
+    N = X.shape[0]
+    out = np.zeros((N, Y.shape[0]))
+    ntask = (N + 1) // 2 if symmetric else N
+    for t in range(ntask):
+        _task(code, alpha, A, LA, B, LB, symmetric, t, out)
     return out
