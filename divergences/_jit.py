@@ -45,5 +45,9 @@ def kernel(fn=None, *, parallel=False):
 
 
 def serial_twin(dispatcher):
-    """The same kernel compiled with ``parallel=False`` (``prange`` runs as ``range``); for tests."""
-    return numba.njit(**_options(False))(dispatcher.py_func)
+    """The same kernel compiled with ``parallel=False`` (``prange`` runs as ``range``); for tests.
+
+    Not cached: numba's cache key does not include the ``parallel`` flag, so a cached twin
+    would share (and overwrite) the cache entry of the parallel kernel.
+    """
+    return numba.njit(**dict(_options(False), cache=False))(dispatcher.py_func)

@@ -181,3 +181,35 @@ def check_choice(value, name, choices):
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not one of {sorted(choices)}")
     return value
+
+
+# --- information (histograms for kl/js/tv/..., pairwise) ---
+
+
+def check_histogram_rows(arr, name):
+    """Validate the rows of a C-contiguous float64 ``(B, n)`` array of weights.
+
+    One fused compiled pass (:func:`divergences._kernels.elementwise.scan_rows`) computes
+    the row sums and minima; only if it flags a problem are the precise (slower) checks
+    run to name it. Returns the row sums (the masses that were checked to be positive).
+    """
+    from ._kernels.elementwise import PARALLEL_MIN, scan_rows, scan_rows_serial
+
+    sums, mins = (scan_rows if arr.size >= PARALLEL_MIN else scan_rows_serial)(arr)
+    if np.isfinite(sums).all() and (mins >= 0).all() and (sums > 0).all():
+        return sums
+    check_finite(arr, name)
+    check_nonnegative(arr, name)
+    if not np.isfinite(sums).all():
+        raise ValueError(f"{name} has a total mass that overflows float64; rescale the counts")
+    raise ValueError(f"{name} has zero total mass (all weights are 0)")
+
+
+def check_alpha(alpha):
+    """The Renyi order: a real number >= 0 (``inf`` allowed)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}")
+    alpha = float(alpha)
+    if np.isnan(alpha) or alpha < 0:
+        raise ValueError(f"alpha must be >= 0 (inf allowed), got {alpha}")
+    return alpha

@@ -1,0 +1,302 @@
+"""Row-wise information divergences between histograms, chunk-parallel.
+
+Inputs are C-contiguous float64 arrays ``p`` (Bp, n) and ``q`` (Bq, n) of validated,
+unnormalised weights, their row sums ``ps``/``qs`` and index maps ``ip``/``iq`` of length B
+(output row b compares ``p[ip[b]]`` with ``q[iq[b]]``: broadcasting without copies).
+
+Each output row is cut into chunks of :data:`CHUNK` bins; the (row, chunk) tasks run under
+one ``prange`` (so a single 10^7-bin histogram uses every core and a batch of small rows
+too), each writes its partial accumulators, and a serial pass combines them in a fixed
+order, so the parallel and serial builds agree bit for bit.
+
+Normalisation is folded into the loop: ``a = p * cp`` with ``cp = 1 / P``; no normalised
+copy is made. The caller guarantees ``P >= 2**-900`` (:func:`lift_tiny_rows` rescales rows
+of tinier mass by an exact power of two), so ``cp`` is finite. (A two-step scaling would
+not do: the fastmath ``reassoc`` flag lets LLVM fold the two factors into one, which
+overflows.)
+
+Metric codes: 0 KL, 1 JS, 2 TV, 3 Hellinger, 4 chi2, 5 Renyi (alpha in (0,1) or (1,inf)),
+6 Renyi alpha=0, 7 Renyi alpha=inf. The formulas are chosen to be exact where the
+theory is sharp: KL/JS/TV/Hellinger/chi2 are exactly 0 for identical rows, JS is exactly
+log 2, TV and Hellinger exactly 1 on disjoint supports (see :func:`finish`).
+"""
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .._jit import kernel
+
+KL, JS, TV, HELLINGER, CHI2, RENYI, RENYI0, RENYIINF = 0, 1, 2, 3, 4, 5, 6, 7
+CHUNK = 1 << 15
+#: below this many bins in total, the serial twins run (starting threads costs more,
+#: and far more on a busy machine)
+PARALLEL_MIN = 1 << 17
+NACC = 3
+LOG2 = math.log(2.0)
+_TINY = 2.2250738585072014e-308  # smallest normal double
+_HUGE = 1.7976931348623157e308
+
+
+@kernel
+def _scan_task(x, t, nch, psum, pmin):
+    r = t // nch
+    lo = (t % nch) * CHUNK
+    hi = min(x.shape[1], lo + CHUNK)
+    s = 0.0
+    m = np.inf
+    for i in range(lo, hi):
+        v = x[r, i]
+        s += v
+        m = min(m, v)
+    psum[t] = s
+    pmin[t] = m
+
+
+@kernel
+def _scan_combine(B, nch, psum, pmin):
+    sums = np.zeros(B)
+    mins = np.full(B, np.inf)
+    for t in range(B * nch):
+        r = t // nch
+        sums[r] += psum[t]
+        mins[r] = min(mins[r], pmin[t])
+    return sums, mins
+
+
+@kernel(parallel=True)
+def scan_rows(x):
+    """Row sums and row minima of ``x`` (B, n) in one pass (validation only).
+
+    A finite sum means no NaN/inf entry (they propagate); the minimum exposes negatives.
+    """
+    nch = (x.shape[1] + CHUNK - 1) // CHUNK
+    T = x.shape[0] * nch
+    psum = np.empty(T)
+    pmin = np.empty(T)
+    for t in prange(T):
+        _scan_task(x, t, nch, psum, pmin)
+    return _scan_combine(x.shape[0], nch, psum, pmin)
+
+
+@kernel
+def scan_rows_serial(x):
+    """:func:`scan_rows` without threads (small inputs: no thread start-up)."""
+    nch = (x.shape[1] + CHUNK - 1) // CHUNK
+    T = x.shape[0] * nch
+    psum = np.empty(T)
+    pmin = np.empty(T)
+    for t in range(T):
+        _scan_task(x, t, nch, psum, pmin)
+    return _scan_combine(x.shape[0], nch, psum, pmin)
+
+
+def lift_tiny_rows(rows, sums):
+    """Rows whose total is below ``2**-900`` multiplied by an exact power of two (copy).
+
+    Subnormal weights become normal numbers, so nothing is lost; ``rows``/``sums`` are
+    returned unchanged (no copy) when no row is that small.
+    """
+    tiny = sums < 2.0**-900
+    if not tiny.any():
+        return rows, sums
+    shift = np.where(tiny, np.minimum(-np.frexp(sums)[1], 1000), 0)
+    rows = np.ldexp(rows, shift[:, None])
+    return rows, np.ldexp(sums, shift)
+
+
+@kernel
+def log_ratio(a, b):
+    """``log(a / b)`` for a, b > 0, without overflow/underflow of the quotient."""
+    r = a / b
+    if r >= _TINY and r <= _HUGE:
+        return math.log(r)
+    return math.log(a) - math.log(b)
+
+
+@kernel
+def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc):
+    """Partial accumulators of one chunk of one row into ``acc`` (length NACC)."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    if code == KL:
+        for i in range(lo, hi):
+            a = p[i] * cp
+            b = q[i] * cq
+            if a > 0.0:
+                if b > 0.0:
+                    s0 += a * log_ratio(a, b)
+                else:
+                    s1 = 1.0
+    elif code == JS:
+        for i in range(lo, hi):
+            a = p[i] * cp
+            b = q[i] * cq
+            if a > 0.0 and b > 0.0:
+                m = a + b
+                s0 += a * math.log(2.0 * a / m) + b * math.log(2.0 * b / m)
+                s1 += m
+            else:
+                s2 += a + b
+    elif code == TV:
+        for i in range(lo, hi):
+            a = p[i] * cp
+            b = q[i] * cq
+            s0 += abs(a - b)
+            s1 += min(a, b)
+    elif code == HELLINGER:
+        for i in range(lo, hi):
+            ra = math.sqrt(p[i] * cp)
+            rb = math.sqrt(q[i] * cq)
+            d = ra - rb
+            s0 += d * d
+            s1 += ra * rb
+    elif code == CHI2:
+        for i in range(lo, hi):
+            a = p[i] * cp
+            b = q[i] * cq
+            if b > 0.0:
+                d = a - b
+                s0 += d * (d / b)
+            elif a > 0.0:
+                s1 = 1.0
+    elif code == RENYI:
+        # online log-sum-exp of t = alpha log a + (1 - alpha) log b: s0 = max, s1 = sum
+        s0 = -np.inf
+        for i in range(lo, hi):
+            a = p[i] * cp
+            b = q[i] * cq
+            if a > 0.0:
+                if b > 0.0:
+                    t = math.log(a) + (1.0 - alpha) * log_ratio(b, a)
+                    if t > s0:
+                        s1 = s1 * math.exp(s0 - t) + 1.0
+                        s0 = t
+                    else:
+                        s1 += math.exp(t - s0)
+                elif alpha > 1.0:
+                    s2 = 1.0
+    elif code == RENYI0:
+        # mass of q on the support of p (s0) and off it (s1)
+        for i in range(lo, hi):
+            if p[i] > 0.0:
+                s0 += q[i] * cq
+            else:
+                s1 += q[i] * cq
+    else:  # RENYIINF: max log(a/b) over a > 0
+        s0 = -np.inf
+        for i in range(lo, hi):
+            a = p[i] * cp
+            b = q[i] * cq
+            if a > 0.0:
+                if b > 0.0:
+                    s0 = max(s0, log_ratio(a, b))
+                else:
+                    s1 = 1.0
+    acc[0] = s0
+    acc[1] = s1
+    acc[2] = s2
+
+
+@kernel
+def _merge(code, acc, part):
+    """Fold the accumulators ``part`` of the next chunk into ``acc``."""
+    if code == RENYI:
+        m = max(acc[0], part[0])
+        if m > -np.inf:
+            acc[1] = acc[1] * math.exp(acc[0] - m) + part[1] * math.exp(part[0] - m)
+        acc[0] = m
+        acc[2] = max(acc[2], part[2])
+    elif code == RENYIINF:
+        acc[0] = max(acc[0], part[0])
+        acc[1] = max(acc[1], part[1])
+    elif code == KL or code == CHI2:
+        acc[0] += part[0]
+        acc[1] = max(acc[1], part[1])
+    else:
+        acc[0] += part[0]
+        acc[1] += part[1]
+        acc[2] += part[2]
+
+
+@kernel
+def finish(code, alpha, acc):
+    """The divergence (natural log) of a row from its combined accumulators."""
+    s0, s1, s2 = acc[0], acc[1], acc[2]
+    if code == KL or code == CHI2:
+        return np.inf if s1 > 0.0 else max(s0, 0.0)
+    if code == JS:
+        # non-overlapping mass: summed directly (exact 0 when p == q) or as 2 - overlap
+        # (exact 2 on disjoint supports), whichever sum is smaller and so more accurate.
+        rest = s2 if s2 < s1 else max(2.0 - s1, 0.0)
+        return min(max(0.5 * s0 + LOG2 * (0.5 * rest), 0.0), LOG2)
+    if code == TV:
+        half = 0.5 * s0
+        return min(max(half if half < 0.5 else 1.0 - s1, 0.0), 1.0)
+    if code == HELLINGER:
+        half = 0.5 * s0
+        return math.sqrt(min(max(half if half < 0.5 else 1.0 - s1, 0.0), 1.0))
+    if code == RENYI:
+        if s2 > 0.0:
+            return np.inf
+        if s1 == 0.0:  # no common support, alpha < 1
+            return np.inf
+        return max((s0 + math.log(s1)) / (alpha - 1.0), 0.0)
+    if code == RENYI0:
+        return np.inf if s0 <= 0.0 else math.log1p(s1 / s0)
+    return np.inf if s1 > 0.0 else max(s0, 0.0)
+
+
+@kernel
+def _start(code, acc):
+    if code == RENYI or code == RENYIINF:
+        acc[0] = -np.inf
+    else:
+        acc[0] = 0.0
+    acc[1] = 0.0
+    acc[2] = 0.0
+
+
+@kernel
+def _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, parts):
+    b = t // nch
+    lo = (t % nch) * CHUNK
+    hi = min(p.shape[1], lo + CHUNK)
+    _chunk(code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], lo, hi,
+           parts[t])
+
+
+@kernel
+def _rows_combine(code, alpha, B, nch, parts):
+    out = np.empty(B)
+    acc = np.empty(NACC)
+    for b in range(B):
+        _start(code, acc)
+        for c in range(nch):
+            _merge(code, acc, parts[b * nch + c])
+        out[b] = finish(code, alpha, acc)
+    return out
+
+
+@kernel(parallel=True)
+def divergence_rows(code, alpha, p, q, ps, qs, ip, iq):
+    """Divergence ``code`` between rows ``p[ip[b]]`` and ``q[iq[b]]`` for every b."""
+    nch = (p.shape[1] + CHUNK - 1) // CHUNK
+    T = ip.shape[0] * nch
+    parts = np.empty((T, NACC))
+    for t in prange(T):
+        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, parts)
+    return _rows_combine(code, alpha, ip.shape[0], nch, parts)
+
+
+@kernel
+def divergence_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
+    """:func:`divergence_rows` without threads (small inputs); the same chunks and sums."""
+    nch = (p.shape[1] + CHUNK - 1) // CHUNK
+    T = ip.shape[0] * nch
+    parts = np.empty((T, NACC))
+    for t in range(T):
+        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, parts)
+    return _rows_combine(code, alpha, ip.shape[0], nch, parts)

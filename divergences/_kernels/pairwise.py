@@ -1,0 +1,181 @@
+"""All-pairs information divergences between the rows of two histogram matrices.
+
+One parallel kernel, :func:`pairwise_matrix`: it normalises the rows once, precomputes
+what each metric needs per bin (``log a`` for KL and Renyi, ``a log a`` for JS, ``sqrt a``
+for Hellinger) so that the pair loop is cheap, then fills the (N, M) matrix. With
+``symmetric=True`` (Y is X and the metric is symmetric) each unordered pair is computed
+once; row ``i`` is paired with row ``N - 1 - i`` in one task so the triangle is split
+evenly between threads. The metric codes are those of :mod:`.elementwise`, whose
+:func:`~.elementwise.finish` turns the accumulators into the divergence.
+"""
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .._jit import kernel
+from .elementwise import (
+    CHI2,
+    HELLINGER,
+    JS,
+    KL,
+    LOG2,
+    NACC,
+    RENYI,
+    RENYI0,
+    RENYIINF,
+    TV,
+    finish,
+)
+
+
+@kernel
+def _normalise(x, s, a, aux, code):
+    """Row ``a = x / s`` (``s >= 2**-900``, see ``lift_tiny_rows``) and its per-bin auxiliary."""
+    c = 1.0 / s
+    for k in range(x.shape[0]):
+        v = x[k] * c
+        a[k] = v
+        if code == JS:
+            aux[k] = v * math.log(v) if v > 0.0 else 0.0
+        elif code == HELLINGER:
+            aux[k] = math.sqrt(v)
+        elif code == KL or code == RENYI or code == RENYIINF:
+            aux[k] = math.log(v) if v > 0.0 else -np.inf
+
+
+@kernel
+def _pair(code, alpha, a, la, b, lb, acc):
+    """Accumulators of one pair of normalised rows (same layout as the elementwise ones)."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    n = a.shape[0]
+    if code == KL:
+        for k in range(n):
+            if a[k] > 0.0:
+                if b[k] > 0.0:
+                    s0 += a[k] * (la[k] - lb[k])
+                else:
+                    s1 = 1.0
+    elif code == JS:
+        # a log(2a/m) + b log(2b/m) = a log a + b log b - m log m + m log 2 on the overlap
+        for k in range(n):
+            x = a[k]
+            y = b[k]
+            if x > 0.0 and y > 0.0:
+                m = x + y
+                s0 += la[k] + lb[k] - m * math.log(m)
+                s1 += m
+            else:
+                s2 += x + y
+        s0 += LOG2 * s1
+    elif code == TV:
+        for k in range(n):
+            s0 += abs(a[k] - b[k])
+            s1 += min(a[k], b[k])
+    elif code == HELLINGER:
+        for k in range(n):
+            d = la[k] - lb[k]
+            s0 += d * d
+            s1 += la[k] * lb[k]
+    elif code == CHI2:
+        for k in range(n):
+            if b[k] > 0.0:
+                d = a[k] - b[k]
+                s0 += d * (d / b[k])
+            elif a[k] > 0.0:
+                s1 = 1.0
+    elif code == RENYI:
+        s0 = -np.inf
+        for k in range(n):
+            if a[k] > 0.0:
+                if b[k] > 0.0:
+                    s0 = max(s0, alpha * la[k] + (1.0 - alpha) * lb[k])
+                elif alpha > 1.0:
+                    s2 = 1.0
+        if s0 > -np.inf:
+            for k in range(n):
+                if a[k] > 0.0 and b[k] > 0.0:
+                    s1 += math.exp(alpha * la[k] + (1.0 - alpha) * lb[k] - s0)
+    elif code == RENYI0:
+        for k in range(n):
+            if a[k] > 0.0:
+                s0 += b[k]
+            else:
+                s1 += b[k]
+    else:  # RENYIINF
+        s0 = -np.inf
+        for k in range(n):
+            if a[k] > 0.0:
+                if b[k] > 0.0:
+                    s0 = max(s0, la[k] - lb[k])
+                else:
+                    s1 = 1.0
+    acc[0] = s0
+    acc[1] = s1
+    acc[2] = s2
+
+
+@kernel
+def _upper_row(code, alpha, A, LA, i, out, acc):
+    """Pairs (i, j > i) of the rows of ``A``, written to ``out`` and its transpose."""
+    for j in range(i + 1, A.shape[0]):
+        _pair(code, alpha, A[i], LA[i], A[j], LA[j], acc)
+        d = finish(code, alpha, acc)
+        out[i, j] = d
+        out[j, i] = d
+
+
+@kernel
+def _prepare(code, X, xs):
+    A = np.empty(X.shape)
+    LA = np.zeros(X.shape)
+    for i in range(X.shape[0]):
+        _normalise(X[i], xs[i], A[i], LA[i], code)
+    return A, LA
+
+
+@kernel
+def _task(code, alpha, A, LA, B, LB, symmetric, t, out):
+    acc = np.empty(NACC)
+    if symmetric:
+        N = A.shape[0]
+        _upper_row(code, alpha, A, LA, t, out, acc)
+        if N - 1 - t != t:
+            _upper_row(code, alpha, A, LA, N - 1 - t, out, acc)
+    else:
+        for j in range(B.shape[0]):
+            _pair(code, alpha, A[t], LA[t], B[j], LB[j], acc)
+            out[t, j] = finish(code, alpha, acc)
+
+
+@kernel(parallel=True)
+def pairwise_matrix(code, alpha, X, Y, xs, ys, symmetric):
+    """``D[i, j]`` = divergence ``code`` between rows ``X[i]`` and ``Y[j]`` (natural log).
+
+    ``xs``/``ys`` are the row sums. With ``symmetric`` (``Y`` is ``X``), only ``j > i``
+    is computed, mirrored, and the diagonal is 0.
+    """
+    A, LA = _prepare(code, X, xs)
+    B, LB = (A, LA) if symmetric else _prepare(code, Y, ys)
+    N = X.shape[0]
+    out = np.zeros((N, Y.shape[0]))
+    ntask = (N + 1) // 2 if symmetric else N
+    for t in prange(ntask):
+        _task(code, alpha, A, LA, B, LB, symmetric, t, out)
+    return out
+
+
+@kernel
+def pairwise_matrix_serial(code, alpha, X, Y, xs, ys, symmetric):
+    """:func:`pairwise_matrix` without threads (small inputs); the same arithmetic."""
+    A, LA = _prepare(code, X, xs)
+    B, LB = (A, LA) if symmetric else _prepare(code, Y, ys)
+    N = X.shape[0]
+    out = np.zeros((N, Y.shape[0]))
+    ntask = (N + 1) // 2 if symmetric else N
+    for t in range(ntask):
+        _task(code, alpha, A, LA, B, LB, symmetric, t, out)
+    return out
