@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse
 
 from ._kernels.cost import SQEUCLIDEAN
-from ._kernels.univariate import batch_cost, sorted_cost, staircase
+from ._kernels.univariate import batch_cost, batch_cost_serial, sorted_cost, staircase
 from ._sorting import sort_pair, sort_rows
 from ._validation import (
     check_batch_columns,
@@ -112,17 +112,23 @@ def _sorted_weights(w, order, n):
     return w[0][order]
 
 
+#: batches with fewer values than this (both samples, all problems) run in one thread.
+_PARALLEL_MIN = 1_000_000
+
+
 def _batch(X, a, Y, b, p, n_problems):
     """``W_p^p`` of the problems in the rows of ``X``, ``Y`` (C-contiguous, not yet sorted)."""
+    solve = batch_cost if X.size + Y.size >= _PARALLEL_MIN and n_problems > 1 else \
+        batch_cost_serial
     if _is_uniform(a) and _is_uniform(b):
         sort_rows([X, Y], order=False)
-        return batch_cost(X, _NO_WEIGHT_ROWS, Y, _NO_WEIGHT_ROWS, p, True, n_problems)
+        return solve(X, _NO_WEIGHT_ROWS, Y, _NO_WEIGHT_ROWS, p, True, n_problems)
     ox, oy = sort_rows([X, Y], order=True)
     A = _sorted_weights(a, ox, X.shape[1])
     B = _sorted_weights(b, oy, Y.shape[1])
     Xs = np.take_along_axis(X, ox, axis=1)
     Ys = np.take_along_axis(Y, oy, axis=1)
-    return batch_cost(Xs, A, Ys, B, p, False, n_problems)
+    return solve(Xs, A, Ys, B, p, False, n_problems)
 
 
 def wasserstein_1d(x, y, a=None, b=None, *, p=1):

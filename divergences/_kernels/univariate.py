@@ -160,6 +160,16 @@ def sorted_cost(xs, wa, ys, wb, p, uniform):
     return cost
 
 
+@kernel
+def problem_cost(X, A, Y, B, p, uniform, k):
+    """``W_p^p`` of problem ``k`` of a batch: row ``k`` of each array, or its only row."""
+    kx = k if X.shape[0] > 1 else 0
+    ka = k if A.shape[0] > 1 else 0
+    ky = k if Y.shape[0] > 1 else 0
+    kb = k if B.shape[0] > 1 else 0
+    return sorted_cost(X[kx], A[ka], Y[ky], B[kb], p, uniform)
+
+
 @kernel(parallel=True)
 def batch_cost(X, A, Y, B, p, uniform, n_problems):
     """``W_p^p`` of ``n_problems`` sorted problems, one per row, in parallel.
@@ -169,10 +179,15 @@ def batch_cost(X, A, Y, B, p, uniform, n_problems):
     """
     out = np.empty(n_problems)
     for t in prange(n_problems):
-        k = np.int64(t)
-        kx = k if X.shape[0] > 1 else 0
-        ka = k if A.shape[0] > 1 else 0
-        ky = k if Y.shape[0] > 1 else 0
-        kb = k if B.shape[0] > 1 else 0
-        out[k] = sorted_cost(X[kx], A[ka], Y[ky], B[kb], p, uniform)
+        out[t] = problem_cost(X, A, Y, B, p, uniform, np.int64(t))
+    return out
+
+
+@kernel
+def batch_cost_serial(X, A, Y, B, p, uniform, n_problems):
+    """:func:`batch_cost` in the calling thread: for small batches, where waking the
+    worker threads costs more than the work."""
+    out = np.empty(n_problems)
+    for k in range(n_problems):
+        out[k] = problem_cost(X, A, Y, B, p, uniform, k)
     return out
