@@ -105,6 +105,23 @@ def wasserstein(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto",
     Same parameters as :func:`transport`; returns ``transport(...).distance``.
     Unlike POT's ``ot.emd2`` and ``ot.wasserstein_1d``, which return :math:`W_p^p`, this
     returns :math:`W_p`.
+
+    Notes
+    -----
+    For 1-D data the exact closed form is used and only the distance is computed (no plan;
+    :func:`transport` gives the plan). Histograms on a shared grid are support points with
+    weights: ``wasserstein(bins, bins, p_hist, q_hist)``. SciPy's
+    ``scipy.stats.wasserstein_distance(u_values, v_values, u_weights, v_weights)`` takes
+    the same arguments but computes :math:`W_1` only; passing the histograms themselves as
+    its values would treat the counts as samples. POT's ``ot.wasserstein_1d`` takes the
+    same arguments too but returns :math:`W_p^p`.
+
+    Examples
+    --------
+    >>> from divergences import wasserstein
+    >>> bins = [0.0, 1.0, 2.0, 3.0]
+    >>> wasserstein(bins, bins, [1, 1, 0, 0], [0, 0, 1, 1], p=2)
+    2.0
     """
     x, y, a, b, p, code, method = _prepare(x, y, a, b, p, metric, method, reg)
     if method == "closed_form":

@@ -15,10 +15,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 
-from ._kernels.cost import SQEUCLIDEAN
+from ._kernels.cost import EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN
 from ._kernels.univariate import batch_cost, batch_cost_serial, sorted_cost, staircase
 from ._sorting import sort_pair, sort_rows
 from ._validation import (
+    _real_scalar,
     check_batch_columns,
     check_batch_weights,
     check_p,
@@ -42,24 +43,34 @@ def _is_uniform(w):
     return w is None or bool((w.min(axis=0) == w.max(axis=0)).all())
 
 
-def _ground_exponent(p, metric, options):
-    """The exponent of ``|x - y|`` in the cost: ``2p`` for "sqeuclidean", ``p`` otherwise."""
-    options.pop("q", None)  # every Minkowski order gives |x - y| in 1-D
+def _ground_exponent(p, metric, q, options):
+    """The exponent of ``|x - y|`` in the cost: ``2p`` for "sqeuclidean", ``p`` otherwise.
+
+    Every Minkowski order ``q`` gives ``|x - y|`` in 1-D; ``q`` is still checked the way
+    the other solvers check it.
+    """
     if options:
         raise TypeError(f"unexpected option(s) for method='closed_form': {sorted(options)}")
+    if q is not None:
+        if metric != MINKOWSKI:
+            raise ValueError("q is only used by metric='minkowski'")
+        q = _real_scalar(q, "q")
+        if q < 1:
+            raise ValueError(f"q must be a finite number >= 1 (a metric), got {q}")
     return 2.0 * p if metric == SQEUCLIDEAN else p
 
 
-def _transport_1d(x, y, a, b, p, metric=0, **options):
-    """The monotone coupling of two weighted 1-D supports, as a :class:`TransportResult`.
+def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
+    r"""The monotone coupling of two weighted 1-D supports, as a :class:`TransportResult`.
 
     ``x``, ``y`` are 1-D float64 arrays and ``a``, ``b`` their weights normalised to sum 1
     (the dispatcher :func:`divergences.transport` validates them). The plan is a
     ``scipy.sparse.coo_array`` in the original index order with at most ``n + m - 1``
     non-zeros; the potentials are tight along the monotone staircase, which makes them
-    feasible for every pair ``(i, j)``, zero-weight points included.
+    feasible for every pair ``(i, j)``, zero-weight points included, and are centred so
+    that :math:`\sum_i a_i f_i = \sum_j b_j g_j = \text{cost}/2` (as the exact solver).
     """
-    exponent = _ground_exponent(p, metric, dict(options))
+    exponent = _ground_exponent(p, metric, q, options)
     n, m = x.shape[0], y.shape[0]
     ix, iy = sort_pair(x, y, order=True)
     size = n + m - 1
@@ -75,17 +86,20 @@ def _transport_1d(x, y, a, b, p, metric=0, **options):
     g = np.empty(m)
     f[ix] = fs
     g[iy] = gs
+    shift = 0.5 * (a @ f - b @ g)
+    support = (x[:, None], y[:, None], metric, 2.0 if q is None else float(q))
     return TransportResult(cost=float(cost), distance=float(cost) ** (1.0 / p), plan=plan,
-                           potentials=(f, g), converged=True, n_iter=0, status="optimal",
-                           marginal_error=float(err), p=p)
+                           potentials=(f - shift, g + shift), converged=True, n_iter=0,
+                           status="optimal", marginal_error=float(err), p=p,
+                           _support=support)
 
 
-def _wasserstein_1d_distance(x, y, a, b, p, metric=0, **options):
+def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     """:math:`W_p` only (no plan, no potentials): what :func:`divergences.wasserstein` needs.
 
     Same inputs as :func:`_transport_1d`. Uniform weights need only the sorted values.
     """
-    exponent = _ground_exponent(p, metric, dict(options))
+    exponent = _ground_exponent(p, metric, q, options)
     if _is_uniform(a) and _is_uniform(b):
         xs, ys = sort_pair(x, y, order=False)
         cost = sorted_cost(xs, _NO_WEIGHTS, ys, _NO_WEIGHTS, exponent, True)

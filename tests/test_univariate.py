@@ -303,3 +303,17 @@ def test_bad_shapes():
         wasserstein_1d(np.ones((3, 0)), np.ones(3))
     with pytest.raises(TypeError, match="unexpected option"):
         transport([0.0], [1.0], tol=1e-3)
+    with pytest.raises(ValueError, match="^q is only used by metric='minkowski'"):
+        wasserstein([0.0], [1.0], q=3)
+    with pytest.raises(ValueError, match="^q must be"):
+        transport([0.0], [1.0], metric="minkowski", q=0.5)
+
+
+def test_potentials_are_centred():
+    rng = np.random.default_rng(8)
+    x, y, a, b = problem(rng, 9, 6, zeros=True)
+    a, b = a / a.sum(), b / b.sum()
+    res = transport(x, y, a, b, p=2)
+    f, g = res.potentials
+    assert a @ f == pytest.approx(res.cost / 2, rel=1e-12)
+    assert b @ g == pytest.approx(res.cost / 2, rel=1e-12)
