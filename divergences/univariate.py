@@ -43,6 +43,40 @@ def _is_uniform(w):
     return w is None or bool((w.min(axis=0) == w.max(axis=0)).all())
 
 
+#: values whose magnitude is outside this range are rescaled by a power of two (exactly).
+_SCALE_RANGE = (2.0**-60, 2.0**60)
+
+
+def _scale_of(*arrays):
+    """A power of two ``s`` such that ``|values| / s`` is about 1, or 1 in the usual range.
+
+    The arrays are sorted along their last axis: their extremes are the first and last
+    entries. Dividing by ``s`` is exact, so ``W_p(x, y) = s W_p(x / s, y / s)`` holds in
+    floating point, while ``|x - y|^p`` can neither overflow nor underflow needlessly.
+    """
+    vmax = max(float(np.abs(v[..., [0, -1]]).max()) for v in arrays)
+    if vmax == 0.0 or _SCALE_RANGE[0] <= vmax <= _SCALE_RANGE[1]:
+        return 1.0
+    return float(np.ldexp(1.0, max(-1000, int(np.frexp(vmax)[1]) - 1)))
+
+
+def _unscale(cost, scale, exponent, p):
+    """``(W_p^p, W_p)`` from the cost of the rescaled values; ``W_p^p`` may overflow to inf."""
+    if scale == 1.0:
+        return cost, cost ** (1.0 / p)
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.float64(scale) ** exponent * cost), \
+            float(np.float64(scale) ** (exponent / p) * cost ** (1.0 / p))
+
+
+def _unscale_potentials(f, scale, exponent):
+    """``scale^exponent * f`` without ``0 * inf = nan``."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        out = np.float64(scale) ** exponent * f
+    out[f == 0] = 0.0
+    return out
+
+
 def _ground_exponent(p, metric, q, options):
     """The exponent of ``|x - y|`` in the cost: ``2p`` for "sqeuclidean", ``p`` otherwise.
 
@@ -79,7 +113,10 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     mass = np.empty(size)
     fs = np.empty(n)
     gs = np.empty(m)
-    cost, err = staircase(x[ix], a[ix], y[iy], b[iy], exponent, True, rows, cols, mass, fs, gs)
+    xs, ys = x[ix], y[iy]
+    scale = _scale_of(xs, ys)
+    cost, err = staircase(xs, a[ix], ys, b[iy], exponent, 1.0 / scale, True, rows, cols, mass,
+                          fs, gs)
     keep = mass > 0
     plan = scipy.sparse.coo_array((mass[keep], (ix[rows[keep]], iy[cols[keep]])), shape=(n, m))
     f = np.empty(n)
@@ -87,9 +124,13 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     f[ix] = fs
     g[iy] = gs
     shift = 0.5 * (a @ f - b @ g)
+    f, g = f - shift, g + shift
+    cost, distance = _unscale(float(cost), scale, exponent, p)
+    if scale != 1.0:
+        f, g = _unscale_potentials(f, scale, exponent), _unscale_potentials(g, scale, exponent)
     support = (x[:, None], y[:, None], metric, 2.0 if q is None else float(q))
-    return TransportResult(cost=float(cost), distance=float(cost) ** (1.0 / p), plan=plan,
-                           potentials=(f - shift, g + shift), converged=True, n_iter=0,
+    return TransportResult(cost=cost, distance=distance, plan=plan,
+                           potentials=(f, g), converged=True, n_iter=0,
                            status="optimal", marginal_error=float(err), p=p,
                            _support=support)
 
@@ -102,15 +143,19 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
     exponent = _ground_exponent(p, metric, q, options)
     if _is_uniform(a) and _is_uniform(b):
         xs, ys = sort_pair(x, y, order=False)
-        cost = sorted_cost(xs, _NO_WEIGHTS, ys, _NO_WEIGHTS, exponent, True)
+        scale = _scale_of(xs, ys)
+        cost = sorted_cost(xs, _NO_WEIGHTS, ys, _NO_WEIGHTS, exponent, 1.0 / scale, True)
     else:
         ix, iy = sort_pair(x, y, order=True)
-        cost = sorted_cost(x[ix], a[ix], y[iy], b[iy], exponent, False)
-    return float(cost) ** (1.0 / p)
+        xs, ys = x[ix], y[iy]
+        scale = _scale_of(xs, ys)
+        cost = sorted_cost(xs, a[ix], ys, b[iy], exponent, 1.0 / scale, False)
+    return _unscale(float(cost), scale, exponent, p)[1]
 
 
 def _rows(v):
-    """Values ``(n,)`` or ``(n, K)`` as C-contiguous rows ``(1, n)`` or ``(K, n)``."""
+    """Values ``(n,)`` or ``(n, K)`` as C-contiguous rows ``(1, n)`` or ``(K, n)`` (a view
+    when possible)."""
     return v[None, :] if v.ndim == 1 else np.ascontiguousarray(v.T)
 
 
@@ -131,18 +176,25 @@ _PARALLEL_MIN = 1_000_000
 
 
 def _batch(X, a, Y, b, p, n_problems):
-    """``W_p^p`` of the problems in the rows of ``X``, ``Y`` (C-contiguous, not yet sorted)."""
+    """``(c, s)`` with ``s^p c`` the ``W_p^p`` of the problems in the rows of ``X``, ``Y``.
+
+    ``X``, ``Y`` are C-contiguous and may be sorted in place; ``s`` is the power-of-two
+    scale of :func:`_scale_of` (1 in the usual range).
+    """
     solve = batch_cost if X.size + Y.size >= _PARALLEL_MIN and n_problems > 1 else \
         batch_cost_serial
     if _is_uniform(a) and _is_uniform(b):
         sort_rows([X, Y], order=False)
-        return solve(X, _NO_WEIGHT_ROWS, Y, _NO_WEIGHT_ROWS, p, True, n_problems)
+        scale = _scale_of(X, Y)
+        return solve(X, _NO_WEIGHT_ROWS, Y, _NO_WEIGHT_ROWS, p, 1.0 / scale, True,
+                     n_problems), scale
     ox, oy = sort_rows([X, Y], order=True)
     A = _sorted_weights(a, ox, X.shape[1])
     B = _sorted_weights(b, oy, Y.shape[1])
     Xs = np.take_along_axis(X, ox, axis=1)
     Ys = np.take_along_axis(Y, oy, axis=1)
-    return solve(Xs, A, Ys, B, p, False, n_problems)
+    scale = _scale_of(Xs, Ys)
+    return solve(Xs, A, Ys, B, p, 1.0 / scale, False, n_problems), scale
 
 
 def wasserstein_1d(x, y, a=None, b=None, *, p=1):
@@ -201,7 +253,10 @@ def wasserstein_1d(x, y, a=None, b=None, *, p=1):
     b = check_batch_weights(b, y.shape[0], "b")
     p = check_p(p)
     n_problems = check_batch_columns({"x": x, "a": a, "y": y, "b": b})
-    out = _batch(_rows(x).copy(), a, _rows(y).copy(), b, p, n_problems) ** (1.0 / p)
+    X = x[None, :].copy() if x.ndim == 1 else np.array(x.T, order="C")
+    Y = y[None, :].copy() if y.ndim == 1 else np.array(y.T, order="C")
+    costs, scale = _batch(X, a, Y, b, p, n_problems)
+    out = scale * costs ** (1.0 / p)
     scalar = all(v is None or v.ndim == 1 for v in (x, y, a, b))
     return float(out[0]) if scalar else out
 
@@ -286,11 +341,15 @@ def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=Non
     theta = _directions(check_seed(seed), n_projections, x.shape[1])
     a = a / a.sum()
     b = b / b.sum()
+    # exact power-of-two rescaling: projections neither overflow nor underflow
+    scale = _scale_of(np.abs(x).max(axis=0), np.abs(y).max(axis=0))
+    x, y = (x, y) if scale == 1.0 else (x / scale, y / scale)
     block = max(1, _BLOCK_ELEMENTS // (x.shape[0] + y.shape[0]))
     total = 0.0
     for lo in range(0, n_projections, block):
         t = theta[lo:lo + block]
         X = np.ascontiguousarray(t @ x.T)
         Y = np.ascontiguousarray(t @ y.T)
-        total += _batch(X, a, Y, b, p, t.shape[0]).sum()
-    return float(total / n_projections) ** (1.0 / p)
+        costs, s = _batch(X, a, Y, b, p, t.shape[0])  # s == 1: |values| <= sqrt(d)
+        total += s**p * costs.sum()
+    return scale * float(total / n_projections) ** (1.0 / p)

@@ -115,3 +115,12 @@ def test_bad_points():
         sliced_wasserstein([[np.nan, 0.0]], [[0.0, 0.0]])
     with pytest.raises(ValueError, match="^y is empty"):
         sliced_wasserstein(np.zeros((3, 2)), np.zeros((0, 2)))
+
+
+@pytest.mark.parametrize("scale", [1e-250, 1e250])
+def test_extreme_magnitudes(scale):
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(20, 3)), rng.normal(size=(15, 3))
+    ref = sliced_wasserstein(x, y, p=3, n_projections=9, seed=1)
+    got = sliced_wasserstein(x * scale, y * scale, p=3, n_projections=9, seed=1)
+    assert got == pytest.approx(ref * scale, rel=1e-12)

@@ -33,12 +33,14 @@ def ground_cost(d, p):
 
 
 @kernel
-def staircase(xs, wa, ys, wb, p, record, rows, cols, mass, f, g):
+def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
     """Walk the monotone coupling of ``(xs, wa)`` and ``(ys, wb)`` (sorted, masses sum to 1).
 
-    Returns ``(cost, marginal_error)``. With ``record`` the ``n + m - 1`` visited cells go to
-    ``rows``, ``cols``, ``mass`` and the potentials tight on all of them to ``f``, ``g``
-    (``f[0] = 0``); without it those arrays are not touched (pass empty ones).
+    Costs are ``|inv xs_i - inv ys_j|^p``: ``inv``, a power of two, rescales the values
+    exactly (1 in the usual range). Returns ``(cost, marginal_error)``. With ``record``
+    the ``n + m - 1`` visited cells go to ``rows``, ``cols``, ``mass`` and the potentials
+    tight on all of them to ``f``, ``g`` (``f[0] = 0``); without it those arrays are not
+    touched (pass empty ones).
 
     Rounding: the running remainders ``ra``, ``rb`` carry the rounding error of the
     subtractions made since they were reset (at most ``k_a eps a_i`` and ``k_b eps b_j``
@@ -61,7 +63,7 @@ def staircase(xs, wa, ys, wb, p, record, rows, cols, mass, f, g):
     k = 0
     moved_i = True
     while True:
-        c = ground_cost(xs[i] - ys[j], p)
+        c = ground_cost(xs[i] * inv - ys[j] * inv, p)
         step = min(ra, rb)
         cost += step * c
         rowsum += step
@@ -109,12 +111,12 @@ def staircase(xs, wa, ys, wb, p, record, rows, cols, mass, f, g):
 
 
 @kernel
-def uniform_cost(xs, ys, p):
+def uniform_cost(xs, ys, p, inv):
     """``W_p^p`` between the uniform measures on sorted ``xs`` and ``ys``, in exact units.
 
     Equal sizes: the mean of ``|xs - ys|^p``. Otherwise each source point holds ``m``
     units and each target point ``n`` units of a total ``n m``: integer remainders, no
-    rounding in the coupling.
+    rounding in the coupling. Values are rescaled by ``inv`` as in :func:`staircase`.
     """
     n = xs.shape[0]
     m = ys.shape[0]
@@ -122,14 +124,14 @@ def uniform_cost(xs, ys, p):
     if n == m:
         if p == 1.0:
             for i in range(n):
-                s += abs(xs[i] - ys[i])
+                s += abs(xs[i] * inv - ys[i] * inv)
         elif p == 2.0:
             for i in range(n):
-                t = xs[i] - ys[i]
+                t = xs[i] * inv - ys[i] * inv
                 s += t * t
         else:
             for i in range(n):
-                s += abs(xs[i] - ys[i]) ** p
+                s += abs(xs[i] * inv - ys[i] * inv) ** p
         return s / n
     i = 0
     j = 0
@@ -137,7 +139,7 @@ def uniform_cost(xs, ys, p):
     rb = n
     while i < n and j < m:
         step = min(ra, rb)
-        s += step * ground_cost(xs[i] - ys[j], p)
+        s += step * ground_cost(xs[i] * inv - ys[j] * inv, p)
         ra -= step
         rb -= step
         if ra == 0:
@@ -150,28 +152,29 @@ def uniform_cost(xs, ys, p):
 
 
 @kernel
-def sorted_cost(xs, wa, ys, wb, p, uniform):
+def sorted_cost(xs, wa, ys, wb, p, inv, uniform):
     """``W_p^p`` of one sorted problem; ``uniform`` ignores ``wa``, ``wb`` (equal masses)."""
     if uniform:
-        return uniform_cost(xs, ys, p)
+        return uniform_cost(xs, ys, p, inv)
     empty_i = np.empty(0, np.int64)
     empty_f = np.empty(0, np.float64)
-    cost, _ = staircase(xs, wa, ys, wb, p, False, empty_i, empty_i, empty_f, empty_f, empty_f)
+    cost, _ = staircase(xs, wa, ys, wb, p, inv, False, empty_i, empty_i, empty_f, empty_f,
+                        empty_f)
     return cost
 
 
 @kernel
-def problem_cost(X, A, Y, B, p, uniform, k):
+def problem_cost(X, A, Y, B, p, inv, uniform, k):
     """``W_p^p`` of problem ``k`` of a batch: row ``k`` of each array, or its only row."""
     kx = k if X.shape[0] > 1 else 0
     ka = k if A.shape[0] > 1 else 0
     ky = k if Y.shape[0] > 1 else 0
     kb = k if B.shape[0] > 1 else 0
-    return sorted_cost(X[kx], A[ka], Y[ky], B[kb], p, uniform)
+    return sorted_cost(X[kx], A[ka], Y[ky], B[kb], p, inv, uniform)
 
 
 @kernel(parallel=True)
-def batch_cost(X, A, Y, B, p, uniform, n_problems):
+def batch_cost(X, A, Y, B, p, inv, uniform, n_problems):
     """``W_p^p`` of ``n_problems`` sorted problems, one per row, in parallel.
 
     Each of ``X`` (sorted values), ``A`` (their weights), ``Y``, ``B`` has either one row
@@ -179,15 +182,15 @@ def batch_cost(X, A, Y, B, p, uniform, n_problems):
     """
     out = np.empty(n_problems)
     for t in prange(n_problems):
-        out[t] = problem_cost(X, A, Y, B, p, uniform, np.int64(t))
+        out[t] = problem_cost(X, A, Y, B, p, inv, uniform, np.int64(t))
     return out
 
 
 @kernel
-def batch_cost_serial(X, A, Y, B, p, uniform, n_problems):
+def batch_cost_serial(X, A, Y, B, p, inv, uniform, n_problems):
     """:func:`batch_cost` in the calling thread: for small batches, where waking the
     worker threads costs more than the work."""
     out = np.empty(n_problems)
     for k in range(n_problems):
-        out[k] = problem_cost(X, A, Y, B, p, uniform, k)
+        out[k] = problem_cost(X, A, Y, B, p, inv, uniform, k)
     return out
