@@ -39,18 +39,28 @@ def _run(tasks):
             t.join()
 
 
-def sort_pair(x, y, order):
-    """``np.sort`` (or ``np.argsort`` when ``order``) of the 1-D arrays ``x`` and ``y``."""
-    fn = np.argsort if order else np.sort
+def sort_pair(x, y, order, weights=None):
+    """``np.sort`` of the 1-D arrays ``x`` and ``y``, one thread each when large.
+
+    With ``order`` each result is instead the argsort ``ix``, or with ``weights=(a, b)``
+    the triple ``(ix, x[ix], a[ix])`` (the gathers run in the same thread as the sort).
+    """
+    def one(v, w):
+        if not order:
+            return np.sort(v)
+        ix = np.argsort(v)
+        return ix if w is None else (ix, v[ix], w[ix])
+
+    wx, wy = (None, None) if weights is None else weights
     if x.size + y.size < PARALLEL_MIN or n_threads() < 2:
-        return fn(x), fn(y)
+        return one(x, wx), one(y, wy)
     out = [None, None]
 
     def first():
-        out[0] = fn(x)
+        out[0] = one(x, wx)
 
     def second():
-        out[1] = fn(y)
+        out[1] = one(y, wy)
 
     _run([first, second])
     return out[0], out[1]

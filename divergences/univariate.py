@@ -106,17 +106,15 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     """
     exponent = _ground_exponent(p, metric, q, options)
     n, m = x.shape[0], y.shape[0]
-    ix, iy = sort_pair(x, y, order=True)
+    (ix, xs, wa), (iy, ys, wb) = sort_pair(x, y, order=True, weights=(a, b))
     size = n + m - 1
     rows = np.empty(size, np.int64)
     cols = np.empty(size, np.int64)
     mass = np.empty(size)
     fs = np.empty(n)
     gs = np.empty(m)
-    xs, ys = x[ix], y[iy]
     scale = _scale_of(xs, ys)
-    cost, err = staircase(xs, a[ix], ys, b[iy], exponent, 1.0 / scale, True, rows, cols, mass,
-                          fs, gs)
+    cost, err = staircase(xs, wa, ys, wb, exponent, 1.0 / scale, True, rows, cols, mass, fs, gs)
     keep = mass > 0
     plan = scipy.sparse.coo_array((mass[keep], (ix[rows[keep]], iy[cols[keep]])), shape=(n, m))
     f = np.empty(n)
@@ -146,10 +144,9 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
         scale = _scale_of(xs, ys)
         cost = sorted_cost(xs, _NO_WEIGHTS, ys, _NO_WEIGHTS, exponent, 1.0 / scale, True)
     else:
-        ix, iy = sort_pair(x, y, order=True)
-        xs, ys = x[ix], y[iy]
+        (_, xs, wa), (_, ys, wb) = sort_pair(x, y, order=True, weights=(a, b))
         scale = _scale_of(xs, ys)
-        cost = sorted_cost(xs, a[ix], ys, b[iy], exponent, 1.0 / scale, False)
+        cost = sorted_cost(xs, wa, ys, wb, exponent, 1.0 / scale, False)
     return _unscale(float(cost), scale, exponent, p)[1]
 
 
