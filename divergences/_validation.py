@@ -213,3 +213,66 @@ def check_alpha(alpha):
     if np.isnan(alpha) or alpha < 0:
         raise ValueError(f"alpha must be >= 0 (inf allowed), got {alpha}")
     return alpha
+
+
+# --- univariate (1-D Wasserstein batches, sliced Wasserstein) ---
+
+__all__ += ["check_samples_1d", "check_batch_weights", "check_batch_columns", "check_seed"]
+
+
+def check_samples_1d(x, name):
+    """1-D samples ``(n,)`` or a batch of 1-D problems in columns ``(n, K)``, finite."""
+    arr = check_finite(as_real_array(x, name), name)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{name} must have shape (n,) or (n, K) (one problem per column), "
+                         f"got {arr.shape}")
+    if arr.shape[0] == 0 or (arr.ndim == 2 and arr.shape[1] == 0):
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    return arr
+
+
+def check_batch_weights(w, n, name):
+    """Weights ``(n,)`` or ``(n, K)`` for ``n`` values per problem; ``None`` stays ``None``.
+
+    Finite, non-negative, and a positive total in every column.
+    """
+    if w is None:
+        return None
+    arr = as_real_array(w, name)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{name} must have shape (n,) or (n, K), got {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} has {arr.shape[0]} weights but there are {n} points")
+    check_finite(arr, name)
+    check_nonnegative(arr, name)
+    check_positive_mass(arr, name, axis=0)
+    return arr
+
+
+def check_batch_columns(arrays):
+    """The common number of problems ``K`` of named 2-D arrays (1-D ones broadcast).
+
+    ``arrays`` maps names to arrays (or ``None``); raises ValueError naming the two
+    arguments whose column counts differ.
+    """
+    first = None
+    for name, arr in arrays.items():
+        if arr is None or arr.ndim == 1:
+            continue
+        if first is None:
+            first = (name, arr.shape[1])
+        elif arr.shape[1] != first[1]:
+            raise ValueError(f"{name} has {arr.shape[1]} columns (problems) but {first[0]} "
+                             f"has {first[1]}")
+    return 1 if first is None else first[1]
+
+
+def check_seed(seed):
+    """A ``numpy.random.Generator`` from ``seed`` (None, an int, a SeedSequence, a Generator)."""
+    if isinstance(seed, (bool, float, str, bytes)):
+        raise TypeError(f"seed must be None, an integer or a numpy Generator, got "
+                        f"{type(seed).__name__}")
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"seed is not usable by numpy.random.default_rng: {exc}") from None

@@ -56,6 +56,26 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
     TransportResult
         ``cost`` is :math:`W_p^p`, ``distance`` is :math:`W_p`.
     """
+    return _solve(*_prepare(x, y, a, b, p, metric, method, reg), reg, options)
+
+
+def _solve(x, y, a, b, p, code, method, reg, options):
+    """Call the solver of ``method`` on validated inputs."""
+    if method == "closed_form":
+        from .univariate import _transport_1d
+
+        return _transport_1d(x[:, 0], y[:, 0], a, b, p, code, **options)
+    if method == "exact":
+        from .exact import _transport_exact
+
+        return _transport_exact(x, y, a, b, p, code, **options)
+    from .entropic import _transport_sinkhorn
+
+    return _transport_sinkhorn(x, y, a, b, p, code, check_reg(reg), **options)
+
+
+def _prepare(x, y, a, b, p, metric, method, reg):
+    """Validate the inputs of :func:`transport`; normalise ``a``, ``b``; resolve ``method``."""
     x = check_points(x, "x")
     y = check_points(y, "y")
     check_same_dimension(x, y)
@@ -68,23 +88,11 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
         method = "closed_form" if x.shape[1] == 1 else "exact"
     if reg is not None and method != "sinkhorn":
         raise ValueError(f"reg is only used by method='sinkhorn', not method={method!r}")
-    a = a / a.sum()
-    b = b / b.sum()
-    if method == "closed_form":
-        if x.shape[1] != 1:
-            raise ValueError(
-                f"method='closed_form' needs 1-D data, got points of dimension {x.shape[1]}"
-            )
-        from .univariate import _transport_1d
-
-        return _transport_1d(x[:, 0], y[:, 0], a, b, p, **options)
-    if method == "exact":
-        from .exact import _transport_exact
-
-        return _transport_exact(x, y, a, b, p, code, **options)
-    from .entropic import _transport_sinkhorn
-
-    return _transport_sinkhorn(x, y, a, b, p, code, check_reg(reg), **options)
+    if method == "closed_form" and x.shape[1] != 1:
+        raise ValueError(
+            f"method='closed_form' needs 1-D data, got points of dimension {x.shape[1]}"
+        )
+    return x, y, a / a.sum(), b / b.sum(), p, code, method
 
 
 def wasserstein(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", reg=None,
@@ -97,6 +105,28 @@ def wasserstein(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto",
     Same parameters as :func:`transport`; returns ``transport(...).distance``.
     Unlike POT's ``ot.emd2`` and ``ot.wasserstein_1d``, which return :math:`W_p^p`, this
     returns :math:`W_p`.
+
+    Notes
+    -----
+    For 1-D data the exact closed form is used and only the distance is computed (no plan;
+    :func:`transport` gives the plan). Histograms on a shared grid are support points with
+    weights: ``wasserstein(bins, bins, p_hist, q_hist)``. SciPy's
+    ``scipy.stats.wasserstein_distance(u_values, v_values, u_weights, v_weights)`` takes
+    the same arguments but computes :math:`W_1` only; passing the histograms themselves as
+    its values would treat the counts as samples. POT's ``ot.wasserstein_1d`` takes the
+    same arguments too but returns :math:`W_p^p`.
+
+    Examples
+    --------
+    >>> from divergences import wasserstein
+    >>> bins = [0.0, 1.0, 2.0, 3.0]
+    >>> wasserstein(bins, bins, [1, 1, 0, 0], [0, 0, 1, 1], p=2)
+    2.0
     """
-    return transport(x, y, a, b, p=p, metric=metric, method=method, reg=reg,
-                     **options).distance
+    x, y, a, b, p, code, method = _prepare(x, y, a, b, p, metric, method, reg)
+    if method == "closed_form":
+        # 1-D fast path: the distance alone needs no plan and no potentials
+        from .univariate import _wasserstein_1d_distance
+
+        return _wasserstein_1d_distance(x[:, 0], y[:, 0], a, b, p, code, **options)
+    return _solve(x, y, a, b, p, code, method, reg, options).distance
