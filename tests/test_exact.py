@@ -242,3 +242,16 @@ def test_bad_transport_options():
         transport(x, x, q=3)
     with pytest.raises(TypeError):
         transport(x, x, tol=1e-3)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-8, 1e8, 1e305])
+def test_scale_invariance(scale):
+    """Pricing is relative: the same plan for s * C, even where the big M would overflow."""
+    rng = np.random.default_rng(8)
+    a, b, cost = rng.random(30), rng.random(20), rng.random((30, 20))
+    a[3] = 0.0
+    ref = emd(a, b, cost)
+    res = emd(a, b, cost * scale)
+    np.testing.assert_allclose(res.cost, ref.cost * scale, rtol=1e-12)
+    np.testing.assert_array_equal(res.plan > 0, ref.plan > 0)
+    check_transport(res, _normalised(a), _normalised(b), cost * scale)

@@ -66,8 +66,10 @@ def _tree_flows(n, m, a, b, parent, fwd, thread, rev, flow):
 
 
 @kernel
-def network_simplex(C, n, m, a, b, max_iter):
+def network_simplex(C, n, m, a, b, max_iter, maxabs):
     """Solve the balanced transportation problem ``(C flat (n*m,), a > 0, b > 0)``.
+
+    ``maxabs`` is ``max |C|``; ``2 (n + m + 1) maxabs`` (the big M) must be finite.
 
     Returns ``(rows, cols, flows, f, g, status, n_iter)``: the real tree arcs and their
     flows (``rows == -1`` marks an artificial arc, whose flow is mass still unrouted,
@@ -76,11 +78,6 @@ def network_simplex(C, n, m, a, b, max_iter):
     nm = n * m
     N = n + m
     root = N
-    maxabs = 0.0
-    for e in range(nm):
-        v = abs(C[e])
-        if v > maxabs:
-            maxabs = v
     art = 2.0 * (N + 1) * maxabs if maxabs > 0.0 else 1.0
 
     parent = np.empty(N + 1, np.int64)
@@ -355,16 +352,24 @@ def solve_transport(cost, a, b, max_iter):
     ci = np.nonzero(b > 0.0)[0]
     n = ri.shape[0]
     m = ci.shape[0]
-    if n == n0 and m == m0:
+    maxabs = 0.0
+    for i in ri:
+        for j in ci:
+            maxabs = max(maxabs, abs(cost[i, j]))
+    # costs so large that the big M would overflow are solved divided by max |C|
+    unit = 1.0 if np.isfinite(2.0 * (n + m + 1) * maxabs) else maxabs
+    if n == n0 and m == m0 and unit == 1.0:
         flat = cost.reshape(n * m)
     else:
         flat = np.empty(n * m)
         for i in range(n):
             for j in range(m):
-                flat[i * m + j] = cost[ri[i], ci[j]]
+                flat[i * m + j] = cost[ri[i], ci[j]] / unit
     rows_c, cols_c, flows_c, f_c, g_c, status, n_iter = network_simplex(
-        flat, n, m, a[ri], b[ci], max_iter
+        flat, n, m, a[ri], b[ci], max_iter, maxabs / unit
     )
+    f_c *= unit
+    g_c *= unit
     f = np.full(n0, np.inf)
     g = np.full(m0, np.inf)
     f[ri] = f_c
