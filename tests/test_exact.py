@@ -4,18 +4,17 @@ import numpy as np
 import ot
 import pytest
 import scipy.sparse
+from checks import check_transport, dense_plan
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.optimize import linprog
 from scipy.spatial.distance import cdist
+from strategies import histograms
 
 import divergences.exact as exact_module
 from divergences import emd, transport, wasserstein
 from divergences._warnings import ConvergenceWarning
-
-from checks import check_transport, dense_plan
-from strategies import histograms
 
 
 def _normalised(w):
