@@ -66,6 +66,68 @@ def _tree_flows(n, m, a, b, parent, fwd, thread, rev, flow):
 
 
 @kernel
+def _price(C, pi, n, m, pos, block, colmajor):
+    """Block search from position ``pos``: the most negative reduced cost ``c + pi_i - pi_j``.
+
+    Arcs are visited row by row (column by column when ``colmajor``: blocks then span
+    the long side), in blocks of ``block``; returns ``(arc, next position)`` with
+    ``arc = -1`` when none is negative beyond the relative tolerance :data:`PRICE_EPS`.
+    """
+    nm = n * m
+    inner = n if colmajor else m
+    o = pos // inner
+    k = pos - o * inner
+    best = 0.0
+    in_arc = -1
+    cnt = 0
+    if colmajor:  # o: sink, k: source
+        pt = pi[n + o]
+        for _ in range(nm):
+            e = k * m + o
+            c = C[e]
+            ps = pi[k]
+            d = c + ps - pt
+            if d < best and -d > PRICE_EPS * (abs(c) + abs(ps) + abs(pt)):
+                best = d
+                in_arc = e
+            k += 1
+            if k == n:
+                k = 0
+                o = o + 1 if o + 1 < m else 0
+                pt = pi[n + o]
+            cnt += 1
+            if cnt == block:
+                if in_arc >= 0:
+                    break
+                cnt = 0
+    else:  # o: source, k: sink
+        ps = pi[o]
+        e = o * m + k
+        for _ in range(nm):
+            c = C[e]
+            pt = pi[n + k]
+            d = c + ps - pt
+            if d < best and -d > PRICE_EPS * (abs(c) + abs(ps) + abs(pt)):
+                best = d
+                in_arc = e
+            e += 1
+            k += 1
+            if k == m:
+                k = 0
+                o += 1
+                if o == n:
+                    o = 0
+                    e = 0
+                ps = pi[o]
+            cnt += 1
+            if cnt == block:
+                if in_arc >= 0:
+                    break
+                cnt = 0
+    return in_arc, o * inner + k
+
+
+@kernel
 def network_simplex(C, n, m, a, b, max_iter, maxabs):
     """Solve the balanced transportation problem ``(C flat (n*m,), a > 0, b > 0)``.
 
@@ -118,42 +180,15 @@ def network_simplex(C, n, m, a, b, max_iter, maxabs):
     last[root] = N - 1
 
     block = max(10, int(np.sqrt(nm)))
-    next_arc = 0
+    colmajor = n < m  # blocks then span many sources (fewer pivots on wide problems)
+    next_pos = 0
     n_iter = 0
     status = OPTIMAL
     local = False  # phase 1: big-M potentials; phase 2: local ones
     since = 0
     stuck = 0
     while True:
-        # ---- pricing: block search for the most negative reduced cost ----
-        best = 0.0
-        in_arc = -1
-        e = next_arc
-        i = e // m
-        j = e - i * m
-        pi_i = pi[i]
-        cnt = 0
-        for _ in range(nm):
-            d = C[e] + pi_i - pi[n + j]
-            if d < best:
-                if -d > PRICE_EPS * (abs(C[e]) + abs(pi_i) + abs(pi[n + j])):
-                    best = d
-                    in_arc = e
-            e += 1
-            j += 1
-            if j == m:
-                j = 0
-                i += 1
-                if i == n:
-                    i = 0
-                    e = 0
-                pi_i = pi[i]
-            cnt += 1
-            if cnt == block:
-                if in_arc >= 0:
-                    break
-                cnt = 0
-        next_arc = e
+        in_arc, next_pos = _price(C, pi, n, m, next_pos, block, colmajor)
         if in_arc < 0:
             if not local:
                 local = True  # phase 2 from the same tree, potentials without the big M
