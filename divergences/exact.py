@@ -110,7 +110,13 @@ def _weights(w, name):
 
 
 def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DEFAULT):
-    """Exact W_p between point sets (called by the dispatcher with normalised weights)."""
+    """Exact W_p between point sets ``x`` (n, d), ``y`` (m, d); ``a``, ``b`` normalised.
+
+    Builds ``C = d(x_i, y_j) ** p`` with the cost kernel and solves it with :func:`emd`'s
+    network simplex. Options: ``q`` (order of ``metric="minkowski"``, default 2, >= 1)
+    and ``max_iter``. The result keeps ``(x, y, metric_code, q)`` in ``_support`` so that
+    ``result.critic(points)`` works (for ``p = 1``).
+    """
     max_iter = check_positive_int(max_iter, "max_iter")
     q = _minkowski_order(q, metric_code)
     cost = cost_matrix(x, y, metric_code, q, p)
@@ -154,11 +160,18 @@ def _solve(a, b, cost, max_iter, *, p, support):
            + np.abs(np.bincount(cols, flows, minlength=m) - b).sum())
     shift = 0.5 * (a @ f - b @ g)
     total = float(total)
-    if not converged:
+    if status == "max_iter":
         warnings.warn(
             f"emd: the network simplex stopped after max_iter={max_iter} pivots before "
             "reaching the optimum; the plan is a feasible coupling but not optimal. "
             "Raise max_iter.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    elif status != "optimal":  # cannot happen for a balanced problem: flag it loudly
+        warnings.warn(
+            "emd: the network simplex found no blocking arc (unbounded pivot); the result "
+            "is not optimal. Please report this problem with its input.",
             ConvergenceWarning,
             stacklevel=3,
         )

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from checks import check_transport
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
@@ -28,11 +29,12 @@ def test_critic_is_1_lipschitz_and_attains_w1(metric, opts):
     b[-3:] = 0.0
     a, b = a / a.sum(), b / b.sum()
     res = transport(x, y, a, b, metric=metric, **opts)
+    name, kw = _scipy_metric(metric, opts)
+    check_transport(res, a, b, cdist(x, y, name, **kw))
     w1 = a @ res.critic(x) - b @ res.critic(y)
     np.testing.assert_allclose(w1, res.cost, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(w1, wasserstein(x, y, a, b, metric=metric, **opts), rtol=1e-12)
     z1, z2 = rng.normal(size=(500, 3)) * 3, rng.normal(size=(500, 3)) * 3
-    name, kw = _scipy_metric(metric, opts)
     dist = cdist(z1, z2, name, **kw).diagonal()
     gap = np.abs(res.critic(z1) - res.critic(z2))
     assert (gap <= dist * (1 + 1e-12) + 1e-12).all()
