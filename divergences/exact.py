@@ -13,7 +13,8 @@ import numpy as np
 import scipy.sparse
 
 from ._kernels.cost import MINKOWSKI, cost_matrix
-from ._kernels.network_simplex import MAX_ITER, OPTIMAL, solve_transport
+from ._kernels.network_simplex import MAX_ITER, OPTIMAL
+from ._kernels.transport_lp import solve_transport
 from ._validation import as_real_array, check_cost, check_positive_int, check_weights
 from ._warnings import ConvergenceWarning
 from .result import TransportResult
