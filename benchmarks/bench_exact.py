@@ -3,14 +3,15 @@
 Problems: n = m random 2-D points in the unit square, Euclidean cost matrix (the same
 array handed to both), random or uniform weights (uniform = highly degenerate LP).
 
-Time: each (case, solver) runs in a fresh subprocess: a warm-up solve on a small problem
-(numba compilation / cache load excluded), then the median of ``repeats`` solves.
+Time: each case runs in a fresh subprocess: a warm-up solve of both on a small problem
+(numba compilation / cache load excluded), then ``repeats`` solves alternating ours and
+POT's (so that load from other processes hits both alike); medians are reported.
 
-Memory: in the same subprocess, after the inputs exist and the warm-up ran, the kernel's
-peak-RSS counter is reset (``echo 5 > /proc/self/clear_refs``) and the first timed solve
-runs; ``peak_mb`` = VmHWM after the solve minus VmRSS before it, i.e. the extra resident
-memory the solve needed at its peak (the returned plan included: both return or build a
-dense (n, m) plan). Linux only; ``nan`` elsewhere.
+Memory: each (case, solver) in its own fresh subprocess: after the inputs exist and the
+warm-up ran, the kernel's peak-RSS counter is reset (``echo 5 > /proc/self/clear_refs``)
+and one solve runs; ``peak_mb`` = VmHWM after the solve minus VmRSS before it, i.e. the
+extra resident memory the solve needed at its peak (the plan included: both build a dense
+(n, m) plan). Linux only; ``nan`` elsewhere.
 
 Usage: ``python benchmarks/bench_exact.py [--quick]``. ``main(quick)`` returns rows
 ``{case, ours_s, ref_name, ref_s, ratio, ours_peak_mb, ref_peak_mb, mem_ratio}``.
@@ -43,7 +44,7 @@ def status():
         pass
     return out
 
-solver, n, weights, repeats = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+mode, n, weights, repeats = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 rng = np.random.default_rng(n)
 x, y = rng.random((n, 2)), rng.random((n, 2))
 cost = cdist(x, y)
@@ -53,42 +54,44 @@ if weights == "uniform":
 else:
     a, b = rng.random(n), rng.random(n)
     a, b = a / a.sum(), b / b.sum()
-if solver == "ours":
+solvers = {}
+if mode in ("time", "ours"):
     from divergences import emd
-    run = lambda: emd(a, b, cost).cost
-else:
+    solvers["ours"] = lambda a, b, c: emd(a, b, c).cost
+if mode in ("time", "pot"):
     import ot
-    run = lambda: ot.emd2(a, b, cost, numItermax=10**8)
+    solvers["pot"] = lambda a, b, c: ot.emd2(a, b, c, numItermax=10**8)
 # warm-up on a small problem: compilation or cache load excluded from time and memory
 small = slice(0, 20)
-if solver == "ours":
-    emd(a[small] / a[small].sum(), b[small] / b[small].sum(), cost[small, small])
-else:
-    ot.emd2(a[small] / a[small].sum(), b[small] / b[small].sum(), cost[small, small])
-before = status().get("VmRSS", float("nan"))
-try:
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")
-except OSError:
-    before = float("nan")
-times = []
-value = None
-peak = float("nan")
-for k in range(repeats):
-    t0 = time.perf_counter()
-    value = float(run())
-    times.append(time.perf_counter() - t0)
-    if k == 0:
-        peak = status().get("VmHWM", float("nan")) - before
-print(json.dumps({"time": statistics.median(times), "value": value, "peak_mb": peak}))
+for run in solvers.values():
+    run(a[small] / a[small].sum(), b[small] / b[small].sum(), cost[small, small])
+if mode == "time":  # interleaved, so that load from other processes hits both alike
+    times = {"ours": [], "pot": []}
+    values = {}
+    for _ in range(repeats):
+        for name, run in solvers.items():
+            t0 = time.perf_counter()
+            values[name] = float(run(a, b, cost))
+            times[name].append(time.perf_counter() - t0)
+    print(json.dumps({name: {"time": statistics.median(t), "value": values[name]}
+                      for name, t in times.items()}))
+else:  # one solve in a fresh process: the extra peak resident memory it needs
+    before = status().get("VmRSS", float("nan"))
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        before = float("nan")
+    solvers[mode](a, b, cost)
+    print(json.dumps({"peak_mb": status().get("VmHWM", float("nan")) - before}))
 """
 
 
-def _run(solver, n, weights, repeats):
+def _run(mode, n, weights, repeats=1):
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, solver, str(n), weights, str(repeats)],
+        [sys.executable, "-c", _CHILD, mode, str(n), weights, str(repeats)],
         capture_output=True, text=True, check=True, env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -102,17 +105,19 @@ def main(quick=False):
     print(header)
     for n, repeats in sizes:
         for weights in ("random", "uniform"):
-            ours = _run("ours", n, weights, repeats)
-            ref = _run("pot", n, weights, repeats)
+            timed = _run("time", n, weights, repeats)
+            ours, ref = timed["ours"], timed["pot"]
+            ours_mb = _run("ours", n, weights)["peak_mb"]
+            ref_mb = _run("pot", n, weights)["peak_mb"]
             row = {
                 "case": f"emd n=m={n} {weights}",
                 "ours_s": ours["time"],
                 "ref_name": "ot.emd2",
                 "ref_s": ref["time"],
                 "ratio": ours["time"] / ref["time"],
-                "ours_peak_mb": ours["peak_mb"],
-                "ref_peak_mb": ref["peak_mb"],
-                "mem_ratio": ours["peak_mb"] / ref["peak_mb"],
+                "ours_peak_mb": ours_mb,
+                "ref_peak_mb": ref_mb,
+                "mem_ratio": ours_mb / ref_mb,
             }
             diff = abs(ours["value"] - ref["value"]) / abs(ref["value"])
             rows.append(row)
