@@ -65,10 +65,42 @@ class TransportResult:
     def critic(self, points):
         r"""The Kantorovich–Rubinstein critic evaluated at ``points`` (p = 1 only).
 
+        Kantorovich–Rubinstein duality (the WGAN seed documents) reads
+
+        .. math:: W_1(P, Q) = \sup_{\|f\|_L \le 1} \mathbb{E}_{x \sim P} f(x)
+                  - \mathbb{E}_{y \sim Q} f(y),
+
+        and the supremum is attained by the c-transform of the target potential ``g``,
+
         .. math:: f(z) = \min_j \big(d(z, y_j) - g_j\big),
 
-        the c-transform of the target potential ``g``: a 1-Lipschitz function for the
-        ground metric with :math:`W_1 = \sum_i a_i f(x_i) - \sum_j b_j f(y_j)`.
+        defined on all of :math:`\mathbb{R}^d`, 1-Lipschitz for the ground metric ``d``,
+        with :math:`W_1 = \sum_i a_i f(x_i) - \sum_j b_j f(y_j)`.
+
+        Parameters
+        ----------
+        points : array_like, shape (k, d) or (k,)
+            Where to evaluate the critic, in the dimension of the support points.
+
+        Returns
+        -------
+        ndarray, shape (k,)
+
+        Raises
+        ------
+        ValueError
+            If the result did not come from ``transport(x, y, ..., method="exact")`` with
+            ``p=1`` and a metric (``"sqeuclidean"`` is not one).
+
+        Examples
+        --------
+        >>> from divergences import transport
+        >>> x, y = [[0.0, 0.0], [0.0, 1.0]], [[3.0, 0.0], [3.0, 1.0]]
+        >>> res = transport(x, y)
+        >>> res.critic(x), res.critic(y)
+        (array([1.5, 1.5]), array([-1.5, -1.5]))
+        >>> float(res.critic(x).mean() - res.critic(y).mean()), res.distance
+        (3.0, 3.0)
         """
         if self._support is None:
             raise ValueError(
