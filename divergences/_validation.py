@@ -276,3 +276,29 @@ def check_seed(seed):
         return np.random.default_rng(seed)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"seed is not usable by numpy.random.default_rng: {exc}") from None
+
+
+# --- exact ---
+
+
+def check_weight_vector(w, name):
+    """A 1-D weight vector whose length defines the problem size (``emd``'s ``a``, ``b``)."""
+    arr = as_real_array(w, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    return check_weights(arr, arr.shape[0], name)
+
+
+def check_minkowski_order(q, is_minkowski):
+    """The order ``q`` of the Minkowski metric: default 2, a finite real >= 1.
+
+    ``q`` given for another metric is a ValueError (it would be silently ignored).
+    """
+    if q is None:
+        return 2.0
+    if not is_minkowski:
+        raise ValueError("q is only used by metric='minkowski'")
+    q = _real_scalar(q, "q")
+    if q < 1:
+        raise ValueError(f"q must be >= 1 (the Minkowski order of a metric), got {q}")
+    return q

@@ -15,7 +15,12 @@ import scipy.sparse
 from ._kernels.cost import MINKOWSKI, cost_matrix
 from ._kernels.network_simplex import MAX_ITER, OPTIMAL
 from ._kernels.transport_lp import solve_transport
-from ._validation import as_real_array, check_cost, check_positive_int, check_weights
+from ._validation import (
+    check_cost,
+    check_minkowski_order,
+    check_positive_int,
+    check_weight_vector,
+)
 from ._warnings import ConvergenceWarning
 from .result import TransportResult
 
@@ -96,18 +101,11 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
     >>> float(emd([1, 1], [2, 0, 2], [[4.0, 0.0, 2.0], [1.0, 0.0, 3.0]]).cost)
     1.5
     """
-    a = _weights(a, "a")
-    b = _weights(b, "b")
+    a = check_weight_vector(a, "a")
+    b = check_weight_vector(b, "b")
     cost = check_cost(cost, a.shape[0], b.shape[0])
     max_iter = check_positive_int(max_iter, "max_iter")
     return _solve(a / a.sum(), b / b.sum(), cost, max_iter, p=1.0, support=None)
-
-
-def _weights(w, name):
-    arr = as_real_array(w, name)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    return check_weights(arr, arr.shape[0], name)
 
 
 def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DEFAULT):
@@ -119,22 +117,9 @@ def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DE
     ``result.critic(points)`` works (for ``p = 1``).
     """
     max_iter = check_positive_int(max_iter, "max_iter")
-    q = _minkowski_order(q, metric_code)
+    q = check_minkowski_order(q, metric_code == MINKOWSKI)
     cost = cost_matrix(x, y, metric_code, q, p)
     return _solve(a, b, cost, max_iter, p=p, support=(x, y, metric_code, q))
-
-
-def _minkowski_order(q, code):
-    if q is None:
-        return 2.0
-    if code != MINKOWSKI:
-        raise ValueError("q is only used by metric='minkowski'")
-    if isinstance(q, bool) or not isinstance(q, (int, float, np.integer, np.floating)):
-        raise TypeError(f"q must be a real number, got {type(q).__name__}")
-    q = float(q)
-    if not np.isfinite(q) or q < 1:
-        raise ValueError(f"q must be a finite number >= 1 (a metric), got {q}")
-    return q
 
 
 def _solve(a, b, cost, max_iter, *, p, support):

@@ -59,6 +59,10 @@ def test_same_cost_as_pot(kind):
         assert res.distance == res.cost and res.p == 1.0
         assert res.marginal_error < 1e-12
         assert np.count_nonzero(dense_plan(res.plan)) <= len(a) + len(b) - 1
+        f, g = res.potentials  # tight certificate, feasible on every pair
+        scale = np.abs(cost).max()
+        assert abs(an @ f + bn @ g - res.cost) <= 1e-12 * scale
+        assert (cost - f[:, None] - g[None, :] >= -1e-12 * scale).all()
 
 
 def _linprog_cost(a, b, cost):
