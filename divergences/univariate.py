@@ -270,7 +270,7 @@ def _directions(rng, n_projections, d):
 
 
 #: elements of projected data (both samples) handled per block of projections.
-_BLOCK_ELEMENTS = 1 << 22
+_BLOCK_ELEMENTS = 1 << 23
 
 
 def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=None):
