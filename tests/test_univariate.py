@@ -123,11 +123,31 @@ def test_near_ties_make_no_spurious_entries():
     assert res.marginal_error < 1e-15
 
 
+@pytest.mark.parametrize("a, b, nnz", [
+    ([0.1] * 10, [0.5, 0.5], 10),
+    ([1 / 3] * 3, [1 / 6] * 6, 6),
+    ([1 / 7] * 7, [1 / 7] * 7, 7),
+    ([0.7, 0.1, 0.1, 0.1], [0.1] * 10, 10),
+    ([1 / 3] * 3, [1 / 9] * 9, 9),
+    ([0.2] * 5, [1 / 3] * 3, 7),
+])
+def test_structured_weights_make_no_spurious_entries(a, b, nnz):
+    x, y = np.arange(len(a), dtype=float), np.arange(len(b), dtype=float)
+    res = transport(x, y, a, b, p=2)
+    assert res.plan.nnz == nnz
+    assert res.plan.data.min() > 1e-3
+    assert res.marginal_error < 1e-14
+
+
 def test_tiny_weights_are_kept():
     res = transport([0.0, 1.0], [0.5], [1e-300, 1.0], None)
     plan = dense_plan(res.plan)
     assert plan[0, 0] == 1e-300 and plan[1, 0] == 1.0
     check_feasible_everywhere(res, np.array([0.0, 1.0]), np.array([0.5]), 1.0)
+    # a tiny weight right after an exact tie goes to the next target, it is not dropped
+    res = transport([0.0, 1.0, 2.0], [0.0, 2.0], [0.5, 1e-300, 0.5], [0.5, 0.5])
+    plan = dense_plan(res.plan)
+    assert plan[1, 1] == 1e-300 and res.plan.nnz == 3
 
 
 def test_zero_weight_points_get_feasible_potentials():
