@@ -339,7 +339,7 @@ def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=Non
     a = a / a.sum()
     b = b / b.sum()
     # exact power-of-two rescaling: projections neither overflow nor underflow
-    scale = _scale_of(np.abs(x).max(axis=0), np.abs(y).max(axis=0))
+    scale = _scale_of(np.array([np.abs(x).max(), np.abs(y).max()]))
     x, y = (x, y) if scale == 1.0 else (x / scale, y / scale)
     block = max(1, _BLOCK_ELEMENTS // (x.shape[0] + y.shape[0]))
     total = 0.0
