@@ -270,6 +270,10 @@ def test_fast_path_equals_transport(p):
         x, y, a, b = problem(rng, n, m, uniform=uniform)
         assert wasserstein(x, y, a, b, p=p) == pytest.approx(
             transport(x, y, a, b, p=p).distance, rel=1e-12)
+        # one side uniform (constant counts), the other weighted
+        for wa, wb in [(np.full(n, 3.0), b), (a, None)]:
+            assert wasserstein(x, y, wa, wb, p=p) == pytest.approx(
+                transport(x, y, wa, wb, p=p).distance, rel=1e-12)
 
 
 # --- batches ---
@@ -361,3 +365,37 @@ def test_potentials_are_centred():
     f, g = res.potentials
     assert a @ f == pytest.approx(res.cost / 2, rel=1e-12)
     assert b @ g == pytest.approx(res.cost / 2, rel=1e-12)
+
+
+def test_critic_of_1d_solve():
+    # runs once the exact solver's critic (divergences._critic) is merged in
+    pytest.importorskip("divergences._critic")
+    rng = np.random.default_rng(9)
+    x, y, a, b = problem(rng, 12, 8, zeros=True)
+    a, b = a / a.sum(), b / b.sum()
+    res = transport(x, y, a, b, p=1)
+    z = np.linspace(-6, 6, 301)
+    fz = res.critic(z)
+    assert np.all(np.abs(np.diff(fz)) <= np.diff(z) + 1e-12)  # 1-Lipschitz
+    assert a @ res.critic(x) - b @ res.critic(y) == pytest.approx(res.cost, rel=1e-10)
+
+
+def test_threaded_sorting_gives_the_same_results(monkeypatch):
+    import divergences._sorting as sorting
+
+    rng = np.random.default_rng(10)
+    x, y, a, b = problem(rng, 40, 33, ties=True, zeros=True)
+    X, Y = rng.normal(size=(40, 5)), rng.normal(size=(33, 5))
+    A = rng.random((40, 5))
+
+    def everything():
+        res = transport(x, y, a, b, p=1.5)
+        return [wasserstein(x, y, p=2), wasserstein(x, y, a, b), wasserstein(x, y, None, b),
+                res.cost, dense_plan(res.plan), *res.potentials,
+                wasserstein_1d(X, Y, p=2), wasserstein_1d(X, Y, A, p=1)]
+
+    monkeypatch.setattr(sorting, "PARALLEL_MIN", 10**12)
+    serial = everything()
+    monkeypatch.setattr(sorting, "PARALLEL_MIN", 0)
+    for got, ref in zip(everything(), serial):
+        np.testing.assert_array_equal(got, ref)
