@@ -44,23 +44,27 @@ def sort_pair(x, y, order, weights=None):
 
     With ``order`` each result is instead the argsort ``ix``, or with ``weights=(a, b)``
     the triple ``(ix, x[ix], a[ix])`` (the gathers run in the same thread as the sort).
+    ``order`` may be a pair of flags, one per array: with weights, a side whose flag is
+    false gets ``(None, np.sort(v), w)`` (for constant weights, whose order is irrelevant).
     """
-    def one(v, w):
-        if not order:
-            return np.sort(v)
+    order_x, order_y = order if isinstance(order, tuple) else (order, order)
+
+    def one(v, w, by_order):
+        if not by_order:
+            return np.sort(v) if w is None else (None, np.sort(v), w)
         ix = np.argsort(v)
         return ix if w is None else (ix, v[ix], w[ix])
 
     wx, wy = (None, None) if weights is None else weights
     if x.size + y.size < PARALLEL_MIN or n_threads() < 2:
-        return one(x, wx), one(y, wy)
+        return one(x, wx, order_x), one(y, wy, order_y)
     out = [None, None]
 
     def first():
-        out[0] = one(x, wx)
+        out[0] = one(x, wx, order_x)
 
     def second():
-        out[1] = one(y, wy)
+        out[1] = one(y, wy, order_y)
 
     _run([first, second])
     return out[0], out[1]

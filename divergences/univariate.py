@@ -139,12 +139,14 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
     Same inputs as :func:`_transport_1d`. Uniform weights need only the sorted values.
     """
     exponent = _ground_exponent(p, metric, q, options)
-    if _is_uniform(a) and _is_uniform(b):
+    uniform_a, uniform_b = _is_uniform(a), _is_uniform(b)
+    if uniform_a and uniform_b:
         xs, ys = sort_pair(x, y, order=False)
         scale = _scale_of(xs, ys)
         cost = sorted_cost(xs, _NO_WEIGHTS, ys, _NO_WEIGHTS, exponent, 1.0 / scale, True)
-    else:
-        (_, xs, wa), (_, ys, wb) = sort_pair(x, y, order=True, weights=(a, b))
+    else:  # only a weighted side needs an argsort (constant weights need no permuting)
+        (_, xs, wa), (_, ys, wb) = sort_pair(x, y, order=(not uniform_a, not uniform_b),
+                                             weights=(a, b))
         scale = _scale_of(xs, ys)
         cost = sorted_cost(xs, wa, ys, wb, exponent, 1.0 / scale, False)
     return _unscale(float(cost), scale, exponent, p)[1]
@@ -270,7 +272,7 @@ def _directions(rng, n_projections, d):
 
 
 #: elements of projected data (both samples) handled per block of projections.
-_BLOCK_ELEMENTS = 1 << 22
+_BLOCK_ELEMENTS = 1 << 23
 
 
 def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=None):
@@ -339,7 +341,7 @@ def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=Non
     a = a / a.sum()
     b = b / b.sum()
     # exact power-of-two rescaling: projections neither overflow nor underflow
-    scale = _scale_of(np.abs(x).max(axis=0), np.abs(y).max(axis=0))
+    scale = _scale_of(np.array([np.abs(x).max(), np.abs(y).max()]))
     x, y = (x, y) if scale == 1.0 else (x / scale, y / scale)
     block = max(1, _BLOCK_ELEMENTS // (x.shape[0] + y.shape[0]))
     total = 0.0

@@ -124,3 +124,12 @@ def test_extreme_magnitudes(scale):
     ref = sliced_wasserstein(x, y, p=3, n_projections=9, seed=1)
     got = sliced_wasserstein(x * scale, y * scale, p=3, n_projections=9, seed=1)
     assert got == pytest.approx(ref * scale, rel=1e-12)
+
+
+def test_huge_middle_coordinate():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(20, 3)) * [1.0, 1e200, 1.0]
+    y = rng.normal(size=(15, 3)) * [1.0, 1e200, 1.0]
+    ref = sliced_wasserstein(x / 1e200, y / 1e200, p=3, n_projections=9, seed=1) * 1e200
+    got = sliced_wasserstein(x, y, p=3, n_projections=9, seed=1)
+    assert np.isfinite(got) and got == pytest.approx(ref, rel=1e-10)

@@ -123,11 +123,31 @@ def test_near_ties_make_no_spurious_entries():
     assert res.marginal_error < 1e-15
 
 
+@pytest.mark.parametrize("a, b, nnz", [
+    ([0.1] * 10, [0.5, 0.5], 10),
+    ([1 / 3] * 3, [1 / 6] * 6, 6),
+    ([1 / 7] * 7, [1 / 7] * 7, 7),
+    ([0.7, 0.1, 0.1, 0.1], [0.1] * 10, 10),
+    ([1 / 3] * 3, [1 / 9] * 9, 9),
+    ([0.2] * 5, [1 / 3] * 3, 7),
+])
+def test_structured_weights_make_no_spurious_entries(a, b, nnz):
+    x, y = np.arange(len(a), dtype=float), np.arange(len(b), dtype=float)
+    res = transport(x, y, a, b, p=2)
+    assert res.plan.nnz == nnz
+    assert res.plan.data.min() > 1e-3
+    assert res.marginal_error < 1e-14
+
+
 def test_tiny_weights_are_kept():
     res = transport([0.0, 1.0], [0.5], [1e-300, 1.0], None)
     plan = dense_plan(res.plan)
     assert plan[0, 0] == 1e-300 and plan[1, 0] == 1.0
     check_feasible_everywhere(res, np.array([0.0, 1.0]), np.array([0.5]), 1.0)
+    # a tiny weight right after an exact tie goes to the next target, it is not dropped
+    res = transport([0.0, 1.0, 2.0], [0.0, 2.0], [0.5, 1e-300, 0.5], [0.5, 0.5])
+    plan = dense_plan(res.plan)
+    assert plan[1, 1] == 1e-300 and res.plan.nnz == 3
 
 
 def test_zero_weight_points_get_feasible_potentials():
@@ -250,6 +270,10 @@ def test_fast_path_equals_transport(p):
         x, y, a, b = problem(rng, n, m, uniform=uniform)
         assert wasserstein(x, y, a, b, p=p) == pytest.approx(
             transport(x, y, a, b, p=p).distance, rel=1e-12)
+        # one side uniform (constant counts), the other weighted
+        for wa, wb in [(np.full(n, 3.0), b), (a, None)]:
+            assert wasserstein(x, y, wa, wb, p=p) == pytest.approx(
+                transport(x, y, wa, wb, p=p).distance, rel=1e-12)
 
 
 # --- batches ---
@@ -341,3 +365,37 @@ def test_potentials_are_centred():
     f, g = res.potentials
     assert a @ f == pytest.approx(res.cost / 2, rel=1e-12)
     assert b @ g == pytest.approx(res.cost / 2, rel=1e-12)
+
+
+def test_critic_of_1d_solve():
+    # runs once the exact solver's critic (divergences._critic) is merged in
+    pytest.importorskip("divergences._critic")
+    rng = np.random.default_rng(9)
+    x, y, a, b = problem(rng, 12, 8, zeros=True)
+    a, b = a / a.sum(), b / b.sum()
+    res = transport(x, y, a, b, p=1)
+    z = np.linspace(-6, 6, 301)
+    fz = res.critic(z)
+    assert np.all(np.abs(np.diff(fz)) <= np.diff(z) + 1e-12)  # 1-Lipschitz
+    assert a @ res.critic(x) - b @ res.critic(y) == pytest.approx(res.cost, rel=1e-10)
+
+
+def test_threaded_sorting_gives_the_same_results(monkeypatch):
+    import divergences._sorting as sorting
+
+    rng = np.random.default_rng(10)
+    x, y, a, b = problem(rng, 40, 33, ties=True, zeros=True)
+    X, Y = rng.normal(size=(40, 5)), rng.normal(size=(33, 5))
+    A = rng.random((40, 5))
+
+    def everything():
+        res = transport(x, y, a, b, p=1.5)
+        return [wasserstein(x, y, p=2), wasserstein(x, y, a, b), wasserstein(x, y, None, b),
+                res.cost, dense_plan(res.plan), *res.potentials,
+                wasserstein_1d(X, Y, p=2), wasserstein_1d(X, Y, A, p=1)]
+
+    monkeypatch.setattr(sorting, "PARALLEL_MIN", 10**12)
+    serial = everything()
+    monkeypatch.setattr(sorting, "PARALLEL_MIN", 0)
+    for got, ref in zip(everything(), serial):
+        np.testing.assert_array_equal(got, ref)

@@ -42,11 +42,13 @@ def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
     tight on all of them to ``f``, ``g`` (``f[0] = 0``); without it those arrays are not
     touched (pass empty ones).
 
-    Rounding: the running remainders ``ra``, ``rb`` carry the rounding error of the
-    subtractions made since they were reset (at most ``k_a eps a_i`` and ``k_b eps b_j``
-    after ``k_a``, ``k_b`` of them). A remainder within that bound of zero is noise and is
-    treated as exhausted, so near-ties do not create spurious tiny plan entries; masses
-    stay >= 0 and tiny genuine weights (1e-300) are kept.
+    Rounding: the running remainders ``ra``, ``rb`` carry bounds ``ea``, ``eb`` on their
+    absolute error: one unit of rounding of the weight itself (normalised weights are
+    rounded), then for each subtraction the error of the remainder subtracted plus one
+    rounding. A remainder within its error bound of zero is noise and is treated as
+    exhausted, so near-ties (0.3 - 0.1 - 0.1 vs 0.1, thirds vs sixths) do not create
+    spurious tiny plan entries; masses stay >= 0, and tiny genuine weights (1e-300) are
+    kept, being far above their own rounding.
     """
     n = xs.shape[0]
     m = ys.shape[0]
@@ -54,8 +56,8 @@ def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
     j = 0
     ra = wa[0]
     rb = wb[0]
-    ka = 0
-    kb = 0
+    ea = EPS * ra
+    eb = EPS * rb
     rowsum = 0.0
     colsum = 0.0
     err = 0.0
@@ -80,30 +82,36 @@ def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
             else:
                 g[j] = c - f[i]
         k += 1
-        ra -= step
-        rb -= step
-        ka += 1
-        kb += 1
-        # bound on the rounding error of ra - rb: both remainders carry their own
-        tol = (ka * wa[i] + kb * wb[j]) * EPS
-        if ra <= tol:
+        if ra <= rb:  # ra is used up exactly; rb inherits ra's error and one rounding
+            rb -= step
+            eb += ea + EPS * rb
             ra = 0.0
-        if rb <= tol:
+            ea = 0.0
+            if rb <= eb:
+                rb = 0.0
+                eb = 0.0
+        else:
+            ra -= step
+            ea += eb + EPS * ra
             rb = 0.0
+            eb = 0.0
+            if ra <= ea:
+                ra = 0.0
+                ea = 0.0
         if i == n - 1 and j == m - 1:
             break
         if (ra == 0.0 and i < n - 1) or j == m - 1:
             err += abs(rowsum - wa[i])
             i += 1
             ra = wa[i]
-            ka = 0
+            ea = EPS * ra
             rowsum = 0.0
             moved_i = True
         else:
             err += abs(colsum - wb[j])
             j += 1
             rb = wb[j]
-            kb = 0
+            eb = EPS * rb
             colsum = 0.0
             moved_i = False
     err += abs(rowsum - wa[n - 1]) + abs(colsum - wb[m - 1])
