@@ -1,9 +1,10 @@
 """One runner for every benchmark: ``python -m benchmarks [--quick] [--only NAMES]``.
 
 Each ``benchmarks/bench_<area>.py`` has ``main(quick=False)`` returning rows
-``{case, ours_s, ref_name, ref_s, ratio}`` (``ratio`` = ours / reference, below 1 is
-faster). The runner calls them in turn, prints progress, and writes a Markdown table and a
-PNG bar chart of the speed-ups to ``--out`` (default ``benchmarks/results``).
+``{case, ours_s, ref_name, ref_s, ...}``. The runner calls them in turn, prints progress,
+and writes a Markdown table and a PNG bar chart of the speed-ups (reference time / our time,
+above 1 means divergences is faster; computed here from the two times, whatever ratio the
+script printed) to ``--out`` (default ``benchmarks/results``).
 """
 
 from __future__ import annotations
@@ -27,17 +28,25 @@ def machine_line():
             f" numpy {numpy.__version__}, numba {numba.__version__}")
 
 
+def speedup(row):
+    """Reference time over our time (above 1: we are faster); None if not timed."""
+    ours, ref = row.get("ours_s"), row.get("ref_s")
+    if isinstance(ours, (int, float)) and isinstance(ref, (int, float)) and ours > 0:
+        return ref / ours
+    return None
+
+
 def markdown(rows):
     """The rows as a Markdown table."""
-    lines = ["| case | divergences (s) | reference | reference (s) | ratio (ours/ref) |",
+    lines = ["| case | divergences (s) | reference | reference (s) | speed-up (ref/ours) |",
              "| --- | ---: | --- | ---: | ---: |"]
     for r in rows:
-        ratio = r.get("ratio")
-        ratio = f"{ratio:.3f}" if isinstance(ratio, (int, float)) else str(ratio)
+        up = speedup(r)
+        up = f"{up:.2f}x" if up is not None else "n/a"
         ref_s = r.get("ref_s")
         ref_s = f"{ref_s:.4g}" if isinstance(ref_s, (int, float)) else str(ref_s)
         lines.append(f"| {r['case']} | {r['ours_s']:.4g} | {r.get('ref_name', '')} | {ref_s} "
-                     f"| {ratio} |")
+                     f"| {up} |")
     return "\n".join(lines)
 
 
@@ -51,14 +60,13 @@ def bar_chart(rows, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    rows = [r for r in rows if isinstance(r.get("ratio"), (int, float)) and r["ratio"] > 0]
+    rows = [r for r in rows if speedup(r)]
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.2), constrained_layout=True)
-    speedup = [1.0 / r["ratio"] for r in rows]
+    ups = [speedup(r) for r in rows]
     labels = [f"{r['case']} vs {r.get('ref_name', '')}" for r in rows]
-    ax.barh(range(len(rows)), speedup, color=["tab:green" if s >= 1 else "tab:red"
-                                              for s in speedup])
+    ax.barh(range(len(rows)), ups, color=["tab:green" if s >= 1 else "tab:red" for s in ups])
     ax.set_yticks(range(len(rows)), labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xscale("log")

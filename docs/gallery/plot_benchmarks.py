@@ -16,7 +16,7 @@ def read_table(path):
             if len(cells) == 5 and cells[0] not in ("case", "---"):
                 try:
                     rows.append({"case": cells[0], "ours_s": float(cells[1]),
-                                 "ref_name": cells[2], "ratio": float(cells[4])})
+                                 "ref_name": cells[2], "ref_s": float(cells[3])})
                 except ValueError:
                     continue
     return rows
