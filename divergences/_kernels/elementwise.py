@@ -187,8 +187,9 @@ def _js_chunk(p, q, cp, cq, lo, hi, acc):
             b = q[start + k] * cq
             m = a + b
             both = a > 0.0 and b > 0.0
-            u = (2.0 * a) / m
-            v = (2.0 * b) / m
+            inv = 2.0 / m  # one division; a == b must give exactly 1 (JS(p, p) = 0)
+            u = 1.0 if a == b else a * inv
+            v = 1.0 if a == b else b * inv
             ok = both and u >= _TINY and v >= _TINY
             r1[k] = u if ok else 1.0
             r2[k] = v if ok else 1.0
