@@ -157,6 +157,13 @@ def test_parallel_equals_serial_kernel():
     for twin in (serial_twin(ew.scan_rows), ew.scan_rows_serial):
         np.testing.assert_allclose(twin(p)[0], ew.scan_rows(p)[0], rtol=1e-14, atol=0)
         np.testing.assert_array_equal(twin(p)[1], ew.scan_rows(p)[1])
+    # short rows grouped several per task
+    u, v = random_hist(rng, (300, 700)) + 0.5, random_hist(rng, (300, 700)) + 0.5
+    idx = np.arange(300, dtype=np.int64)
+    for code in (ew.KL, ew.JS, ew.CHI2):
+        args = (code, 1.0, u, v, u.sum(1), v.sum(1), idx, idx)
+        np.testing.assert_allclose(ew.divergence_rows(*args), ew.divergence_rows_serial(*args),
+                                   rtol=1e-14, atol=0)
     # and the chunked sum is right
     assert js(p[0], q[1]) == pytest.approx(jensenshannon(p[0], q[1]) ** 2, rel=1e-9)
 

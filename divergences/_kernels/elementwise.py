@@ -128,14 +128,14 @@ def _scratch():
 
 
 @kernel
-def _kl_chunk(p, q, cp, cq, lo, hi, acc):
+def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
     """KL accumulators (sum a log(a/b), inf flag) with vectorised logarithms.
 
     Per block: the ratios ``a/b`` (1.0 where a term is 0 or the ratio is not a normal
     double), their logs by :func:`log_block`, the weighted sum; the rare lanes whose ratio
     over/underflows are redone with the scalar :func:`log_ratio`.
     """
-    x1, _, mb, eb, l1, _, fix = _scratch()
+    x1, _, mb, eb, l1, _, fix = scratch
     r1 = x1.view(np.float64)
     s0 = 0.0
     s1 = 0.0
@@ -167,13 +167,13 @@ def _kl_chunk(p, q, cp, cq, lo, hi, acc):
 
 
 @kernel
-def _js_chunk(p, q, cp, cq, lo, hi, acc):
+def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
     """JS accumulators: overlap terms a log(2a/m) + b log(2b/m), overlap mass, the rest.
 
     Vectorised like :func:`_kl_chunk`; ``2a/m`` is in (0, 2], so only underflow (a term
     below 1e-308 of the mixture) needs the scalar fallback.
     """
-    x1, x2, mb, eb, l1, l2, fix = _scratch()
+    x1, x2, mb, eb, l1, l2, fix = scratch
     r1 = x1.view(np.float64)
     r2 = x2.view(np.float64)
     s0 = 0.0
@@ -214,16 +214,16 @@ def _js_chunk(p, q, cp, cq, lo, hi, acc):
 
 
 @kernel
-def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc):
+def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     """Partial accumulators of one chunk of one row into ``acc`` (length NACC)."""
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
     if code == KL:
-        _kl_chunk(p, q, cp, cq, lo, hi, acc)
+        _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch)
         return
     if code == JS:
-        _js_chunk(p, q, cp, cq, lo, hi, acc)
+        _js_chunk(p, q, cp, cq, lo, hi, acc, scratch)
         return
     if code == TV:
         for i in range(lo, hi):
@@ -345,12 +345,33 @@ def _start(code, acc):
 
 
 @kernel
-def _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, parts):
-    b = t // nch
-    lo = (t % nch) * CHUNK
-    hi = min(p.shape[1], lo + CHUNK)
-    _chunk(code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], lo, hi,
-           parts[t])
+def _tasks(B, n):
+    """Task layout: ``(nch, R, T)``: chunks per row, rows per task, number of tasks.
+
+    Long rows are cut into chunks (one task each); short rows are grouped, R per task, so
+    a task always has about CHUNK bins of work and allocates its scratch once.
+    """
+    nch = (n + CHUNK - 1) // CHUNK
+    if nch > 1:
+        return nch, 1, B * nch
+    R = max(1, CHUNK // n)
+    return 1, R, (B + R - 1) // R
+
+
+@kernel
+def _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts):
+    scratch = _scratch()
+    n = p.shape[1]
+    if nch > 1:
+        b = t // nch
+        lo = (t % nch) * CHUNK
+        hi = min(n, lo + CHUNK)
+        _chunk(code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], lo, hi,
+               parts[t], scratch)
+    else:
+        for b in range(t * R, min(ip.shape[0], (t + 1) * R)):
+            _chunk(code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], 0, n,
+                   parts[b], scratch)
 
 
 @kernel
@@ -368,20 +389,18 @@ def _rows_combine(code, alpha, B, nch, parts):
 @kernel(parallel=True)
 def divergence_rows(code, alpha, p, q, ps, qs, ip, iq):
     """Divergence ``code`` between rows ``p[ip[b]]`` and ``q[iq[b]]`` for every b."""
-    nch = (p.shape[1] + CHUNK - 1) // CHUNK
-    T = ip.shape[0] * nch
-    parts = np.empty((T, NACC))
+    nch, R, T = _tasks(ip.shape[0], p.shape[1])
+    parts = np.empty((ip.shape[0] * nch, NACC))
     for t in prange(T):
-        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, parts)
+        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts)
     return _rows_combine(code, alpha, ip.shape[0], nch, parts)
 
 
 @kernel
 def divergence_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
     """:func:`divergence_rows` without threads (small inputs); the same chunks and sums."""
-    nch = (p.shape[1] + CHUNK - 1) // CHUNK
-    T = ip.shape[0] * nch
-    parts = np.empty((T, NACC))
+    nch, R, T = _tasks(ip.shape[0], p.shape[1])
+    parts = np.empty((ip.shape[0] * nch, NACC))
     for t in range(T):
-        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, parts)
+        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts)
     return _rows_combine(code, alpha, ip.shape[0], nch, parts)
