@@ -50,9 +50,9 @@ import json, sys, time
 t0 = time.perf_counter()
 import divergences
 t_import = time.perf_counter() - t0
-from divergences._kernels import elementwise, pairwise
+from divergences._kernels import elementwise, fastlog, pairwise, scan
 compiled = sum(len(getattr(obj, "signatures", ()))
-               for mod in (elementwise, pairwise) for obj in vars(mod).values())
+               for mod in (elementwise, fastlog, pairwise, scan) for obj in vars(mod).values())
 import numpy as np
 p = np.random.default_rng(0).random(1000)
 t0 = time.perf_counter()
@@ -79,6 +79,7 @@ def fresh_process_times():
 
 
 def main(quick=False):
+    print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores; > 0 means others compete)")
     rng = np.random.default_rng(0)
     n = 10_000 if quick else 10_000_000
     repeat = 3 if quick else 7
@@ -104,6 +105,7 @@ def main(quick=False):
     for r in rows:
         print(f"{r['case']:<28} ours {r['ours_s'] * 1e3:9.2f} ms   {r['ref_name']:<30}"
               f" {r['ref_s'] * 1e3:9.2f} ms   ratio {r['ratio']:6.2f}x")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
     cold, warm = fresh_process_times()
     print(f"import divergences: {cold['import_s'] * 1e3:.0f} ms (cold cache), "
           f"{warm['import_s'] * 1e3:.0f} ms (warm); compiled signatures after import: "

@@ -189,11 +189,12 @@ def check_choice(value, name, choices):
 def check_histogram_rows(arr, name):
     """Validate the rows of a C-contiguous float64 ``(B, n)`` array of weights.
 
-    One fused compiled pass (:func:`divergences._kernels.elementwise.scan_rows`) computes
+    One fused compiled pass (:func:`divergences._kernels.scan.scan_rows`) computes
     the row sums and minima; only if it flags a problem are the precise (slower) checks
     run to name it. Returns the row sums (the masses that were checked to be positive).
     """
-    from ._kernels.elementwise import PARALLEL_MIN, scan_rows, scan_rows_serial
+    from ._kernels.elementwise import PARALLEL_MIN
+    from ._kernels.scan import scan_rows, scan_rows_serial
 
     sums, mins = (scan_rows if arr.size >= PARALLEL_MIN else scan_rows_serial)(arr)
     if np.isfinite(sums).all() and (mins >= 0).all() and (sums > 0).all():

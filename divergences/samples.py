@@ -6,9 +6,9 @@ union of the observed values for discrete data); :func:`kl_knn` estimates the KL
 between two continuous distributions directly from samples, without bins.
 """
 
-from collections import namedtuple
 import math
 import numbers
+from collections import namedtuple
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -99,7 +99,7 @@ def aligned_histograms(x, y, *, bins="auto", range=None, discrete=False):
     bin_specs = _per_dimension(bins, d, "bins")
     ranges = _per_dimension(range, d, "range")
     edges = []
-    for dim, (spec, lims) in enumerate(zip(bin_specs, ranges)):
+    for dim, (spec, lims) in enumerate(zip(bin_specs, ranges, strict=True)):
         try:
             edges.append(np.histogram_bin_edges(pooled[:, dim], bins=spec, range=lims))
         except (ValueError, TypeError) as exc:

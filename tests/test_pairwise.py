@@ -58,7 +58,7 @@ def test_bases_and_renyi(base):
     for alpha in (0.0, 0.5, 1.0, 3.0, np.inf):
         np.testing.assert_allclose(
             pairwise(X, Y, metric="renyi", alpha=alpha, base=base),
-            loop(lambda a, b, **kw: renyi(a, b, alpha, **kw), X, Y, base=base),
+            loop(lambda a, b, al=alpha, **kw: renyi(a, b, al, **kw), X, Y, base=base),
             rtol=1e-12, atol=1e-14,
         )
 

@@ -40,59 +40,6 @@ _TINY = 2.2250738585072014e-308  # smallest normal double
 _HUGE = 1.7976931348623157e308
 
 
-@kernel
-def _scan_task(x, t, nch, psum, pmin):
-    r = t // nch
-    lo = (t % nch) * CHUNK
-    hi = min(x.shape[1], lo + CHUNK)
-    s = 0.0
-    m = np.inf
-    for i in range(lo, hi):
-        v = x[r, i]
-        s += v
-        m = min(m, v)
-    psum[t] = s
-    pmin[t] = m
-
-
-@kernel
-def _scan_combine(B, nch, psum, pmin):
-    sums = np.zeros(B)
-    mins = np.full(B, np.inf)
-    for t in range(B * nch):
-        r = t // nch
-        sums[r] += psum[t]
-        mins[r] = min(mins[r], pmin[t])
-    return sums, mins
-
-
-@kernel(parallel=True)
-def scan_rows(x):
-    """Row sums and row minima of ``x`` (B, n) in one pass (validation only).
-
-    A finite sum means no NaN/inf entry (they propagate); the minimum exposes negatives.
-    """
-    nch = (x.shape[1] + CHUNK - 1) // CHUNK
-    T = x.shape[0] * nch
-    psum = np.empty(T)
-    pmin = np.empty(T)
-    for t in prange(T):
-        _scan_task(x, t, nch, psum, pmin)
-    return _scan_combine(x.shape[0], nch, psum, pmin)
-
-
-@kernel
-def scan_rows_serial(x):
-    """:func:`scan_rows` without threads (small inputs: no thread start-up)."""
-    nch = (x.shape[1] + CHUNK - 1) // CHUNK
-    T = x.shape[0] * nch
-    psum = np.empty(T)
-    pmin = np.empty(T)
-    for t in range(T):
-        _scan_task(x, t, nch, psum, pmin)
-    return _scan_combine(x.shape[0], nch, psum, pmin)
-
-
 def lift_tiny_rows(rows, sums):
     """Rows whose total is below ``2**-900`` multiplied by an exact power of two (copy).
 

@@ -15,8 +15,8 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel
-from .fastlog import log_block
 from .elementwise import (
+    _TINY,
     CHI2,
     HELLINGER,
     JS,
@@ -27,9 +27,9 @@ from .elementwise import (
     RENYI0,
     RENYIINF,
     TV,
-    _TINY,
     finish,
 )
+from .fastlog import log_block
 
 
 @kernel
