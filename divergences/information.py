@@ -66,8 +66,9 @@ def _divergence(code, p, q, axis, alpha=1.0):
         raise ValueError(
             f"p and q batch shapes {pbatch} and {qbatch} (axis removed) do not broadcast"
         ) from None
-    ip = np.broadcast_to(np.arange(prows.shape[0]).reshape(pbatch), batch).ravel()
-    iq = np.broadcast_to(np.arange(qrows.shape[0]).reshape(qbatch), batch).ravel()
+    # flatten() copies: writable int64 index maps, so the kernels see one signature
+    ip = np.broadcast_to(np.arange(prows.shape[0]).reshape(pbatch), batch).flatten()
+    iq = np.broadcast_to(np.arange(qrows.shape[0]).reshape(qbatch), batch).flatten()
     run = _ew.divergence_rows if ip.size * n >= _ew.PARALLEL_MIN else _ew.divergence_rows_serial
     out = run(code, alpha, prows, qrows, ps, qs, ip, iq)
     return float(out[0]) if batch == () else out.reshape(batch)
