@@ -197,6 +197,22 @@ def check_histogram_rows(arr, name):
     from ._kernels.scan import scan_rows, scan_rows_serial
 
     sums, mins = (scan_rows if arr.size >= PARALLEL_MIN else scan_rows_serial)(arr)
+    return _histogram_verdict(arr, name, sums, mins)
+
+
+def check_histogram_pair(x, y, names=("p", "q")):
+    """:func:`check_histogram_rows` of two arrays, scanned by one kernel call when large."""
+    from ._kernels.elementwise import PARALLEL_MIN
+    from ._kernels.scan import scan_pair
+
+    if x.size + y.size < PARALLEL_MIN:
+        return check_histogram_rows(x, names[0]), check_histogram_rows(y, names[1])
+    xs, xm, ys, ym = scan_pair(x, y)
+    return _histogram_verdict(x, names[0], xs, xm), _histogram_verdict(y, names[1], ys, ym)
+
+
+def _histogram_verdict(arr, name, sums, mins):
+    """``sums`` if the scan saw no problem, else the precise check that names it."""
     if np.isfinite(sums).all() and (mins >= 0).all() and (sums > 0).all():
         return sums
     check_finite(arr, name)

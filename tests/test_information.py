@@ -228,3 +228,21 @@ def test_counts_and_probabilities_agree():
         assert f(counts, q) == pytest.approx(f(probs, q / 4), rel=1e-14)
     assert kl(np.array([True, False]), [1, 1]) == pytest.approx(LOG2)
     assert kl(np.float32([1, 3]), [2, 2]) == pytest.approx(entropy([1, 3], [2, 2]), rel=1e-14)
+
+
+def test_large_inputs_parallel_path_validates_and_agrees():
+    rng = np.random.default_rng(9)
+    n = ew.PARALLEL_MIN + 5
+    p, q = random_hist(rng, n), random_hist(rng, n, 0.0) + 0.1
+    assert kl(p, q) == pytest.approx(entropy(p, q), rel=1e-11)
+    assert js(p, q) == pytest.approx(jensenshannon(p, q) ** 2, rel=1e-10)
+    assert tv(p, q) == pytest.approx(0.5 * np.abs(normalise(p) - normalise(q)).sum(), rel=1e-12)
+    bad = q.copy()
+    bad[-1] = np.nan
+    with pytest.raises(ValueError, match="^q contains NaN"):
+        kl(p, bad)
+    bad[-1] = -1.0
+    with pytest.raises(ValueError, match="^p has negative"):
+        js(bad, q)
+    with pytest.raises(ValueError, match="^q has zero total mass"):
+        tv(p, np.zeros(n))

@@ -63,3 +63,22 @@ def scan_rows_serial(x):
     for t in range(T):
         _scan_task(x, t, nch, psum, pmin)
     return _scan_combine(x.shape[0], nch, psum, pmin)
+
+
+@kernel(parallel=True)
+def scan_pair(x, y):
+    """:func:`scan_rows` of ``x`` and of ``y`` in one parallel loop (one thread start)."""
+    nx = (x.shape[1] + CHUNK - 1) // CHUNK
+    ny = (y.shape[1] + CHUNK - 1) // CHUNK
+    Tx = x.shape[0] * nx
+    T = Tx + y.shape[0] * ny
+    psum = np.empty(T)
+    pmin = np.empty(T)
+    for t in prange(T):
+        if t < Tx:
+            _scan_task(x, t, nx, psum, pmin)
+        else:
+            _scan_task(y, t - Tx, ny, psum[Tx:], pmin[Tx:])
+    xs, xm = _scan_combine(x.shape[0], nx, psum[:Tx], pmin[:Tx])
+    ys, ym = _scan_combine(y.shape[0], ny, psum[Tx:], pmin[Tx:])
+    return xs, xm, ys, ym
