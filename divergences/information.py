@@ -44,10 +44,21 @@ def _rows(x, name, axis):
         raise ValueError(f"{name} must be an array of bins, got a scalar")
     arr = as_real_array(x, name)
     ax = check_axis(axis, arr.ndim)
-    arr = np.moveaxis(arr, ax, -1)
+    if ax != arr.ndim - 1:
+        arr = np.moveaxis(arr, ax, -1)
     n = arr.shape[-1]
     rows = np.ascontiguousarray(arr.reshape(-1, n))
     return rows, arr.shape[:-1]
+
+
+def _index_map(shape, batch):
+    """Row of the (rows, bins) array for each output row after broadcasting ``shape``."""
+    if shape == batch:
+        return np.arange(math.prod(batch), dtype=np.int64)
+    if math.prod(shape) == 1:
+        return np.zeros(math.prod(batch), dtype=np.int64)
+    # flatten() copies: writable int64 index maps, so the kernels see one signature
+    return np.broadcast_to(np.arange(math.prod(shape)).reshape(shape), batch).flatten()
 
 
 def _divergence(code, p, q, axis, alpha=1.0):
@@ -69,9 +80,8 @@ def _divergence(code, p, q, axis, alpha=1.0):
     ps, qs = check_histogram_pair(prows, qrows)
     prows, ps = _ew.lift_tiny_rows(prows, ps)
     qrows, qs = _ew.lift_tiny_rows(qrows, qs)
-    # flatten() copies: writable int64 index maps, so the kernels see one signature
-    ip = np.broadcast_to(np.arange(prows.shape[0]).reshape(pbatch), batch).flatten()
-    iq = np.broadcast_to(np.arange(qrows.shape[0]).reshape(qbatch), batch).flatten()
+    ip = _index_map(pbatch, batch)
+    iq = _index_map(qbatch, batch)
     run = _ew.divergence_rows if ip.size * n >= _ew.PARALLEL_MIN else _ew.divergence_rows_serial
     out = run(code, alpha, prows, qrows, ps, qs, ip, iq)
     return float(out[0]) if batch == () else out.reshape(batch)

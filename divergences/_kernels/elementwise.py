@@ -46,9 +46,9 @@ def lift_tiny_rows(rows, sums):
     Subnormal weights become normal numbers, so nothing is lost; ``rows``/``sums`` are
     returned unchanged (no copy) when no row is that small.
     """
-    tiny = sums < 2.0**-900
-    if not tiny.any():
+    if sums.min() >= 2.0**-900:
         return rows, sums
+    tiny = sums < 2.0**-900
     shift = np.where(tiny, np.minimum(-np.frexp(sums)[1], 1000), 0)
     rows = np.ldexp(rows, shift[:, None])
     return rows, np.ldexp(sums, shift)
