@@ -4,10 +4,15 @@ Inputs are C-contiguous float64 arrays ``p`` (Bp, n) and ``q`` (Bq, n) of valida
 unnormalised weights, their row sums ``ps``/``qs`` and index maps ``ip``/``iq`` of length B
 (output row b compares ``p[ip[b]]`` with ``q[iq[b]]``: broadcasting without copies).
 
-Each output row is cut into chunks of :data:`CHUNK` bins; the (row, chunk) tasks run under
-one ``prange`` (so a single 10^7-bin histogram uses every core and a batch of small rows
-too), each writes its partial accumulators, and a serial pass combines them in a fixed
-order, so the parallel and serial builds agree bit for bit.
+Long rows are cut into chunks of :data:`CHUNK` bins and short rows grouped into tasks of
+about CHUNK bins (:func:`_tasks`); the tasks run under one ``prange`` (so a single
+10^7-bin histogram uses every core, and so does a batch of small rows), each writes its
+partial accumulators, and a serial pass combines them in a fixed order, so the parallel
+kernel and its serial twin (used below :data:`PARALLEL_MIN` bins) agree to rounding.
+
+KL and JS take their logarithms in blocks with :func:`.fastlog.log_block`, which LLVM
+vectorises (numba's ``math.log`` is a scalar libm call: no SVML in llvmlite's wheels);
+lanes whose argument is not a normal double are redone with the scalar :func:`log_ratio`.
 
 Normalisation is folded into the loop: ``a = p * cp`` with ``cp = 1 / P``; no normalised
 copy is made. The caller guarantees ``P >= 2**-900`` (:func:`lift_tiny_rows` rescales rows
