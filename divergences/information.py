@@ -390,6 +390,8 @@ def pairwise(X, Y=None, *, metric="js", base=None, alpha=None):
     if name in ("tv", "hellinger", "chi2") and base is not None:
         raise ValueError(f"base does not apply to metric={name!r}")
     base = check_base(base)
+    if name == "js_distance" and base is not None and base < 1:
+        raise ValueError(f"base must be > 1 for js_distance (JS in base {base} is negative)")
     code = _PAIRWISE[name]
     if name == "renyi":
         code = (
@@ -398,7 +400,6 @@ def pairwise(X, Y=None, *, metric="js", base=None, alpha=None):
         )
     X = _matrix(X, "X")
     if Y is None:
-        Y = X
         X, xs = _ew.lift_tiny_rows(X, check_histogram_rows(X, "X"))
         Y, ys = X, xs
     else:

@@ -134,5 +134,8 @@ def test_bad_input_names_the_argument():
         pairwise(X, metric="js", base=1)
     with pytest.raises(ValueError, match="^base"):
         pairwise(X, metric="tv", base=2)
+    with pytest.raises(ValueError, match="^base"):
+        pairwise(X, metric="js_distance", base=0.5)
+    assert np.all(pairwise(X, metric="kl", base=0.5) <= 0)  # allowed, as in kl
     with pytest.raises(TypeError, match="^X"):
         pairwise([["a", "b"]])
