@@ -70,13 +70,12 @@ def log_ratio(a, b):
 
 @kernel
 def _scratch():
-    """Buffers for :func:`log_block`: two inputs (int64 bits), its scratch, two outputs,
-    and a mask of the lanes left to the scalar fallback."""
+    """Buffers for :func:`log_block`: two inputs (int64 bits), its scratch, two outputs."""
     x1 = np.empty(BLOCK, np.int64)
     x2 = np.empty(BLOCK, np.int64)
     mb = np.empty(BLOCK, np.int64)
     eb = np.empty(BLOCK, np.int64)
-    return x1, x2, mb, eb, np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK)
+    return x1, x2, mb, eb, np.empty(BLOCK), np.empty(BLOCK)
 
 
 @kernel
@@ -87,7 +86,7 @@ def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
     double), their logs by :func:`log_block`, the weighted sum; the rare lanes whose ratio
     over/underflows are redone with the scalar :func:`log_ratio`.
     """
-    x1, _, mb, eb, l1, _, fix = scratch
+    x1, _, mb, eb, l1, _ = scratch
     r1 = x1.view(np.float64)
     s0 = 0.0
     s1 = 0.0
@@ -98,12 +97,12 @@ def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
             a = p[start + k] * cp
             b = q[start + k] * cq
             r = a / b
-            both = a > 0.0 and b > 0.0
-            ok = both and r >= _TINY and r <= _HUGE
+            # bitwise & (not ``and``): no branches, so LLVM vectorises this loop
+            both = (a > 0.0) & (b > 0.0)
+            ok = both & (r >= _TINY) & (r <= _HUGE)
             r1[k] = r if ok else 1.0
-            fix[k] = 1.0 if both and not ok else 0.0
-            special += fix[k]
-            s1 = max(s1, 1.0 if a > 0.0 and b == 0.0 else 0.0)
+            special += 1.0 if both != ok else 0.0  # ok implies both: "both and not ok"
+            s1 += 1.0 if (a > 0.0) & (b == 0.0) else 0.0  # a sum, not max(): vectorises
         log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
         for k in range(nb):
             s0 += (p[start + k] * cp) * l1[k]
@@ -111,7 +110,8 @@ def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
             for k in range(nb):
                 a = p[start + k] * cp
                 b = q[start + k] * cq
-                if fix[k] > 0.0:
+                r = a / b
+                if a > 0.0 and b > 0.0 and not (r >= _TINY and r <= _HUGE):
                     s0 += a * log_ratio(a, b)
     acc[0] = s0
     acc[1] = s1
@@ -125,7 +125,7 @@ def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
     Vectorised like :func:`_kl_chunk`; ``2a/m`` is in (0, 2], so only underflow (a term
     below 1e-308 of the mixture) needs the scalar fallback.
     """
-    x1, x2, mb, eb, l1, l2, fix = scratch
+    x1, x2, mb, eb, l1, l2 = scratch
     r1 = x1.view(np.float64)
     r2 = x2.view(np.float64)
     s0 = 0.0
@@ -135,20 +135,22 @@ def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
         nb = min(BLOCK, hi - start)
         special = 0.0
         for k in range(nb):
+            # branch-free (the exact form matters: LLVM's vectoriser gives up on variants)
             a = p[start + k] * cp
             b = q[start + k] * cq
             m = a + b
-            both = a > 0.0 and b > 0.0
-            inv = 2.0 / m  # one division; a == b must give exactly 1 (JS(p, p) = 0)
-            u = 1.0 if a == b else a * inv
-            v = 1.0 if a == b else b * inv
-            ok = both and u >= _TINY and v >= _TINY
-            r1[k] = u if ok else 1.0
-            r2[k] = v if ok else 1.0
-            fix[k] = 1.0 if both and not ok else 0.0
-            special += fix[k]
-            s1 += m if both else 0.0
-            s2 += 0.0 if both else m
+            both = (a > 0.0) & (b > 0.0)
+            inv = 2.0 / m  # one division
+            u = a * inv
+            v = b * inv
+            ok = both & (u >= _TINY) & (v >= _TINY)
+            use = ok & (a != b)  # a == b: log 1 = 0 exactly (JS(p, p) = 0)
+            r1[k] = u if use else 1.0
+            r2[k] = v if use else 1.0
+            w = m if both else 0.0
+            special += (1.0 if both else 0.0) - (1.0 if ok else 0.0)
+            s1 += w
+            s2 += m - w
         log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
         log_block(x2, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l2)
         for k in range(nb):
@@ -157,8 +159,9 @@ def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
             for k in range(nb):
                 a = p[start + k] * cp
                 b = q[start + k] * cq
-                if fix[k] > 0.0:
-                    m = a + b
+                m = a + b
+                inv = 2.0 / m
+                if a > 0.0 and b > 0.0 and a != b and not (a * inv >= _TINY and b * inv >= _TINY):
                     s0 += a * log_ratio(2.0 * a, m) + b * log_ratio(2.0 * b, m)
     acc[0] = s0
     acc[1] = s1
