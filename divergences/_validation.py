@@ -189,14 +189,32 @@ def check_choice(value, name, choices):
 def check_histogram_rows(arr, name):
     """Validate the rows of a C-contiguous float64 ``(B, n)`` array of weights.
 
-    One fused compiled pass (:func:`divergences._kernels.elementwise.scan_rows`) computes
+    One fused compiled pass (:func:`divergences._kernels.scan.scan_rows`) computes
     the row sums and minima; only if it flags a problem are the precise (slower) checks
     run to name it. Returns the row sums (the masses that were checked to be positive).
     """
-    from ._kernels.elementwise import PARALLEL_MIN, scan_rows, scan_rows_serial
+    from ._kernels.elementwise import PARALLEL_MIN
+    from ._kernels.scan import scan_rows, scan_rows_serial
 
     sums, mins = (scan_rows if arr.size >= PARALLEL_MIN else scan_rows_serial)(arr)
-    if np.isfinite(sums).all() and (mins >= 0).all() and (sums > 0).all():
+    return _histogram_verdict(arr, name, sums, mins)
+
+
+def check_histogram_pair(x, y, names=("p", "q")):
+    """:func:`check_histogram_rows` of two arrays, scanned by one kernel call when large."""
+    from ._kernels.elementwise import PARALLEL_MIN
+    from ._kernels.scan import scan_pair
+
+    if x.size + y.size < PARALLEL_MIN:
+        return check_histogram_rows(x, names[0]), check_histogram_rows(y, names[1])
+    xs, xm, ys, ym = scan_pair(x, y)
+    return _histogram_verdict(x, names[0], xs, xm), _histogram_verdict(y, names[1], ys, ym)
+
+
+def _histogram_verdict(arr, name, sums, mins):
+    """``sums`` if the scan saw no problem, else the precise check that names it."""
+    # nan fails every comparison, so these three reductions catch NaN, inf, < 0 and 0
+    if mins.min() >= 0 and sums.min() > 0 and sums.max() < np.inf:
         return sums
     check_finite(arr, name)
     check_nonnegative(arr, name)

@@ -6,12 +6,11 @@ union of the observed values for discrete data); :func:`kl_knn` estimates the KL
 between two continuous distributions directly from samples, without bins.
 """
 
-from collections import namedtuple
 import math
 import numbers
+from collections import namedtuple
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ._validation import check_base, check_points, check_positive_int, check_same_dimension
 
@@ -54,7 +53,8 @@ def aligned_histograms(x, y, *, bins="auto", range=None, discrete=False):
         The two samples (finite real numbers, same dimension d).
     bins : int, str or sequence, default "auto"
         As in :func:`numpy.histogram_bin_edges` (a number, a rule name or explicit edges);
-        for d-D data either one specification for every dimension or a sequence of d.
+        for d-D data either one number or rule name for every dimension, or a sequence of d
+        specifications (so a sequence is always read as one entry per dimension there).
         Ignored when ``discrete``.
     range : (float, float) or sequence of d pairs, optional
         The range of the bins (default: the pooled min and max). Points outside it are
@@ -99,7 +99,7 @@ def aligned_histograms(x, y, *, bins="auto", range=None, discrete=False):
     bin_specs = _per_dimension(bins, d, "bins")
     ranges = _per_dimension(range, d, "range")
     edges = []
-    for dim, (spec, lims) in enumerate(zip(bin_specs, ranges)):
+    for dim, (spec, lims) in enumerate(zip(bin_specs, ranges, strict=True)):
         try:
             edges.append(np.histogram_bin_edges(pooled[:, dim], bins=spec, range=lims))
         except (ValueError, TypeError) as exc:
@@ -154,6 +154,8 @@ def kl_knn(x, y, *, k=1, base=None):
     >>> kl_knn([0.0, 1.0, 3.0], [0.5, 2.0])
     -0.6931471805599453
     """
+    from scipy.spatial import cKDTree  # lazy: scipy.spatial costs ~0.2 s to import
+
     xs = check_points(x, "x")
     ys = check_points(y, "y")
     check_same_dimension(xs, ys)

@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 from scipy.special import rel_entr
 from scipy.stats import entropy
+from strategies import histograms
 
 from divergences import chi2, hellinger, js, js_distance, kl, renyi, tv
 from divergences._jit import serial_twin
 from divergences._kernels import elementwise as ew
-from strategies import histogram_pairs, histograms
+from divergences._kernels import scan
 
 LOG2 = math.log(2.0)
 BASES = [None, 2, 10, math.e, 0.5]
@@ -133,7 +134,7 @@ def test_renyi_against_direct_formula_and_limits():
     assert renyi(pz, q, 1e-7) == pytest.approx(renyi(pz, q, 0.0), rel=1e-4)
     # order: non-decreasing in alpha
     values = [renyi(p, q, al) for al in (0.0, 0.5, 1.0, 2.0, 10.0, np.inf)]
-    assert all(x <= y + 1e-12 for x, y in zip(values, values[1:]))
+    assert all(x <= y + 1e-12 for x, y in zip(values, values[1:], strict=False))
     # supports: p > 0 = q gives inf for alpha >= 1 only; disjoint gives inf for all
     assert renyi([1, 1], [1, 0], 2.0) == np.inf
     assert renyi([1, 1], [1, 0], 0.5) == pytest.approx(-2 * math.log(math.sqrt(0.5)), rel=1e-12)
@@ -154,9 +155,16 @@ def test_parallel_equals_serial_kernel():
         ser = twin(code, alpha, p, q, ps, qs, ip, iq)
         # same chunks, same order; only LLVM's vectorisation of a chunk may differ
         np.testing.assert_allclose(par, ser, rtol=1e-14, atol=0)
-    for twin in (serial_twin(ew.scan_rows), ew.scan_rows_serial):
-        np.testing.assert_allclose(twin(p)[0], ew.scan_rows(p)[0], rtol=1e-14, atol=0)
-        np.testing.assert_array_equal(twin(p)[1], ew.scan_rows(p)[1])
+    for twin in (serial_twin(scan.scan_rows), scan.scan_rows_serial):
+        np.testing.assert_allclose(twin(p)[0], scan.scan_rows(p)[0], rtol=1e-14, atol=0)
+        np.testing.assert_array_equal(twin(p)[1], scan.scan_rows(p)[1])
+    # short rows grouped several per task
+    u, v = random_hist(rng, (300, 700)) + 0.5, random_hist(rng, (300, 700)) + 0.5
+    idx = np.arange(300, dtype=np.int64)
+    for code in (ew.KL, ew.JS, ew.CHI2):
+        args = (code, 1.0, u, v, u.sum(1), v.sum(1), idx, idx)
+        np.testing.assert_allclose(ew.divergence_rows(*args), ew.divergence_rows_serial(*args),
+                                   rtol=1e-14, atol=0)
     # and the chunked sum is right
     assert js(p[0], q[1]) == pytest.approx(jensenshannon(p[0], q[1]) ** 2, rel=1e-9)
 
@@ -220,3 +228,21 @@ def test_counts_and_probabilities_agree():
         assert f(counts, q) == pytest.approx(f(probs, q / 4), rel=1e-14)
     assert kl(np.array([True, False]), [1, 1]) == pytest.approx(LOG2)
     assert kl(np.float32([1, 3]), [2, 2]) == pytest.approx(entropy([1, 3], [2, 2]), rel=1e-14)
+
+
+def test_large_inputs_parallel_path_validates_and_agrees():
+    rng = np.random.default_rng(9)
+    n = ew.PARALLEL_MIN + 5
+    p, q = random_hist(rng, n), random_hist(rng, n, 0.0) + 0.1
+    assert kl(p, q) == pytest.approx(entropy(p, q), rel=1e-11)
+    assert js(p, q) == pytest.approx(jensenshannon(p, q) ** 2, rel=1e-10)
+    assert tv(p, q) == pytest.approx(0.5 * np.abs(normalise(p) - normalise(q)).sum(), rel=1e-12)
+    bad = q.copy()
+    bad[-1] = np.nan
+    with pytest.raises(ValueError, match="^q contains NaN"):
+        kl(p, bad)
+    bad[-1] = -1.0
+    with pytest.raises(ValueError, match="^p has negative"):
+        js(bad, q)
+    with pytest.raises(ValueError, match="^q has zero total mass"):
+        tv(p, np.zeros(n))

@@ -58,7 +58,7 @@ def test_bases_and_renyi(base):
     for alpha in (0.0, 0.5, 1.0, 3.0, np.inf):
         np.testing.assert_allclose(
             pairwise(X, Y, metric="renyi", alpha=alpha, base=base),
-            loop(lambda a, b, **kw: renyi(a, b, alpha, **kw), X, Y, base=base),
+            loop(lambda a, b, al=alpha, **kw: renyi(a, b, al, **kw), X, Y, base=base),
             rtol=1e-12, atol=1e-14,
         )
 
@@ -134,5 +134,8 @@ def test_bad_input_names_the_argument():
         pairwise(X, metric="js", base=1)
     with pytest.raises(ValueError, match="^base"):
         pairwise(X, metric="tv", base=2)
+    with pytest.raises(ValueError, match="^base"):
+        pairwise(X, metric="js_distance", base=0.5)
+    assert np.all(pairwise(X, metric="kl", base=0.5) <= 0)  # allowed, as in kl
     with pytest.raises(TypeError, match="^X"):
         pairwise([["a", "b"]])

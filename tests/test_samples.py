@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from divergences import aligned_histograms, js, js_distance, kl, kl_knn, tv
+from divergences import aligned_histograms, js, kl, kl_knn, tv
 
 LOG2 = math.log(2.0)
 RNG = np.random.default_rng(2024)

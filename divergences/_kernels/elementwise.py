@@ -4,10 +4,15 @@ Inputs are C-contiguous float64 arrays ``p`` (Bp, n) and ``q`` (Bq, n) of valida
 unnormalised weights, their row sums ``ps``/``qs`` and index maps ``ip``/``iq`` of length B
 (output row b compares ``p[ip[b]]`` with ``q[iq[b]]``: broadcasting without copies).
 
-Each output row is cut into chunks of :data:`CHUNK` bins; the (row, chunk) tasks run under
-one ``prange`` (so a single 10^7-bin histogram uses every core and a batch of small rows
-too), each writes its partial accumulators, and a serial pass combines them in a fixed
-order, so the parallel and serial builds agree bit for bit.
+Long rows are cut into chunks of :data:`CHUNK` bins and short rows grouped into tasks of
+about CHUNK bins (:func:`_tasks`); the tasks run under one ``prange`` (so a single
+10^7-bin histogram uses every core, and so does a batch of small rows), each writes its
+partial accumulators, and a serial pass combines them in a fixed order, so the parallel
+kernel and its serial twin (used below :data:`PARALLEL_MIN` bins) agree to rounding.
+
+KL and JS take their logarithms in blocks with :func:`.fastlog.log_block`, which LLVM
+vectorises (numba's ``math.log`` is a scalar libm call: no SVML in llvmlite's wheels);
+lanes whose argument is not a normal double are redone with the scalar :func:`log_ratio`.
 
 Normalisation is folded into the loop: ``a = p * cp`` with ``cp = 1 / P``; no normalised
 copy is made. The caller guarantees ``P >= 2**-900`` (:func:`lift_tiny_rows` rescales rows
@@ -27,6 +32,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel
+from .fastlog import BLOCK, log_block
 
 KL, JS, TV, HELLINGER, CHI2, RENYI, RENYI0, RENYIINF = 0, 1, 2, 3, 4, 5, 6, 7
 CHUNK = 1 << 15
@@ -39,68 +45,15 @@ _TINY = 2.2250738585072014e-308  # smallest normal double
 _HUGE = 1.7976931348623157e308
 
 
-@kernel
-def _scan_task(x, t, nch, psum, pmin):
-    r = t // nch
-    lo = (t % nch) * CHUNK
-    hi = min(x.shape[1], lo + CHUNK)
-    s = 0.0
-    m = np.inf
-    for i in range(lo, hi):
-        v = x[r, i]
-        s += v
-        m = min(m, v)
-    psum[t] = s
-    pmin[t] = m
-
-
-@kernel
-def _scan_combine(B, nch, psum, pmin):
-    sums = np.zeros(B)
-    mins = np.full(B, np.inf)
-    for t in range(B * nch):
-        r = t // nch
-        sums[r] += psum[t]
-        mins[r] = min(mins[r], pmin[t])
-    return sums, mins
-
-
-@kernel(parallel=True)
-def scan_rows(x):
-    """Row sums and row minima of ``x`` (B, n) in one pass (validation only).
-
-    A finite sum means no NaN/inf entry (they propagate); the minimum exposes negatives.
-    """
-    nch = (x.shape[1] + CHUNK - 1) // CHUNK
-    T = x.shape[0] * nch
-    psum = np.empty(T)
-    pmin = np.empty(T)
-    for t in prange(T):
-        _scan_task(x, t, nch, psum, pmin)
-    return _scan_combine(x.shape[0], nch, psum, pmin)
-
-
-@kernel
-def scan_rows_serial(x):
-    """:func:`scan_rows` without threads (small inputs: no thread start-up)."""
-    nch = (x.shape[1] + CHUNK - 1) // CHUNK
-    T = x.shape[0] * nch
-    psum = np.empty(T)
-    pmin = np.empty(T)
-    for t in range(T):
-        _scan_task(x, t, nch, psum, pmin)
-    return _scan_combine(x.shape[0], nch, psum, pmin)
-
-
 def lift_tiny_rows(rows, sums):
     """Rows whose total is below ``2**-900`` multiplied by an exact power of two (copy).
 
     Subnormal weights become normal numbers, so nothing is lost; ``rows``/``sums`` are
     returned unchanged (no copy) when no row is that small.
     """
-    tiny = sums < 2.0**-900
-    if not tiny.any():
+    if sums.min() >= 2.0**-900:
         return rows, sums
+    tiny = sums < 2.0**-900
     shift = np.where(tiny, np.minimum(-np.frexp(sums)[1], 1000), 0)
     rows = np.ldexp(rows, shift[:, None])
     return rows, np.ldexp(sums, shift)
@@ -116,31 +69,118 @@ def log_ratio(a, b):
 
 
 @kernel
-def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc):
+def _scratch():
+    """Buffers for :func:`log_block`: two inputs (int64 bits), its scratch, two outputs."""
+    x1 = np.empty(BLOCK, np.int64)
+    x2 = np.empty(BLOCK, np.int64)
+    mb = np.empty(BLOCK, np.int64)
+    eb = np.empty(BLOCK, np.int64)
+    return x1, x2, mb, eb, np.empty(BLOCK), np.empty(BLOCK)
+
+
+@kernel
+def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
+    """KL accumulators (sum a log(a/b), inf flag) with vectorised logarithms.
+
+    Per block: the ratios ``a/b`` (1.0 where a term is 0 or the ratio is not a normal
+    double), their logs by :func:`log_block`, the weighted sum; the rare lanes whose ratio
+    over/underflows are redone with the scalar :func:`log_ratio`.
+    """
+    x1, _, mb, eb, l1, _ = scratch
+    r1 = x1.view(np.float64)
+    s0 = 0.0
+    s1 = 0.0
+    for start in range(lo, hi, BLOCK):
+        nb = min(BLOCK, hi - start)
+        special = 0.0
+        for k in range(nb):
+            a = p[start + k] * cp
+            b = q[start + k] * cq
+            r = a / b
+            # bitwise & (not ``and``): no branches, so LLVM vectorises this loop
+            both = (a > 0.0) & (b > 0.0)
+            ok = both & (r >= _TINY) & (r <= _HUGE)
+            r1[k] = r if ok else 1.0
+            special += 1.0 if both != ok else 0.0  # ok implies both: "both and not ok"
+            s1 += 1.0 if (a > 0.0) & (b == 0.0) else 0.0  # a sum, not max(): vectorises
+        log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
+        for k in range(nb):
+            s0 += (p[start + k] * cp) * l1[k]
+        if special > 0.0:
+            for k in range(nb):
+                a = p[start + k] * cp
+                b = q[start + k] * cq
+                r = a / b
+                if a > 0.0 and b > 0.0 and not (r >= _TINY and r <= _HUGE):
+                    s0 += a * log_ratio(a, b)
+    acc[0] = s0
+    acc[1] = s1
+    acc[2] = 0.0
+
+
+@kernel
+def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
+    """JS accumulators: overlap terms a log(2a/m) + b log(2b/m), overlap mass, the rest.
+
+    Vectorised like :func:`_kl_chunk`; ``2a/m`` is in (0, 2], so only underflow (a term
+    below 1e-308 of the mixture) needs the scalar fallback.
+    """
+    x1, x2, mb, eb, l1, l2 = scratch
+    r1 = x1.view(np.float64)
+    r2 = x2.view(np.float64)
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    for start in range(lo, hi, BLOCK):
+        nb = min(BLOCK, hi - start)
+        special = 0.0
+        for k in range(nb):
+            # branch-free (the exact form matters: LLVM's vectoriser gives up on variants)
+            a = p[start + k] * cp
+            b = q[start + k] * cq
+            m = a + b
+            both = (a > 0.0) & (b > 0.0)
+            inv = 2.0 / m  # one division
+            u = a * inv
+            v = b * inv
+            ok = both & (u >= _TINY) & (v >= _TINY)
+            use = ok & (a != b)  # a == b: log 1 = 0 exactly (JS(p, p) = 0)
+            r1[k] = u if use else 1.0
+            r2[k] = v if use else 1.0
+            w = m if both else 0.0
+            special += (1.0 if both else 0.0) - (1.0 if ok else 0.0)
+            s1 += w
+            s2 += m - w
+        log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
+        log_block(x2, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l2)
+        for k in range(nb):
+            s0 += (p[start + k] * cp) * l1[k] + (q[start + k] * cq) * l2[k]
+        if special > 0.0:
+            for k in range(nb):
+                a = p[start + k] * cp
+                b = q[start + k] * cq
+                m = a + b
+                inv = 2.0 / m
+                if a > 0.0 and b > 0.0 and a != b and not (a * inv >= _TINY and b * inv >= _TINY):
+                    s0 += a * log_ratio(2.0 * a, m) + b * log_ratio(2.0 * b, m)
+    acc[0] = s0
+    acc[1] = s1
+    acc[2] = s2
+
+
+@kernel
+def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     """Partial accumulators of one chunk of one row into ``acc`` (length NACC)."""
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
     if code == KL:
-        for i in range(lo, hi):
-            a = p[i] * cp
-            b = q[i] * cq
-            if a > 0.0:
-                if b > 0.0:
-                    s0 += a * log_ratio(a, b)
-                else:
-                    s1 = 1.0
-    elif code == JS:
-        for i in range(lo, hi):
-            a = p[i] * cp
-            b = q[i] * cq
-            if a > 0.0 and b > 0.0:
-                m = a + b
-                s0 += a * math.log(2.0 * a / m) + b * math.log(2.0 * b / m)
-                s1 += m
-            else:
-                s2 += a + b
-    elif code == TV:
+        _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch)
+        return
+    if code == JS:
+        _js_chunk(p, q, cp, cq, lo, hi, acc, scratch)
+        return
+    if code == TV:
         for i in range(lo, hi):
             a = p[i] * cp
             b = q[i] * cq
@@ -260,12 +300,33 @@ def _start(code, acc):
 
 
 @kernel
-def _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, parts):
-    b = t // nch
-    lo = (t % nch) * CHUNK
-    hi = min(p.shape[1], lo + CHUNK)
-    _chunk(code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], lo, hi,
-           parts[t])
+def _tasks(B, n):
+    """Task layout: ``(nch, R, T)``: chunks per row, rows per task, number of tasks.
+
+    Long rows are cut into chunks (one task each); short rows are grouped, R per task, so
+    a task always has about CHUNK bins of work and allocates its scratch once.
+    """
+    nch = (n + CHUNK - 1) // CHUNK
+    if nch > 1:
+        return nch, 1, B * nch
+    R = max(1, CHUNK // n)
+    return 1, R, (B + R - 1) // R
+
+
+@kernel
+def _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts):
+    scratch = _scratch()
+    n = p.shape[1]
+    if nch > 1:
+        b = t // nch
+        lo = (t % nch) * CHUNK
+        hi = min(n, lo + CHUNK)
+        _chunk(code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], lo, hi,
+               parts[t], scratch)
+    else:
+        for b in range(t * R, min(ip.shape[0], (t + 1) * R)):
+            _chunk(code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], 0, n,
+                   parts[b], scratch)
 
 
 @kernel
@@ -283,20 +344,18 @@ def _rows_combine(code, alpha, B, nch, parts):
 @kernel(parallel=True)
 def divergence_rows(code, alpha, p, q, ps, qs, ip, iq):
     """Divergence ``code`` between rows ``p[ip[b]]`` and ``q[iq[b]]`` for every b."""
-    nch = (p.shape[1] + CHUNK - 1) // CHUNK
-    T = ip.shape[0] * nch
-    parts = np.empty((T, NACC))
+    nch, R, T = _tasks(ip.shape[0], p.shape[1])
+    parts = np.empty((ip.shape[0] * nch, NACC))
     for t in prange(T):
-        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, parts)
+        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts)
     return _rows_combine(code, alpha, ip.shape[0], nch, parts)
 
 
 @kernel
 def divergence_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
     """:func:`divergence_rows` without threads (small inputs); the same chunks and sums."""
-    nch = (p.shape[1] + CHUNK - 1) // CHUNK
-    T = ip.shape[0] * nch
-    parts = np.empty((T, NACC))
+    nch, R, T = _tasks(ip.shape[0], p.shape[1])
+    parts = np.empty((ip.shape[0] * nch, NACC))
     for t in range(T):
-        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, parts)
+        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts)
     return _rows_combine(code, alpha, ip.shape[0], nch, parts)

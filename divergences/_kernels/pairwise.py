@@ -16,6 +16,7 @@ from numba import prange
 
 from .._jit import kernel
 from .elementwise import (
+    _TINY,
     CHI2,
     HELLINGER,
     JS,
@@ -28,6 +29,7 @@ from .elementwise import (
     TV,
     finish,
 )
+from .fastlog import log_block
 
 
 @kernel
@@ -46,8 +48,12 @@ def _normalise(x, s, a, aux, code):
 
 
 @kernel
-def _pair(code, alpha, a, la, b, lb, acc):
-    """Accumulators of one pair of normalised rows (same layout as the elementwise ones)."""
+def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
+    """Accumulators of one pair of normalised rows (same layout as the elementwise ones).
+
+    ``mbuf``, ``sb1``, ``sb2`` (int64) and ``lm`` (float64), of the row length, are scratch
+    for :func:`log_block`.
+    """
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
@@ -60,16 +66,29 @@ def _pair(code, alpha, a, la, b, lb, acc):
                 else:
                     s1 = 1.0
     elif code == JS:
-        # a log(2a/m) + b log(2b/m) = a log a + b log b - m log m + m log 2 on the overlap
+        # a log(2a/m) + b log(2b/m) = a log a + b log b - m log m + m log 2 on the overlap;
+        # log m vectorised by log_block (lanes with m not a normal double: scalar)
+        mf = mbuf.view(np.float64)
+        special = 0.0
         for k in range(n):
             x = a[k]
             y = b[k]
-            if x > 0.0 and y > 0.0:
-                m = x + y
-                s0 += la[k] + lb[k] - m * math.log(m)
-                s1 += m
-            else:
-                s2 += x + y
+            m = x + y
+            both = x > 0.0 and y > 0.0
+            ok = both and m >= _TINY
+            mf[k] = m if ok else 1.0
+            special += 1.0 if both and not ok else 0.0
+            s1 += m if both else 0.0
+            s2 += 0.0 if both else m
+        log_block(mbuf, n, sb1, sb2, sb1.view(np.float64), sb2.view(np.float64), lm)
+        for k in range(n):
+            ok = a[k] > 0.0 and b[k] > 0.0 and a[k] + b[k] >= _TINY
+            s0 += (la[k] + lb[k] - mf[k] * lm[k]) if ok else 0.0
+        if special > 0.0:
+            for k in range(n):
+                m = a[k] + b[k]
+                if a[k] > 0.0 and b[k] > 0.0 and m < _TINY:
+                    s0 += la[k] + lb[k] - m * math.log(m)
         s0 += LOG2 * s1
     elif code == TV:
         for k in range(n):
@@ -119,10 +138,10 @@ def _pair(code, alpha, a, la, b, lb, acc):
 
 
 @kernel
-def _upper_row(code, alpha, A, LA, i, out, acc):
+def _upper_row(code, alpha, A, LA, i, out, acc, scratch):
     """Pairs (i, j > i) of the rows of ``A``, written to ``out`` and its transpose."""
     for j in range(i + 1, A.shape[0]):
-        _pair(code, alpha, A[i], LA[i], A[j], LA[j], acc)
+        _pair(code, alpha, A[i], LA[i], A[j], LA[j], acc, *scratch)
         d = finish(code, alpha, acc)
         out[i, j] = d
         out[j, i] = d
@@ -140,14 +159,16 @@ def _prepare(code, X, xs):
 @kernel
 def _task(code, alpha, A, LA, B, LB, symmetric, t, out):
     acc = np.empty(NACC)
+    n = A.shape[1]
+    scratch = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n))
     if symmetric:
         N = A.shape[0]
-        _upper_row(code, alpha, A, LA, t, out, acc)
+        _upper_row(code, alpha, A, LA, t, out, acc, scratch)
         if N - 1 - t != t:
-            _upper_row(code, alpha, A, LA, N - 1 - t, out, acc)
+            _upper_row(code, alpha, A, LA, N - 1 - t, out, acc, scratch)
     else:
         for j in range(B.shape[0]):
-            _pair(code, alpha, A[t], LA[t], B[j], LB[j], acc)
+            _pair(code, alpha, A[t], LA[t], B[j], LB[j], acc, *scratch)
             out[t, j] = finish(code, alpha, acc)
 
 

@@ -1,0 +1,84 @@
+"""The validation pass over histogram rows: row sums and minima in one compiled scan.
+
+Used by :func:`divergences._validation.check_histogram_rows` only (it computes what the
+checks need and nothing the divergences use), chunked like :mod:`.elementwise` so one
+long row uses every core.
+"""
+
+import numpy as np
+from numba import prange
+
+from .._jit import kernel
+from .elementwise import CHUNK
+
+
+@kernel
+def _scan_task(x, t, nch, psum, pmin):
+    r = t // nch
+    lo = (t % nch) * CHUNK
+    hi = min(x.shape[1], lo + CHUNK)
+    s = 0.0
+    m = np.inf
+    for i in range(lo, hi):
+        v = x[r, i]
+        s += v
+        m = min(m, v)
+    psum[t] = s
+    pmin[t] = m
+
+
+@kernel
+def _scan_combine(B, nch, psum, pmin):
+    sums = np.zeros(B)
+    mins = np.full(B, np.inf)
+    for t in range(B * nch):
+        r = t // nch
+        sums[r] += psum[t]
+        mins[r] = min(mins[r], pmin[t])
+    return sums, mins
+
+
+@kernel(parallel=True)
+def scan_rows(x):
+    """Row sums and row minima of ``x`` (B, n) in one pass (validation only).
+
+    A finite sum means no NaN/inf entry (they propagate); the minimum exposes negatives.
+    """
+    nch = (x.shape[1] + CHUNK - 1) // CHUNK
+    T = x.shape[0] * nch
+    psum = np.empty(T)
+    pmin = np.empty(T)
+    for t in prange(T):
+        _scan_task(x, t, nch, psum, pmin)
+    return _scan_combine(x.shape[0], nch, psum, pmin)
+
+
+@kernel
+def scan_rows_serial(x):
+    """:func:`scan_rows` without threads (small inputs: no thread start-up)."""
+    nch = (x.shape[1] + CHUNK - 1) // CHUNK
+    T = x.shape[0] * nch
+    psum = np.empty(T)
+    pmin = np.empty(T)
+    for t in range(T):
+        _scan_task(x, t, nch, psum, pmin)
+    return _scan_combine(x.shape[0], nch, psum, pmin)
+
+
+@kernel(parallel=True)
+def scan_pair(x, y):
+    """:func:`scan_rows` of ``x`` and of ``y`` in one parallel loop (one thread start)."""
+    nx = (x.shape[1] + CHUNK - 1) // CHUNK
+    ny = (y.shape[1] + CHUNK - 1) // CHUNK
+    Tx = x.shape[0] * nx
+    T = Tx + y.shape[0] * ny
+    psum = np.empty(T)
+    pmin = np.empty(T)
+    for t in prange(T):
+        if t < Tx:
+            _scan_task(x, t, nx, psum, pmin)
+        else:
+            _scan_task(y, t - Tx, ny, psum[Tx:], pmin[Tx:])
+    xs, xm = _scan_combine(x.shape[0], nx, psum[:Tx], pmin[:Tx])
+    ys, ym = _scan_combine(y.shape[0], ny, psum[Tx:], pmin[Tx:])
+    return xs, xm, ys, ym
