@@ -222,6 +222,16 @@ def test_divergence_properties():
     np.testing.assert_allclose(s_xy, ref, rtol=1e-7)
 
 
+def test_divergence_of_a_translation_is_its_squared_length():
+    # S_eps(alpha, alpha + t) = |t|^2 for the squared Euclidean cost, for every eps
+    rng = np.random.default_rng(14)
+    x, a = rng.normal(size=(12, 2)), rng.random(12)
+    t = np.array([0.3, -0.4])
+    for reg in (1.0, 5.0):
+        np.testing.assert_allclose(sinkhorn_divergence(x, x + t, a, a, reg=reg), 0.25,
+                                   rtol=1e-7)
+
+
 @settings(max_examples=15)
 @given(seed=st.integers(0, 2**16), reg=st.sampled_from([0.05, 0.5, 5.0]))
 def test_divergence_nonnegative_raw(seed, reg):
