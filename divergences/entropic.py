@@ -66,6 +66,9 @@ SCALING_BELOW = 1e-2
 BIG = 1e10
 #: cap of the over-relaxation factor.
 OMEGA_MAX = 1.95
+#: problems with fewer than this many cost entries run on one thread (the per-iteration
+#: synchronisation of parallel sweeps costs more than it saves).
+SERIAL_BELOW = 1 << 17
 
 
 def _schedule(reg, span):
@@ -83,15 +86,20 @@ def _schedule(reg, span):
 
 def _solve(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span, symmetric=False):
     """Run the kernel on one problem; returns a dict of the raw fields."""
-    nch = max(1, min(numba.get_num_threads(), a.shape[0]))
+    threads = numba.get_num_threads()
+    nch = 1 if a.shape[0] * b.shape[0] < SERIAL_BELOW else max(1, min(threads, a.shape[0]))
     eps = _schedule(reg, span)
-    if symmetric:
-        K, f, g, r, col, cost, it, conv, err = _k.solve_symmetric(
-            C, x, metric, q, p, online, a, eps, tol, STAGE_TOL, max_iter, nch)
-    else:
-        K, f, g, r, col, cost, it, conv, err = _k.solve(
-            C, x, y, metric, q, p, online, a, b, eps, tol, STAGE_TOL, max_iter, BIG, nch,
-            OMEGA_MAX)
+    numba.set_num_threads(nch)
+    try:
+        if symmetric:
+            K, f, g, r, col, cost, it, conv, err = _k.solve_symmetric(
+                C, x, metric, q, p, online, a, eps, tol, STAGE_TOL, max_iter, nch)
+        else:
+            K, f, g, r, col, cost, it, conv, err = _k.solve(
+                C, x, y, metric, q, p, online, a, b, eps, tol, STAGE_TOL, max_iter, BIG, nch,
+                OMEGA_MAX)
+    finally:
+        numba.set_num_threads(threads)
     objective = f[a > 0] @ r[a > 0] + g[b > 0] @ col[b > 0] - reg * (r.sum() - 1.0)
     return dict(plan=None if online else K, cost=float(cost), objective=float(objective),
                 f=f, g=g, converged=bool(conv), n_iter=int(it),
