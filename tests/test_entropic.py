@@ -16,7 +16,7 @@ from strategies import histograms
 
 from divergences import sinkhorn, sinkhorn_divergence, transport, wasserstein
 from divergences._jit import serial_twin
-from divergences._kernels import sinkhorn as K
+from divergences._kernels import sinkhorn_sweeps as K
 from divergences._warnings import ConvergenceWarning
 from divergences.entropic import _point_problem
 
