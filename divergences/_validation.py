@@ -261,6 +261,22 @@ def check_batch_weights(w, n, name):
         raise ValueError(f"{name} must have shape (n,) or (n, K), got {arr.shape}")
     if arr.shape[0] != n:
         raise ValueError(f"{name} has {arr.shape[0]} weights but there are {n} points")
+
+
+# --- entropic ---
+
+
+def check_histogram_batch(w, name):
+    """Weights of shape ``(m,)`` or ``(m, K)`` (``K`` histograms as columns).
+
+    Finite, non-negative, each histogram with positive mass; returned as given (not
+    normalised).
+    """
+    arr = as_real_array(w, name)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{name} must have shape (m,) or (m, K), got {arr.shape}")
+    if 0 in arr.shape:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
     check_finite(arr, name)
     check_nonnegative(arr, name)
     check_positive_mass(arr, name, axis=0)
@@ -320,3 +336,18 @@ def check_minkowski_order(q, is_minkowski):
     if q < 1:
         raise ValueError(f"q must be >= 1 (the Minkowski order of a metric), got {q}")
     return q
+
+
+def check_positive_real(value, name):
+    """A finite real number > 0 (tolerances, orders)."""
+    value = _real_scalar(value, name)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def check_optional_bool(value, name):
+    """``None`` (automatic) or a bool."""
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return None if value is None else bool(value)
+    raise TypeError(f"{name} must be None, True or False, got {type(value).__name__}")

@@ -1,14 +1,346 @@
-"""Placeholder: replaced by the issue that builds this module."""
+r"""Entropic optimal transport: Sinkhorn, the Sinkhorn divergence, large point clouds.
+
+The entropic problem, with :math:`\varepsilon` = ``reg``,
+
+.. math:: \mathrm{OT}_\varepsilon(a, b) = \min_{P \in \Pi(a, b)}
+          \langle P, C\rangle + \varepsilon\,\mathrm{KL}(P \,\|\, a b^T),
+
+is solved on its dual potentials :math:`(f, g)`, with the plan
+:math:`P_{ij} = a_i b_j \exp((f_i + g_j - C_{ij})/\varepsilon)`.
+
+Algorithm (see :mod:`divergences._kernels.sinkhorn`):
+
+* *Stabilised scaling.* The dense solver stores ``K = P`` at the current potentials and runs
+  kernel-domain iterations ``u = a / (K v)``, ``v = b / (K^T u)`` in one fused sweep over
+  ``K`` (no exponential per iteration); scalings leaving ``[1e-10, 1e10]`` are absorbed into
+  the potentials and ``K`` is rebuilt; a row or column that underflows triggers an exact
+  log-domain step. Hence no overflow and no NaN for any ``reg > 0``.
+* *Over-relaxation.* After 20 plain iterations the observed linear rate ``eta`` fixes
+  ``omega = 2/(1+sqrt(1-eta))`` (capped at 1.95) and the updates become
+  ``u <- u^(1-omega) (a/Kv)^omega`` (Thibault et al.), with a fall back to plain iterations
+  if the error blows up or stalls.
+* *epsilon-scaling.* When ``reg < range(C) / 100``, stages ``eps = range(C), range(C)/10,
+  ...`` (while above ``10 reg``), then ``reg``, warm-start the potentials; the intermediate
+  stages stop at a marginal error of ``1e-2``; only the last one uses ``tol``. (Measured on
+  uniform clouds of 500-2000 points: above ``range/100`` the stages cost more than they
+  save; at ``reg = 1e-4 range`` they cut the iterations about tenfold.)
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numba
+import numpy as np
+
+from ._kernels import sinkhorn as _k
+from ._kernels.cost import EUCLIDEAN, SQEUCLIDEAN, cost_matrix, ground_distance
+from ._metrics import metric_code
+from ._validation import (
+    check_cost,
+    check_histogram_batch,
+    check_optional_bool,
+    check_p,
+    check_points,
+    check_positive_int,
+    check_positive_real,
+    check_reg,
+    check_same_dimension,
+    check_weights,
+)
+from ._warnings import ConvergenceWarning
+from .result import TransportResult
+
+__all__ = ["sinkhorn", "sinkhorn_divergence"]
+
+#: default iteration budget (all epsilon stages together).
+MAX_ITER = 10_000
+#: automatic online mode when one dense n x m float64 array would exceed this many bytes.
+ONLINE_BYTES = 1 << 30
+#: epsilon-scaling: ratio between stages, and marginal error ending a non-final stage.
+EPS_RATIO = 0.1
+STAGE_TOL = 1e-2
+#: epsilon-scaling is used only when reg < SCALING_BELOW * range(C).
+SCALING_BELOW = 1e-2
+#: scalings are absorbed into the potentials outside [1/BIG, BIG].
+BIG = 1e10
+#: cap of the over-relaxation factor.
+OMEGA_MAX = 1.95
+#: problems with fewer than this many cost entries run on one thread (the per-iteration
+#: synchronisation of parallel sweeps costs more than it saves).
+SERIAL_BELOW = 1 << 17
 
 
-def sinkhorn(*args, **kwargs):
-    raise NotImplementedError("sinkhorn is not implemented yet")
+def _schedule(reg, span):
+    """epsilon-scaling stages: ``span, span*EPS_RATIO, ...`` while above ``reg``, then ``reg``."""
+    eps = []
+    e = span
+    if reg >= span * SCALING_BELOW:
+        return np.array([reg])
+    while e > reg / EPS_RATIO:
+        eps.append(e)
+        e *= EPS_RATIO
+    eps.append(reg)
+    return np.array(eps)
 
 
-def sinkhorn_divergence(*args, **kwargs):
-    raise NotImplementedError("sinkhorn_divergence is not implemented yet")
+def _solve(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span, symmetric=False):
+    """Run the kernel on one problem; returns a dict of the raw fields."""
+    threads = numba.get_num_threads()
+    nch = 1 if a.shape[0] * b.shape[0] < SERIAL_BELOW else max(1, min(threads, a.shape[0]))
+    eps = _schedule(reg, span)
+    numba.set_num_threads(nch)
+    try:
+        if symmetric:
+            K, f, g, r, col, cost, it, conv, err = _k.solve_symmetric(
+                C, x, metric, q, p, online, a, eps, tol, STAGE_TOL, max_iter, nch)
+        else:
+            K, f, g, r, col, cost, it, conv, err = _k.solve(
+                C, x, y, metric, q, p, online, a, b, eps, tol, STAGE_TOL, max_iter, BIG, nch,
+                OMEGA_MAX)
+    finally:
+        numba.set_num_threads(threads)
+    objective = f[a > 0] @ r[a > 0] + g[b > 0] @ col[b > 0] - reg * (r.sum() - 1.0)
+    return dict(plan=None if online else K, cost=float(cost), objective=float(objective),
+                f=f, g=g, converged=bool(conv), n_iter=int(it),
+                marginal_error=float(np.abs(r - a).sum() + np.abs(col - b).sum()))
 
 
-def _transport_sinkhorn(*args, **kwargs):
-    raise NotImplementedError("_transport_sinkhorn is not implemented yet")
+def _warn(fields, tol, max_iter, what="sinkhorn"):
+    if not fields["converged"]:
+        warnings.warn(
+            f"{what} did not reach tol={tol:g} in max_iter={max_iter} iterations (marginal "
+            f"error {fields['marginal_error']:.3g}); raise max_iter, raise reg or loosen tol",
+            ConvergenceWarning, stacklevel=3)
+
+
+def _wrap(fields, reg, p, batched=False):
+    if batched:
+        keys = ("cost", "objective", "converged", "n_iter", "marginal_error")
+        vals = {k: np.array([fl[k] for fl in fields]) for k in keys}
+        plans = [fl["plan"] for fl in fields]
+        plan = None if plans[0] is None else np.stack(plans)
+        pots = (np.stack([fl["f"] for fl in fields], axis=1),
+                np.stack([fl["g"] for fl in fields], axis=1))
+        status = "converged" if vals["converged"].all() else "max_iter"
+        dist = vals["cost"] if p == 1 else np.maximum(vals["cost"], 0.0) ** (1.0 / p)
+        return TransportResult(cost=vals["cost"], distance=dist, plan=plan, potentials=pots,
+                               converged=vals["converged"], n_iter=vals["n_iter"],
+                               status=status, marginal_error=vals["marginal_error"], p=p,
+                               objective=vals["objective"], reg=reg)
+    cost = fields["cost"]
+    return TransportResult(
+        cost=cost, distance=cost if p == 1 else max(cost, 0.0) ** (1.0 / p),
+        plan=fields["plan"], potentials=(fields["f"], fields["g"]),
+        converged=fields["converged"], n_iter=fields["n_iter"],
+        status="converged" if fields["converged"] else "max_iter",
+        marginal_error=fields["marginal_error"], p=p, objective=fields["objective"], reg=reg)
+
+
+def _options(options, allowed):
+    unknown = set(options) - set(allowed)
+    if unknown:
+        raise TypeError(f"unexpected option(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    tol = check_positive_real(options.get("tol", 1e-9), "tol")
+    max_iter = check_positive_int(options.get("max_iter", MAX_ITER), "max_iter")
+    return tol, max_iter
+
+
+def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
+    r"""Entropic optimal transport for a cost matrix (stabilised Sinkhorn).
+
+    .. math:: \min_{P \ge 0,\ P 1 = a,\ P^T 1 = b}
+              \langle P, C\rangle + \varepsilon\,\mathrm{KL}(P \,\|\, a b^T),
+              \qquad P_{ij} = a_i b_j\, e^{(f_i + g_j - C_{ij})/\varepsilon}.
+
+    Parameters
+    ----------
+    a : array_like, shape (n,)
+        Source weights (counts are fine: normalised to sum 1). Zeros allowed.
+    b : array_like, shape (m,) or (m, K)
+        Target weights, or ``K`` target histograms as columns, solved one after the other
+        on the same cost matrix; each column is normalised to sum 1.
+    cost : array_like, shape (n, m)
+        Finite ground costs (any sign).
+    reg : float
+        :math:`\varepsilon > 0`. Stable down to ``1e-4 * max|C|`` and below: only the
+        iteration count grows as ``reg`` shrinks.
+    tol : float, default 1e-9
+        Stopping rule, checked at every iteration:
+        :math:`\|P 1 - a\|_1 + \|P^T 1 - b\|_1 \le` ``tol``. With plain iterations the column
+        marginal is exact after each ``v``-update and the row marginal is what is measured;
+        with over-relaxation both are measured. Cheap: it comes out of the iteration itself.
+    max_iter : int, default 10000
+        Iteration budget over all epsilon-scaling stages (one iteration = one ``u`` and one
+        ``v`` update).
+
+    Returns
+    -------
+    TransportResult
+        ``plan`` (n, m); ``cost`` = :math:`\langle P, C\rangle` (the linear part, as POT's
+        ``ot.sinkhorn2``); ``objective`` = :math:`\langle P, C\rangle + \varepsilon
+        \mathrm{KL}(P\|ab^T)` computed from the returned plan, equal to
+        :math:`\sum_i a_i f_i + \sum_j b_j g_j` at convergence (POT's entropic objective
+        :math:`\langle P, C\rangle - \varepsilon H(P)` has the same minimiser and differs by
+        the constant :math:`\varepsilon(H(a) + H(b))`); ``potentials`` ``(f, g)``;
+        ``converged``, ``n_iter``, ``status`` (``"converged"`` or ``"max_iter"``),
+        ``marginal_error`` (as in ``tol``), ``reg``, ``p = 1``, ``distance = cost``.
+        For ``b`` of shape ``(m, K)``: ``plan`` has shape ``(K, n, m)``, ``f`` ``(n, K)``,
+        ``g`` ``(m, K)`` and the scalar fields are arrays of length ``K``.
+
+    Notes
+    -----
+    Zero weights: those rows/columns of the plan are exactly 0; their potentials are the
+    soft c-transforms :math:`f_i = -\varepsilon \log \sum_j b_j e^{(g_j - C_{ij})/\varepsilon}`
+    (and symmetrically for ``g``), finite, so that ``f`` extends the dual solution. The
+    potentials are defined up to ``(f + c, g - c)``. A non-converged solve warns
+    :class:`ConvergenceWarning` and returns the last iterate with ``converged=False``.
+
+    References
+    ----------
+    M. Cuturi, "Sinkhorn distances", NeurIPS 2013. B. Schmitzer, "Stabilized sparse scaling
+    algorithms for entropy regularized transport problems", SIAM J. Sci. Comput. 2019.
+    A. Thibault, L. Chizat, C. Dossal, N. Papadakis, "Overrelaxed Sinkhorn-Knopp algorithm
+    for regularized optimal transport", Algorithms 2021.
+
+    Examples
+    --------
+    >>> from divergences import sinkhorn
+    >>> res = sinkhorn([0.5, 0.5], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]], reg=0.1)
+    >>> res.converged, round(res.cost, 8), round(res.objective, 6)
+    (True, 4.54e-05, 0.06931)
+    >>> res.plan.round(6)
+    array([[4.99977e-01, 2.30000e-05],
+           [2.30000e-05, 4.99977e-01]])
+    """
+    a = check_histogram_batch(a, "a")
+    if a.ndim != 1:
+        raise ValueError(f"a must be 1-D, got shape {a.shape}")
+    b = check_histogram_batch(b, "b")
+    C = check_cost(cost, a.shape[0], b.shape[0])
+    reg = check_reg(reg)
+    tol, max_iter = _options({"tol": tol, "max_iter": max_iter}, ("tol", "max_iter"))
+    a = a / a.sum()
+    b = b / b.sum(axis=0)
+    span = max(float(C.max() - C.min()), reg)
+    dummy = np.zeros((1, 1))
+    bs = b[:, None] if b.ndim == 1 else b
+    fields = [_solve(C, dummy, dummy, 0, 2.0, 1.0, False, a, np.ascontiguousarray(bs[:, k]),
+                     reg, tol, max_iter, span) for k in range(bs.shape[1])]
+    for fl in fields:
+        _warn(fl, tol, max_iter)
+    return _wrap(fields, reg, 1.0, batched=True) if b.ndim == 2 else _wrap(fields[0], reg, 1.0)
+
+
+def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
+    """Shared by transport(method='sinkhorn') and sinkhorn_divergence: cost + solve."""
+    tol, max_iter = _options({k: v for k, v in options.items() if k not in ("online", "q")},
+                             ("tol", "max_iter"))
+    online = check_optional_bool(options.get("online"), "online")
+    q = check_positive_real(options.get("q", 2.0), "q")
+    n, m = x.shape[0], y.shape[0]
+    if online is None:
+        online = n * m * 8 > ONLINE_BYTES
+    metric, pk = code, p
+    if code == EUCLIDEAN and p == 2.0:  # |x - y|^2 directly: no sqrt then square
+        metric, pk = SQEUCLIDEAN, 1.0
+    if online:
+        both = np.concatenate([x, y])
+        span = ground_distance(both.min(axis=0), both.max(axis=0), metric, q)
+        span = span if pk == 1.0 else span**pk
+        C = np.zeros((1, 1))
+    else:
+        C = cost_matrix(x, y, metric, q, pk)
+        span = float(C.max() - C.min())
+    fl = _solve(C, x, y, metric, q, pk, online, a, b, reg, tol, max_iter, max(span, reg),
+                symmetric)
+    _warn(fl, tol, max_iter, what)
+    return fl
+
+
+def _transport_sinkhorn(x, y, a, b, p, metric_code, reg, **options):
+    r"""``transport(..., method="sinkhorn")``: entropic OT between point sets.
+
+    ``x`` (n, d), ``y`` (m, d) float64, ``a``, ``b`` normalised, ``reg`` validated. Options:
+    ``tol``, ``max_iter`` (as in :func:`sinkhorn`), ``q`` (Minkowski order) and
+    ``online``: ``None`` (default: online when one dense n x m float64 array would exceed
+    1 GiB), ``True`` (costs recomputed on the fly, memory O(n + m), ``plan=None``; cost,
+    objective and potentials as usual) or ``False`` (dense cost matrix and plan).
+    ``cost`` is :math:`\langle P, d^p\rangle` and ``distance`` its ``1/p`` power.
+    """
+    fl = _point_problem(x, y, a, b, p, metric_code, reg, options, "transport(method='sinkhorn')")
+    return _wrap(fl, reg, p)
+
+
+def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", **options):
+    r"""The debiased Sinkhorn divergence between two weighted point sets.
+
+    .. math:: S_\varepsilon(\alpha, \beta) = \mathrm{OT}_\varepsilon(\alpha, \beta)
+              - \tfrac12 \mathrm{OT}_\varepsilon(\alpha, \alpha)
+              - \tfrac12 \mathrm{OT}_\varepsilon(\beta, \beta),
+
+    with :math:`\mathrm{OT}_\varepsilon` the entropic objective *including* the entropic
+    term, :math:`\langle P, C\rangle + \varepsilon \mathrm{KL}(P\|ab^T)` (the ``objective``
+    of :func:`sinkhorn`), and :math:`C = d(x_i, y_j)^p`. It is symmetric, :math:`\ge 0`,
+    zero iff the measures are equal (Feydy et al. 2019); for ``p=2`` and a translation
+    :math:`\beta = \alpha + t` it equals :math:`|t|^2` for every ``reg``; it interpolates between
+    :math:`W_p^p` (``reg -> 0``) and an MMD (``reg -> inf``).
+
+    Parameters
+    ----------
+    x, y : array_like, shape (n,) or (n, d), (m,) or (m, d)
+        Support points.
+    a, b : array_like, optional
+        Weights (default uniform; counts are normalised).
+    reg : float
+        :math:`\varepsilon > 0`.
+    p : float, default 2
+        Exponent of the ground cost.
+    metric : str, default "euclidean"
+        As in :func:`divergences.transport`.
+    **options
+        ``tol``, ``max_iter``, ``online``, ``q`` as in :func:`divergences.transport`.
+
+    Returns
+    -------
+    float
+        :math:`S_\varepsilon`, not rooted (it is homogeneous to :math:`W_p^p`). Rounding and
+        the stopping tolerance can make the raw difference slightly negative on nearly equal
+        inputs: it is clipped at 0. The symmetric problems :math:`\mathrm{OT}_\varepsilon
+        (\alpha, \alpha)` are solved with the averaged update
+        :math:`f \leftarrow (f + T(f))/2` of Feydy et al., which converges fast where plain
+        Sinkhorn crawls (nearly diagonal plans). When ``(x, a)`` and ``(y, b)`` hold equal
+        values, :math:`\mathrm{OT}_\varepsilon(\alpha, \beta)` is such a symmetric problem
+        and is solved the same way: the three terms are then the same deterministic
+        computation and the result is exactly ``0.0`` (nothing is hard-coded; a permuted
+        copy goes through the general solver and gives ~1e-10).
+
+    References
+    ----------
+    J. Feydy, T. Séjourné, F.-X. Vialard, S. Amari, A. Trouvé, G. Peyré, "Interpolating
+    between optimal transport and MMD using Sinkhorn divergences", AISTATS 2019.
+
+    Examples
+    --------
+    >>> from divergences import sinkhorn_divergence
+    >>> sinkhorn_divergence([0.0, 1.0], [0.0, 1.0], reg=0.1)
+    0.0
+    >>> round(sinkhorn_divergence([0.0, 1.0], [0.3, 1.3], reg=0.5), 6)  # a translation by t
+    0.09
+    """
+    x = check_points(x, "x")
+    y = check_points(y, "y")
+    check_same_dimension(x, y)
+    a = check_weights(a, x.shape[0], "a")
+    b = check_weights(b, y.shape[0], "b")
+    p = check_p(p)
+    code = metric_code(metric)
+    reg = check_reg(reg)
+    a, b = a / a.sum(), b / b.sum()
+    what = "sinkhorn_divergence"
+    same = x.shape == y.shape and np.array_equal(x, y) and np.array_equal(a, b)
+    ab = _point_problem(x, y, a, b, p, code, reg, options, what, same)["objective"]
+    aa = _point_problem(x, x, a, a, p, code, reg, options, what, True)["objective"]
+    bb = _point_problem(y, y, b, b, p, code, reg, options, what, True)["objective"]
+    return max(ab - 0.5 * (aa + bb), 0.0)
 

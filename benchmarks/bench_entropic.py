@@ -1,0 +1,150 @@
+"""Entropic OT: divergences.sinkhorn against POT, side by side (ratios printed).
+
+Problem: n = m points uniform in the unit square, squared Euclidean cost scaled to max 1,
+uniform weights. Ours: ``sinkhorn(a, b, C, reg, tol=1e-9)``, stopping on the L1 marginal
+error ``||P1 - a||_1 + ||P^T 1 - b||_1 <= 1e-9``. POT: ``ot.sinkhorn2(..., stopThr=1e-9)``,
+which stops on the L2 norm of the column-marginal error (checked every 10 iterations), a
+weaker criterion: the final L1 marginal error of both is printed for the record.
+
+Run ``python benchmarks/bench_entropic.py`` (full), ``--quick`` (CI smoke, tiny sizes) and
+``--memory`` (adds the online case: n = m = 20,000 in 2-D, peak RSS measured in a
+subprocess).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import ot
+
+from divergences import sinkhorn, transport
+
+
+def _time(fn, repeat):
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), out
+
+
+def _problem(n, seed=0):
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((n, 2)), rng.random((n, 2))
+    C = ot.dist(x, y)
+    C /= C.max()
+    a = np.full(n, 1.0 / n)
+    return a, a.copy(), C
+
+
+def _l1_error(P, a, b):
+    if not np.isfinite(P).all():
+        return float("nan")
+    return float(np.abs(P.sum(1) - a).sum() + np.abs(P.sum(0) - b).sum())
+
+
+def _pot(a, b, C, reg, method):
+    with warnings.catch_warnings(record=True) as w, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        P = ot.sinkhorn(a, b, C, reg, method=method, stopThr=1e-9, numItermax=100_000)
+    return P, [str(x.message)[:60] for x in w]
+
+
+def dense_cases(n, regs, repeat, log_ref=True):
+    rows = []
+    for reg in regs:
+        a, b, C = _problem(n)
+        sinkhorn(a, b, C, reg)  # warm-up (compilation, caches)
+        ours_s, res = _time(lambda: sinkhorn(a, b, C, reg, tol=1e-9), repeat)
+        ours = dict(n_iter=int(res.n_iter), err=res.marginal_error, converged=bool(res.converged))
+        refs = [("ot.sinkhorn2 (kernel)", "sinkhorn", repeat)]
+        if log_ref:
+            refs.append(("ot.sinkhorn2 (sinkhorn_log)", "sinkhorn_log", 1))
+        for name, method, rep in refs:
+            ref_s, (P, warns) = _time(lambda: _pot(a, b, C, reg, method), rep)
+            ok = bool(np.isfinite(P).all() and _l1_error(P, a, b) < 1e-6 and not warns)
+            ref_cost = float(np.sum(P * C)) if np.isfinite(P).all() else float("nan")
+            rows.append(dict(case=f"sinkhorn n={n} reg={reg:g}", ours_s=ours_s, ref_name=name,
+                             ref_s=ref_s, ratio=ours_s / ref_s, ours_iter=ours["n_iter"],
+                             ours_err=ours["err"], ours_converged=ours["converged"],
+                             ref_err=_l1_error(P, a, b), ref_ok=ok,
+                             cost_diff=abs(res.cost - ref_cost), ref_warnings=warns[:1]))
+    return rows
+
+
+_CHILD = """
+import sys, time, json
+import numpy as np
+from divergences import transport
+n, reg, online, reps = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4])
+rng = np.random.default_rng(0)
+x, y = rng.random((n, 2)), rng.random((n, 2))
+transport(x[:50], y[:50], p=2, method="sinkhorn", reg=reg, online=online)  # warm-up
+times = []
+for _ in range(reps):
+    t0 = time.perf_counter()
+    res = transport(x, y, p=2, method="sinkhorn", reg=reg, online=online)
+    times.append(time.perf_counter() - t0)
+# VmHWM: this process's own peak RSS (ru_maxrss would include the parent's, kept over exec)
+with open("/proc/self/status") as fh:
+    rss = [int(l.split()[1]) / 1024 for l in fh if l.startswith("VmHWM")][0]
+print(json.dumps(dict(time=float(np.median(times)), n_iter=int(res.n_iter), rss_mb=rss,
+                      converged=bool(res.converged), cost=res.cost)))
+"""
+
+
+def _child(n, reg, online, reps=1):
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(n), str(reg), str(int(online)),
+                          str(reps)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def memory_cases(n_big=20_000, n_both=3000):
+    # max C for points in the unit square: the largest squared distance, computed in chunks
+    rng = np.random.default_rng(0)
+    x, y = rng.random((n_big, 2)), rng.random((n_big, 2))
+    cmax = max(float(ot.dist(x[i:i + 500], y).max()) for i in range(0, n_big, 500))
+    reg = 0.1 * cmax
+    big = _child(n_big, reg, True)
+    rows = [dict(case=f"online n=m={n_big} reg=0.1*max(C) peak RSS {big['rss_mb']:.0f} MB "
+                 f"(dense C alone: {n_big * n_big * 8 / 1e9:.1f} GB)", ours_s=big["time"],
+                 ref_name="-", ref_s=float("nan"), ratio=float("nan"),
+                 ours_iter=big["n_iter"], ours_converged=big["converged"],
+                 rss_mb=big["rss_mb"])]
+    on = _child(n_both, reg, True, reps=3)
+    de = _child(n_both, reg, False, reps=3)
+    rows.append(dict(case=f"per iteration n=m={n_both}: online vs dense",
+                     ours_s=on["time"] / on["n_iter"], ref_name="dense (ours)",
+                     ref_s=de["time"] / de["n_iter"],
+                     ratio=(on["time"] / on["n_iter"]) / (de["time"] / de["n_iter"]),
+                     online_rss_mb=on["rss_mb"], dense_rss_mb=de["rss_mb"],
+                     n_iter=(on["n_iter"], de["n_iter"])))
+    return rows
+
+
+def main(quick=False, memory=False):
+    if quick:
+        rows = dense_cases(200, (0.05, 0.01, 1e-3), repeat=3)
+    else:
+        rows = dense_cases(2000, (0.05, 0.01), repeat=5)
+        rows += dense_cases(2000, (1e-3,), repeat=3, log_ref=False)
+    if memory:
+        rows += memory_cases()
+    for r in rows:
+        print(r)
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (CI smoke run)")
+    parser.add_argument("--memory", action="store_true", help="add the online memory case")
+    args = parser.parse_args()
+    main(quick=args.quick, memory=args.memory)

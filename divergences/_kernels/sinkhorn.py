@@ -1,0 +1,233 @@
+"""Sinkhorn drivers: epsilon-scaling, over-relaxation, absorption; the sweeps they call are
+in :mod:`divergences._kernels.sinkhorn_sweeps` (conventions described there).
+"""
+
+import numpy as np
+
+from .._jit import kernel
+from .sinkhorn_sweeps import (
+    build_kernel,
+    col_lse,
+    hard_init,
+    log_row_pass,
+    plan_stats,
+    row_lse,
+    scale_plan,
+    scaling_pass,
+    update_g,
+)
+
+__all__ = ["solve", "solve_symmetric"]
+
+
+@kernel
+def _absorb(u, v, a, b, f, g, eps):
+    for i in range(a.shape[0]):
+        if a[i] > 0.0:
+            f[i] += eps * np.log(u[i])
+            u[i] = 1.0
+    for j in range(b.shape[0]):
+        if b[j] > 0.0:
+            g[j] += eps * np.log(v[j])
+            v[j] = 1.0
+
+
+@kernel
+def _exact_step(C, x, y, metric, q, p, online, a, b, la, lb, f, g, eps, omega, parts, buf,
+                cbuf, bad):
+    """f-update then g-update (log domain); returns (row error before, column error after)."""
+    err = log_row_pass(C, x, y, metric, q, p, online, a, f, g, lb, eps, omega, parts, buf,
+                       cbuf)
+    nbad, cerr = update_g(parts, b, lb, g, eps, omega, bad)
+    if nbad > 0:
+        cols = np.nonzero(bad)[0]
+        col_lse(C, x, y, metric, q, p, online, f, la, eps, cols, g)
+    return err, cerr
+
+
+@kernel
+def _reset(u, v, a, b):
+    for i in range(a.shape[0]):
+        u[i] = 1.0 if a[i] > 0.0 else 0.0
+    for j in range(b.shape[0]):
+        v[j] = 1.0 if b[j] > 0.0 else 0.0
+
+
+@kernel
+def _relax(st, err):
+    """Over-relaxation control; ``st = [omega, k, best, omega_max, stall]``; returns omega.
+
+    Plain iterations 10..20 measure the linear rate ``eta`` of Sinkhorn; then
+    ``omega = 2 / (1 + sqrt(1 - eta))`` (Young's optimal SOR factor, as proposed for Sinkhorn
+    by Thibault et al. 2021), capped at ``omega_max``. Relaxed iterations need not decrease
+    the error monotonically; they are abandoned (plain iterations again, ``omega_max - 1``
+    halved) when the error exceeds 100 times the best seen or the best has not improved for
+    200 iterations.
+    """
+    st[1] += 1.0
+    if st[0] == 1.0:
+        if st[1] == 10.0:
+            st[2] = err
+        elif st[1] == 20.0:
+            if err < st[2] and st[3] > 1.0:
+                eta = (err / st[2]) ** 0.1
+                st[0] = min(2.0 / (1.0 + np.sqrt(1.0 - eta)), st[3])
+                st[2] = err
+                st[4] = 0.0
+            st[1] = 0.0
+        return st[0]
+    st[4] += 1.0
+    if err < st[2]:
+        st[2] = err
+        st[4] = 0.0
+    elif err > 100.0 * st[2] or st[4] > 200.0:
+        st[0] = 1.0
+        st[1] = 0.0
+        st[3] = 1.0 + 0.5 * (st[3] - 1.0)
+    return st[0]
+
+
+@kernel
+def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_iter, big, nch,
+          omega_max):
+    """epsilon-scaling Sinkhorn; see :func:`divergences.entropic.sinkhorn` for the rules.
+
+    Returns ``(K, f, g, r, col, cost, n_iter, converged, err)``; ``K`` is the final plan
+    (dense) or an empty array (online), ``r``/``col`` its row/column sums.
+    """
+    n, m = a.shape[0], b.shape[0]
+    la, lb = np.log(a), np.log(b)
+    f, g = np.zeros(n), np.zeros(m)
+    parts, buf, cbuf = np.zeros((nch, m)), np.empty((nch, m)), np.empty((nch, m))
+    bad = np.zeros(m, dtype=np.bool_)
+    K = np.empty((n, m)) if not online else np.empty((0, 0))
+    u, v = np.ones(n), np.ones(m)
+    u2, v2 = np.empty(n), np.empty(m)
+    f_old, g_old = np.empty(n), np.zeros(m)
+    r = np.zeros(n)
+    reg = eps_list[-1]
+    n_st = eps_list.shape[0]
+    it, reached, err, eps = 0, False, np.inf, eps_list[0]
+    st = np.empty(5)
+    hard_init(C, x, y, metric, q, p, online, a, b, f, g, parts, cbuf)
+    for s in range(n_st):
+        eps = eps_list[s]
+        target = tol if s == n_st - 1 else max(tol, stage_tol)
+        reached = False
+        st[0], st[1], st[2], st[3], st[4] = 1.0, 0.0, np.inf, omega_max, 0.0
+        omega = 1.0
+        cerr = np.inf  # column error of the current plan (unknown before the first update)
+        if online:  # log-domain iterations, costs recomputed on the fly
+            while it < max_iter:
+                f_old[:] = f
+                g_old[:] = g
+                rerr, cerr_new = _exact_step(C, x, y, metric, q, p, online, a, b, la, lb, f, g,
+                                             eps, omega, parts, buf, cbuf, bad)
+                it += 1
+                err = rerr + cerr
+                if err <= target:
+                    f[:] = f_old
+                    g[:] = g_old
+                    reached = True
+                    break
+                cerr = cerr_new
+                omega = _relax(st, err)
+        else:  # scaling passes on the stabilised kernel, absorbed when they drift
+            build_kernel(C, f, g, la, lb, eps, K)
+            _reset(u, v, a, b)
+            while it < max_iter:
+                rerr, cerr_new, nonfinite, outside = scaling_pass(K, a, b, u, v, u2, v2, parts,
+                                                                  big, omega)
+                it += 1
+                err = rerr + cerr
+                if err <= target:
+                    reached = True
+                    break
+                if nonfinite > 0:  # a row or column underflowed: exact log step, rebuild
+                    _absorb(u, v, a, b, f, g, eps)
+                    _exact_step(C, x, y, metric, q, p, online, a, b, la, lb, f, g, eps, 1.0,
+                                parts, buf, cbuf, bad)
+                    build_kernel(C, f, g, la, lb, eps, K)
+                    _reset(u, v, a, b)
+                    cerr = 0.0
+                    continue
+                u, u2 = u2, u
+                v, v2 = v2, v
+                cerr = cerr_new
+                omega = _relax(st, err)
+                if outside > 0:
+                    _absorb(u, v, a, b, f, g, eps)
+                    build_kernel(C, f, g, la, lb, eps, K)
+            if s < n_st - 1 and reached:
+                _absorb(u, v, a, b, f, g, eps)
+        if not reached:
+            break
+    converged = reached and eps == reg
+    if not online:
+        if eps != reg:  # stopped in an intermediate stage: report the plan at reg
+            _absorb(u, v, a, b, f, g, eps)
+            build_kernel(C, f, g, la, lb, reg, K)
+            _reset(u, v, a, b)
+        scale_plan(K, u, v)
+        _absorb(u, v, a, b, f, g, reg)
+    # potentials of zero-weight points: exact soft c-transforms (they carry no mass)
+    zr = np.nonzero(a == 0.0)[0]
+    if zr.shape[0] > 0:
+        row_lse(C, x, y, metric, q, p, online, g, lb, reg, zr, f)
+    zc = np.nonzero(b == 0.0)[0]
+    if zc.shape[0] > 0:
+        col_lse(C, x, y, metric, q, p, online, f, la, reg, zc, g)
+    cost = plan_stats(K, C, x, y, metric, q, p, online, f, g, la, lb, reg, parts, cbuf, r)
+    col = np.zeros(m)
+    for c in range(nch):
+        for j in range(m):
+            col[j] += parts[c, j]
+    return K, f, g, r, col, cost, it, converged, err
+
+
+@kernel
+def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max_iter, nch):
+    """``OT_eps(a, a)`` on ``C = d(x_i, x_j)^p``: the averaged update ``f <- (f + T(f)) / 2``.
+
+    ``T(f)_i = -eps logsumexp_j((f_j - C_ij)/eps + log a_j)``; the optimal potentials are
+    ``f = g`` (Feydy et al. 2019). Stops when ``2 ||P 1 - a||_1 <= tol`` (both marginals:
+    the plan of ``(f, f)`` is symmetric). Same returns as :func:`solve`, with ``g = f``.
+    """
+    n = a.shape[0]
+    la = np.log(a)
+    f = np.zeros(n)
+    parts, buf, cbuf = np.zeros((nch, n)), np.empty((nch, n)), np.empty((nch, n))
+    ft = np.empty(n)
+    r = np.zeros(n)
+    reg = eps_list[-1]
+    n_st = eps_list.shape[0]
+    it, reached, err = 0, False, np.inf
+    hard_init(C, x, x, metric, q, p, online, a, a, f, ft, parts, cbuf)
+    for i in range(n):
+        f[i] = 0.5 * (f[i] + ft[i])
+    for s in range(n_st):
+        eps = eps_list[s]
+        target = tol if s == n_st - 1 else max(tol, stage_tol)
+        reached = False
+        while it < max_iter:
+            ft[:] = f
+            err = 2.0 * log_row_pass(C, x, x, metric, q, p, online, a, ft, f, la, eps, 1.0,
+                                     parts, buf, cbuf)
+            it += 1
+            if err <= target:
+                reached = True
+                break
+            for i in range(n):
+                f[i] = 0.5 * (f[i] + ft[i])
+        if not reached:
+            break
+    converged = reached and err <= tol
+    K = np.empty((n, n)) if not online else np.empty((0, 0))
+    if not online:
+        build_kernel(C, f, f, la, la, reg, K)
+    cost = plan_stats(K, C, x, x, metric, q, p, online, f, f, la, la, reg, parts, cbuf, r)
+    col = np.zeros(n)
+    for c in range(nch):
+        for j in range(n):
+            col[j] += parts[c, j]
+    return K, f, f.copy(), r, col, cost, it, converged, err

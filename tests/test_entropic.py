@@ -1,0 +1,287 @@
+"""Entropic OT: sinkhorn, sinkhorn_divergence, transport(method='sinkhorn'), online mode.
+
+References: POT's log-domain Sinkhorn (``ot.sinkhorn(method="sinkhorn_log")``) with a tight
+threshold, POT's exact ``ot.emd2``, and direct evaluation of the entropic objective.
+"""
+
+import warnings
+
+import numpy as np
+import ot
+import pytest
+from checks import check_transport
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import histograms
+
+from divergences import sinkhorn, sinkhorn_divergence, transport, wasserstein
+from divergences._jit import serial_twin
+from divergences._kernels import sinkhorn_sweeps as K
+from divergences._warnings import ConvergenceWarning
+from divergences.entropic import _point_problem
+
+
+def _problem(seed, n, m, zeros=False):
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(n, 2)), rng.normal(size=(m, 2))
+    a, b = rng.random(n) + 0.1, rng.random(m) + 0.1
+    if zeros:
+        a[0], b[-1] = 0.0, 0.0
+    return x, y, a / a.sum(), b / b.sum(), ot.dist(x, y)
+
+
+def _pot_log(a, b, C, reg):
+    """POT's log-domain Sinkhorn, run to a tight threshold (its log(0) warns: silenced)."""
+    with np.errstate(divide="ignore"):
+        return ot.sinkhorn(a, b, C, reg, method="sinkhorn_log", stopThr=1e-15,
+                           numItermax=200_000)
+
+
+def _entropic_objective(P, C, a, b, reg):
+    """<P, C> + reg KL(P || a b^T), straight from the definition (0 log 0 = 0)."""
+    ab = np.outer(a, b)
+    pos = P > 0
+    kl = np.sum(P[pos] * np.log(P[pos] / ab[pos])) - P.sum() + ab.sum()
+    return np.sum(P * C) + reg * kl
+
+
+@pytest.mark.parametrize("seed, reg", [(0, 1.0), (1, 0.2), (2, 0.05), (3, 0.2)])
+def test_matches_pot_log_domain(seed, reg):
+    x, y, a, b, C = _problem(seed, 9, 7, zeros=seed == 3)
+    reg = reg * C.max()
+    res = sinkhorn(a, b, C, reg, tol=1e-12, max_iter=200_000)
+    ref = _pot_log(a, b, C, reg)
+    assert res.converged and res.status == "converged"
+    np.testing.assert_allclose(res.plan, ref, atol=1e-7, rtol=0)
+    np.testing.assert_allclose(res.cost, np.sum(ref * C), rtol=1e-7)
+    check_transport(res, a, b, C, atol=1e-9, marginal_atol=1e-11, optimal=False)
+    assert res.marginal_error <= 1e-11
+    # objective: definition, dual value, and POT's plan evaluated the same way
+    obj = _entropic_objective(res.plan, C, a, b, reg)
+    np.testing.assert_allclose(res.objective, obj, rtol=1e-9, atol=1e-12)
+    f, g = res.potentials
+    np.testing.assert_allclose(a @ f + b @ g, res.objective, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(_entropic_objective(ref, C, a, b, reg), obj, rtol=1e-7)
+    # zero weights: zero rows/columns, finite soft-c-transform potentials
+    assert np.isfinite(f).all() and np.isfinite(g).all()
+    if seed == 3:
+        assert (res.plan[0] == 0).all() and (res.plan[:, -1] == 0).all()
+        soft = -reg * np.log(np.sum(b * np.exp((g - C[0]) / reg)))
+        np.testing.assert_allclose(f[0], soft, rtol=1e-10)
+
+
+def test_default_tolerance_and_counts():
+    _, _, a, b, C = _problem(4, 12, 10)
+    res = sinkhorn(3 * a, 5 * b, C, 0.1)  # counts are normalised
+    assert res.converged and res.marginal_error <= 1e-9
+    check_transport(res, a, b, C, atol=1e-9, marginal_atol=1e-9, optimal=False)
+    assert res.p == 1 and res.distance == res.cost and res.reg == 0.1
+
+
+@pytest.mark.parametrize("rel", [1e-1, 1e-2, 1e-3])
+def test_approaches_emd(rel):
+    x, y, a, b, C = _problem(5, 10, 12)
+    reg = rel * C.max()
+    res = sinkhorn(a, b, C, reg, max_iter=100_000)
+    exact = ot.emd2(a, b, C)
+    assert res.converged
+    assert -1e-9 <= res.cost - exact <= reg * (np.log(10) + np.log(12))
+
+
+@settings(max_examples=40)
+@given(
+    a=histograms(n=5),
+    b=histograms(n=4),
+    scale=st.sampled_from([1e-8, 1e-3, 1.0, 1e3, 1e8]),
+    rel=st.sampled_from([1e-4, 1e-3, 1e-2, 1.0, 100.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_never_nan_or_inf(a, b, scale, rel, seed):
+    C = np.random.default_rng(seed).random((5, 4)) * scale
+    reg = rel * max(C.max(), 1e-300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = sinkhorn(a, b, C, reg, max_iter=3000)
+    an, bn = a / a.sum(), b / b.sum()
+    for arr in (res.plan, *res.potentials, res.cost, res.objective, res.marginal_error):
+        assert np.isfinite(arr).all()
+    assert (res.plan >= 0).all()
+    assert (res.plan[an == 0] == 0).all() and (res.plan[:, bn == 0] == 0).all()
+    if res.converged:
+        check_transport(res, an, bn, C, atol=1e-9, marginal_atol=1e-9, optimal=False)
+
+
+def test_small_reg_is_stable_and_converges():
+    _, _, a, b, C = _problem(6, 30, 25)
+    C /= C.max()
+    res = sinkhorn(a, b, C, 1e-4, max_iter=100_000)
+    assert res.converged
+    assert np.isfinite(res.plan).all() and np.isfinite(res.potentials[0]).all()
+    exact = ot.emd2(a, b, C)
+    assert 0 <= res.cost - exact <= 1e-4 * np.log(30 * 25)
+
+
+def test_not_converged_is_flagged():
+    _, _, a, b, C = _problem(7, 8, 8)
+    with pytest.warns(ConvergenceWarning, match="raise max_iter, raise reg or loosen tol"):
+        res = sinkhorn(a, b, C, 0.01 * C.max(), max_iter=3)
+    assert not res.converged and res.status == "max_iter" and res.n_iter == 3
+    assert res.marginal_error > 1e-9 and np.isfinite(res.plan).all()
+
+
+def test_several_targets_equal_one_by_one():
+    _, _, a, _, C = _problem(8, 9, 6)
+    B = np.random.default_rng(8).random((6, 3))
+    res = sinkhorn(a, B, C, 0.3)
+    assert res.plan.shape == (3, 9, 6)
+    assert res.potentials[0].shape == (9, 3) and res.potentials[1].shape == (6, 3)
+    assert res.converged.all() and res.status == "converged"
+    for k in range(3):
+        one = sinkhorn(a, B[:, k], C, 0.3)
+        np.testing.assert_array_equal(res.plan[k], one.plan)
+        assert res.cost[k] == one.cost and res.objective[k] == one.objective
+        np.testing.assert_array_equal(res.potentials[1][:, k], one.potentials[1])
+
+
+@pytest.mark.parametrize("metric, p", [("euclidean", 2), ("euclidean", 1), ("cityblock", 1.5)])
+def test_transport_sinkhorn_against_pot(metric, p):
+    x, y, a, b, _ = _problem(9, 11, 8)
+    C = ot.dist(x, y, metric=metric) ** p
+    reg = 0.1 * C.max()
+    res = transport(x, y, a, b, p=p, metric=metric, method="sinkhorn", reg=reg, tol=1e-12,
+                    max_iter=100_000)
+    ref = _pot_log(a, b, C, reg)
+    np.testing.assert_allclose(res.plan, ref, atol=1e-7, rtol=0)
+    check_transport(res, a, b, C, atol=1e-9, marginal_atol=1e-11, optimal=False)
+    assert res.p == p
+    w = wasserstein(x, y, a, b, p=p, metric=metric, method="sinkhorn", reg=reg, tol=1e-12)
+    np.testing.assert_allclose(w, np.sum(ref * C) ** (1 / p), rtol=1e-7)
+
+
+@pytest.mark.parametrize("rel, zeros", [(0.5, False), (0.01, True)])
+def test_online_equals_dense(rel, zeros):
+    x, y, a, b, C = _problem(10, 40, 30, zeros=zeros)
+    reg = rel * C.max()
+    dense = transport(x, y, a, b, p=2, method="sinkhorn", reg=reg, online=False)
+    online = transport(x, y, a, b, p=2, method="sinkhorn", reg=reg, online=True)
+    assert online.plan is None and online.converged and dense.converged
+    np.testing.assert_allclose(online.cost, dense.cost, rtol=1e-9)
+    np.testing.assert_allclose(online.objective, dense.objective, rtol=1e-9)
+    (fo, go), (fd, gd) = online.potentials, dense.potentials
+    shift = fo[1] - fd[1]  # potentials are defined up to (f + c, g - c)
+    np.testing.assert_allclose(fo - shift, fd, atol=1e-7 * C.max())
+    np.testing.assert_allclose(go + shift, gd, atol=1e-7 * C.max())
+    assert online.marginal_error <= 1e-9
+
+
+def test_parallel_equals_serial():
+    _, _, a, b, C = _problem(11, 50, 37)
+    Kmat = np.exp(-C / C.max()) * np.outer(a, b)
+    u, v = np.full(50, 1.1), np.full(37, 0.9)
+    out = []
+    for fn in (K.scaling_pass, serial_twin(K.scaling_pass)):
+        u2, v2, parts = np.empty(50), np.empty(37), np.zeros((2, 37))
+        errs = fn(Kmat, a, b, u, v, u2, v2, parts, 1e10, 1.5)
+        out.append((errs, u2, v2))
+    assert out[0][0] == out[1][0]
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+    np.testing.assert_array_equal(out[0][2], out[1][2])
+    res = []
+    dummy = np.zeros((1, 1))
+    for fn in (K.log_row_pass, serial_twin(K.log_row_pass)):
+        f, parts = np.zeros(50), np.zeros((2, 37))
+        e = fn(C, dummy, dummy, 0, 2.0, 1.0, False, a, f, np.zeros(37), np.log(b), 0.3, 1.0,
+               parts, np.empty((2, 37)), np.empty((2, 37)))
+        res.append((e, f, parts))
+    assert res[0][0] == res[1][0]
+    np.testing.assert_array_equal(res[0][1], res[1][1])
+    np.testing.assert_array_equal(res[0][2], res[1][2])
+
+
+def test_divergence_properties():
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(size=(15, 2)), rng.normal(size=(12, 2)) + 0.5
+    a, b = rng.random(15), rng.random(12)
+    s_xy = sinkhorn_divergence(x, y, a, b, reg=0.5)
+    s_yx = sinkhorn_divergence(y, x, b, a, reg=0.5)
+    assert s_xy > 0
+    np.testing.assert_allclose(s_xy, s_yx, rtol=1e-8)
+    assert sinkhorn_divergence(x, x, a, a, reg=0.5) == 0.0  # same computation thrice
+    # the general path on the same measure in another order is ~0 without any shortcut
+    perm = rng.permutation(15)
+    assert sinkhorn_divergence(x, x[perm], a, a[perm], reg=0.5) < 1e-9
+    # reference: the three entropic objectives from POT's log-domain plans
+    an, bn = a / a.sum(), b / b.sum()
+
+    def ot_eps(u, w, pu, pw):
+        C = ot.dist(u, w)
+        P = _pot_log(pu, pw, C, 0.5)
+        return _entropic_objective(P, C, pu, pw, 0.5)
+
+    ref = ot_eps(x, y, an, bn) - 0.5 * ot_eps(x, x, an, an) - 0.5 * ot_eps(y, y, bn, bn)
+    np.testing.assert_allclose(s_xy, ref, rtol=1e-7)
+
+
+def test_divergence_of_a_translation_is_its_squared_length():
+    # S_eps(alpha, alpha + t) = |t|^2 for the squared Euclidean cost, for every eps
+    rng = np.random.default_rng(14)
+    x, a = rng.normal(size=(12, 2)), rng.random(12)
+    t = np.array([0.3, -0.4])
+    for reg in (1.0, 5.0):
+        np.testing.assert_allclose(sinkhorn_divergence(x, x + t, a, a, reg=reg), 0.25,
+                                   rtol=1e-7)
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 2**16), reg=st.sampled_from([0.05, 0.5, 5.0]))
+def test_divergence_nonnegative_raw(seed, reg):
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(6, 2)), rng.normal(size=(5, 2))
+    a, b = rng.random(6) + 0.01, rng.random(5) + 0.01
+    a, b = a / a.sum(), b / b.sum()
+    objs = [_point_problem(u, w, pu, pw, 2.0, 0, reg, {}, "test", sym)["objective"]
+            for u, w, pu, pw, sym in ((x, y, a, b, False), (x, x, a, a, True),
+                                      (y, y, b, b, True))]
+    raw = objs[0] - 0.5 * (objs[1] + objs[2])
+    assert raw >= -1e-10
+    np.testing.assert_allclose(sinkhorn_divergence(x, y, a, b, reg=reg), max(raw, 0.0),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_bad_input():
+    _, _, a, b, C = _problem(13, 4, 3)
+    with pytest.raises(ValueError, match="^reg must be > 0"):
+        sinkhorn(a, b, C, 0.0)
+    with pytest.raises(ValueError, match="^reg must be > 0"):
+        sinkhorn(a, b, C, -1.0)
+    with pytest.raises(TypeError, match="^reg"):
+        sinkhorn(a, b, C, "0.1")
+    with pytest.raises(ValueError, match="^cost must have shape"):
+        sinkhorn(a, b, C.T, 0.1)
+    with pytest.raises(ValueError, match="^a contains NaN"):
+        sinkhorn(np.array([np.nan, 1, 1, 1]), b, C, 0.1)
+    with pytest.raises(ValueError, match="^b has negative"):
+        sinkhorn(a, -b, C, 0.1)
+    with pytest.raises(ValueError, match="^b must have shape"):
+        sinkhorn(a, np.ones((3, 2, 2)), C, 0.1)
+    with pytest.raises(ValueError, match="^cost must have shape"):
+        sinkhorn(a, np.ones((4, 2)), C, 0.1)
+    with pytest.raises(ValueError, match="^b has zero total mass"):
+        sinkhorn(a, np.zeros((3, 2)), C, 0.1)
+    with pytest.raises(ValueError, match="^a must be 1-D"):
+        sinkhorn(np.ones((4, 2)), b, C, 0.1)
+    with pytest.raises(ValueError, match="^tol must be > 0"):
+        sinkhorn(a, b, C, 0.1, tol=0)
+    with pytest.raises(TypeError, match="^max_iter"):
+        sinkhorn(a, b, C, 0.1, max_iter=1.5)
+    x = np.zeros((4, 2))
+    with pytest.raises(ValueError, match="^reg is required"):
+        transport(x, x, method="sinkhorn")
+    with pytest.raises(TypeError, match="unexpected option"):
+        transport(x, x, method="sinkhorn", reg=0.1, maxiter=3)
+    with pytest.raises(TypeError, match="^online"):
+        transport(x, x, method="sinkhorn", reg=0.1, online="yes")
+    with pytest.raises(ValueError, match="^reg must be > 0"):
+        sinkhorn_divergence(x, x, reg=-1)
+    with pytest.raises(ValueError, match="^x and y must have the same dimension"):
+        sinkhorn_divergence(x, np.zeros((3, 3)), reg=1.0)
