@@ -65,7 +65,9 @@ def check_nonnegative(arr, name):
 
 def check_positive_mass(arr, name, axis=-1):
     """Raise if some slice of ``arr`` along ``axis`` sums to zero."""
-    if (arr.sum(axis=axis) <= 0).any():
+    with np.errstate(over="ignore"):  # counts summing past 1e308 have positive mass
+        total = arr.sum(axis=axis)
+    if (total <= 0).any():
         raise ValueError(f"{name} has zero total mass (all weights are 0)")
     return arr
 

@@ -8,6 +8,7 @@ answer; the solvers live in :mod:`divergences.univariate` (1-D closed form),
 from __future__ import annotations
 
 from ._metrics import metric_code
+from ._scaling import normalise
 from ._validation import (
     check_choice,
     check_p,
@@ -92,7 +93,7 @@ def _prepare(x, y, a, b, p, metric, method, reg):
         raise ValueError(
             f"method='closed_form' needs 1-D data, got points of dimension {x.shape[1]}"
         )
-    return x, y, a / a.sum(), b / b.sum(), p, code, method
+    return x, y, normalise(a), normalise(b), p, code, method
 
 
 def wasserstein(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", reg=None,
