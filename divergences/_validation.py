@@ -304,3 +304,24 @@ def check_minkowski_order(q, is_minkowski):
     if q < 1:
         raise ValueError(f"q must be >= 1 (the Minkowski order of a metric), got {q}")
     return q
+
+
+# --- review (shared by transport, univariate, exact) ---
+
+__all__ += ["check_point_sets", "check_no_options"]
+
+
+def check_point_sets(x, y, a, b):
+    """Two weighted point sets: ``(x, y, a, b)`` with ``x`` (n, d) and ``y`` (m, d) finite,
+    in the same dimension, and their weights checked by :func:`check_weights` (not
+    normalised)."""
+    x = check_points(x, "x")
+    y = check_points(y, "y")
+    check_same_dimension(x, y)
+    return x, y, check_weights(a, x.shape[0], "a"), check_weights(b, y.shape[0], "b")
+
+
+def check_no_options(options, method):
+    """Raise TypeError naming the solver options that ``method`` does not know."""
+    if options:
+        raise TypeError(f"unexpected option(s) for method={method!r}: {sorted(options)}")

@@ -20,6 +20,7 @@ from ._scaling import half_range, normalise, power_of_two_scale, unscale, unscal
 from ._validation import (
     check_cost,
     check_minkowski_order,
+    check_no_options,
     check_positive_int,
     check_weight_vector,
 )
@@ -121,8 +122,7 @@ def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DE
     potentials are scaled back. The result keeps ``(x, y, metric_code, q)`` in
     ``_support`` so that ``result.critic(points)`` works (for ``p = 1``).
     """
-    if options:
-        raise TypeError(f"unexpected option(s) for method='exact': {sorted(options)}")
+    check_no_options(options, "exact")
     max_iter = check_positive_int(max_iter, "max_iter")
     q = check_minkowski_order(q, metric_code == MINKOWSKI)
     exponent = 2.0 * p if metric_code == SQEUCLIDEAN else p

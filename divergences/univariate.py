@@ -20,16 +20,15 @@ from ._kernels.univariate import batch_cost, batch_cost_serial, sorted_cost, sta
 from ._scaling import half_range, normalise, power_of_two_scale, unscale, unscale_potentials
 from ._sorting import sort_pair, sort_rows
 from ._validation import (
-    _real_scalar,
     check_batch_columns,
     check_batch_weights,
+    check_minkowski_order,
+    check_no_options,
     check_p,
-    check_points,
+    check_point_sets,
     check_positive_int,
-    check_same_dimension,
     check_samples_1d,
     check_seed,
-    check_weights,
 )
 from .result import TransportResult
 
@@ -55,20 +54,13 @@ def _scale_of(xs, ys, exponent=1.0):
 
 
 def _ground_exponent(p, metric, q, options):
-    """The exponent of ``|x - y|`` in the cost: ``2p`` for "sqeuclidean", ``p`` otherwise.
-
-    Every Minkowski order ``q`` gives ``|x - y|`` in 1-D; ``q`` is still checked the way
-    the other solvers check it.
+    """``(exponent, q)``: the exponent of ``|x - y|`` in the cost (``2p`` for "sqeuclidean",
+    ``p`` otherwise) and the Minkowski order. Every order gives ``|x - y|`` in 1-D; ``q``
+    is still checked the way the other solvers check it.
     """
-    if options:
-        raise TypeError(f"unexpected option(s) for method='closed_form': {sorted(options)}")
-    if q is not None:
-        if metric != MINKOWSKI:
-            raise ValueError("q is only used by metric='minkowski'")
-        q = _real_scalar(q, "q")
-        if q < 1:
-            raise ValueError(f"q must be a finite number >= 1 (a metric), got {q}")
-    return 2.0 * p if metric == SQEUCLIDEAN else p
+    check_no_options(options, "closed_form")
+    q = check_minkowski_order(q, metric == MINKOWSKI)
+    return (2.0 * p if metric == SQEUCLIDEAN else p), q
 
 
 def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
@@ -81,7 +73,7 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     feasible for every pair ``(i, j)``, zero-weight points included, and are centred so
     that :math:`\sum_i a_i f_i = \sum_j b_j g_j = \text{cost}/2` (as the exact solver).
     """
-    exponent = _ground_exponent(p, metric, q, options)
+    exponent, q = _ground_exponent(p, metric, q, options)
     n, m = x.shape[0], y.shape[0]
     (ix, xs, wa), (iy, ys, wb) = sort_pair(x, y, order=True, weights=(a, b))
     size = n + m - 1
@@ -102,7 +94,7 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     f, g = f - shift, g + shift
     cost, distance = unscale(float(cost), scale, exponent, p)
     f, g = unscale_potentials(f, scale, exponent), unscale_potentials(g, scale, exponent)
-    support = (x[:, None], y[:, None], metric, 2.0 if q is None else float(q))
+    support = (x[:, None], y[:, None], metric, q)
     return TransportResult(cost=cost, distance=distance, plan=plan,
                            potentials=(f, g), converged=True, n_iter=0,
                            status="optimal", marginal_error=float(err), p=p,
@@ -114,7 +106,7 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
 
     Same inputs as :func:`_transport_1d`. Uniform weights need only the sorted values.
     """
-    exponent = _ground_exponent(p, metric, q, options)
+    exponent, _ = _ground_exponent(p, metric, q, options)
     uniform_a, uniform_b = _is_uniform(a), _is_uniform(b)
     if uniform_a and uniform_b:
         xs, ys = sort_pair(x, y, order=False)
@@ -306,11 +298,7 @@ def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=Non
     >>> sliced_wasserstein(x, x, n_projections=10, seed=1)
     0.0
     """
-    x = check_points(x, "x")
-    y = check_points(y, "y")
-    check_same_dimension(x, y)
-    a = check_weights(a, x.shape[0], "a")
-    b = check_weights(b, y.shape[0], "b")
+    x, y, a, b = check_point_sets(x, y, a, b)
     p = check_p(p)
     n_projections = check_positive_int(n_projections, "n_projections")
     theta = _directions(check_seed(seed), n_projections, x.shape[1])
