@@ -21,6 +21,7 @@ from numba import prange
 
 from ._jit import kernel
 from ._kernels.cost import SQEUCLIDEAN, ground_distance
+from ._scaling import half_range, power_of_two_scale
 from ._validation import check_points
 
 __all__ = ["evaluate_critic"]
@@ -58,4 +59,9 @@ def evaluate_critic(result, points):
     if z.shape[1] != y.shape[1]:
         raise ValueError(f"points must have dimension {y.shape[1]}, got {z.shape[1]}")
     g = np.asarray(result.potentials[1], dtype=np.float64)
-    return critic_values(z, y, g, code, q)
+    # f is 1-homogeneous in (z, y, g): divide by a power of two (exact) when distances
+    # would overflow or underflow
+    scale = power_of_two_scale(half_range(z, y), 1.0, y.shape[1])
+    if scale == 1.0:
+        return critic_values(z, y, g, code, q)
+    return scale * critic_values(z / scale, y / scale, g / scale, code, q)

@@ -65,7 +65,9 @@ def check_nonnegative(arr, name):
 
 def check_positive_mass(arr, name, axis=-1):
     """Raise if some slice of ``arr`` along ``axis`` sums to zero."""
-    if (arr.sum(axis=axis) <= 0).any():
+    with np.errstate(over="ignore"):  # counts summing past 1e308 have positive mass
+        total = arr.sum(axis=axis)
+    if (total <= 0).any():
         raise ValueError(f"{name} has zero total mass (all weights are 0)")
     return arr
 
@@ -351,3 +353,24 @@ def check_optional_bool(value, name):
     if value is None or isinstance(value, (bool, np.bool_)):
         return None if value is None else bool(value)
     raise TypeError(f"{name} must be None, True or False, got {type(value).__name__}")
+
+
+# --- review (shared by transport, univariate, exact) ---
+
+__all__ += ["check_point_sets", "check_no_options"]
+
+
+def check_point_sets(x, y, a, b):
+    """Two weighted point sets: ``(x, y, a, b)`` with ``x`` (n, d) and ``y`` (m, d) finite,
+    in the same dimension, and their weights checked by :func:`check_weights` (not
+    normalised)."""
+    x = check_points(x, "x")
+    y = check_points(y, "y")
+    check_same_dimension(x, y)
+    return x, y, check_weights(a, x.shape[0], "a"), check_weights(b, y.shape[0], "b")
+
+
+def check_no_options(options, method):
+    """Raise TypeError naming the solver options that ``method`` does not know."""
+    if options:
+        raise TypeError(f"unexpected option(s) for method={method!r}: {sorted(options)}")

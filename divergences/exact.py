@@ -7,17 +7,20 @@ r"""Exact optimal transport: the transportation LP solved by a network simplex.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
 import scipy.sparse
 
-from ._kernels.cost import MINKOWSKI, cost_matrix
+from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN, cost_matrix
 from ._kernels.network_simplex import MAX_ITER, OPTIMAL
 from ._kernels.transport_lp import solve_transport
+from ._scaling import half_range, normalise, power_of_two_scale, unscale, unscale_potentials
 from ._validation import (
     check_cost,
     check_minkowski_order,
+    check_no_options,
     check_positive_int,
     check_weight_vector,
 )
@@ -105,21 +108,33 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
     b = check_weight_vector(b, "b")
     cost = check_cost(cost, a.shape[0], b.shape[0])
     max_iter = check_positive_int(max_iter, "max_iter")
-    return _solve(a / a.sum(), b / b.sum(), cost, max_iter, p=1.0, support=None)
+    return _solve(normalise(a), normalise(b), cost, max_iter, p=1.0, support=None)
 
 
-def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DEFAULT):
+def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DEFAULT,
+                     **options):
     """Exact W_p between point sets ``x`` (n, d), ``y`` (m, d); ``a``, ``b`` normalised.
 
     Builds ``C = d(x_i, y_j) ** p`` with the cost kernel and solves it with :func:`emd`'s
     network simplex. Options: ``q`` (order of ``metric="minkowski"``, default 2, >= 1)
-    and ``max_iter``. The result keeps ``(x, y, metric_code, q)`` in ``_support`` so that
-    ``result.critic(points)`` works (for ``p = 1``).
+    and ``max_iter``. Points whose distances (or their power ``p``) would overflow or
+    underflow are divided by a power of two first, which is exact; cost, distance and
+    potentials are scaled back. The result keeps ``(x, y, metric_code, q)`` in
+    ``_support`` so that ``result.critic(points)`` works (for ``p = 1``).
     """
+    check_no_options(options, "exact")
     max_iter = check_positive_int(max_iter, "max_iter")
     q = check_minkowski_order(q, metric_code == MINKOWSKI)
-    cost = cost_matrix(x, y, metric_code, q, p)
-    return _solve(a, b, cost, max_iter, p=p, support=(x, y, metric_code, q))
+    exponent = 2.0 * p if metric_code == SQEUCLIDEAN else p
+    scale = power_of_two_scale(half_range(x, y), exponent, x.shape[1])
+    xs, ys = (x, y) if scale == 1.0 else (x / scale, y / scale)
+    cost = cost_matrix(xs, ys, metric_code, q, p)
+    res = _solve(a, b, cost, max_iter, p=p, support=(x, y, metric_code, q))
+    if scale == 1.0:
+        return res
+    total, distance = unscale(res.cost, scale, exponent, p)
+    f, g = (unscale_potentials(v, scale, exponent) for v in res.potentials)
+    return dataclasses.replace(res, cost=total, distance=distance, potentials=(f, g))
 
 
 def _solve(a, b, cost, max_iter, *, p, support):
@@ -161,7 +176,7 @@ def _solve(a, b, cost, max_iter, *, p, support):
             ConvergenceWarning,
             stacklevel=3,
         )
-    distance = total if p == 1 else max(total, 0.0) ** (1.0 / p)
+    distance = unscale(total, 1.0, p, p)[1]
     return TransportResult(
         cost=total,
         distance=distance,

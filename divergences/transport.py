@@ -8,14 +8,8 @@ answer; the solvers live in :mod:`divergences.univariate` (1-D closed form),
 from __future__ import annotations
 
 from ._metrics import metric_code
-from ._validation import (
-    check_choice,
-    check_p,
-    check_points,
-    check_reg,
-    check_same_dimension,
-    check_weights,
-)
+from ._scaling import normalise
+from ._validation import check_choice, check_p, check_point_sets, check_reg
 
 __all__ = ["wasserstein", "transport"]
 
@@ -28,7 +22,8 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
 
     Solves
 
-    .. math:: W_p^p(\alpha, \beta) = \min_{\gamma \in \Pi(a, b)} \sum_{ij} \gamma_{ij}\, d(x_i, y_j)^p,
+    .. math:: W_p^p(\alpha, \beta) = \min_{\gamma \in \Pi(a, b)}
+              \sum_{ij} \gamma_{ij}\, d(x_i, y_j)^p,
 
     where :math:`\Pi(a, b)` is the set of couplings with marginals ``a`` and ``b``.
 
@@ -76,11 +71,7 @@ def _solve(x, y, a, b, p, code, method, reg, options):
 
 def _prepare(x, y, a, b, p, metric, method, reg):
     """Validate the inputs of :func:`transport`; normalise ``a``, ``b``; resolve ``method``."""
-    x = check_points(x, "x")
-    y = check_points(y, "y")
-    check_same_dimension(x, y)
-    a = check_weights(a, x.shape[0], "a")
-    b = check_weights(b, y.shape[0], "b")
+    x, y, a, b = check_point_sets(x, y, a, b)
     p = check_p(p)
     code = metric_code(metric)
     method = check_choice(method, "method", METHODS)
@@ -92,7 +83,7 @@ def _prepare(x, y, a, b, p, metric, method, reg):
         raise ValueError(
             f"method='closed_form' needs 1-D data, got points of dimension {x.shape[1]}"
         )
-    return x, y, a / a.sum(), b / b.sum(), p, code, method
+    return x, y, normalise(a), normalise(b), p, code, method
 
 
 def wasserstein(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", reg=None,

@@ -17,18 +17,18 @@ import scipy.sparse
 
 from ._kernels.cost import EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN
 from ._kernels.univariate import batch_cost, batch_cost_serial, sorted_cost, staircase
+from ._scaling import half_range, normalise, power_of_two_scale, unscale, unscale_potentials
 from ._sorting import sort_pair, sort_rows
 from ._validation import (
-    _real_scalar,
     check_batch_columns,
     check_batch_weights,
+    check_minkowski_order,
+    check_no_options,
     check_p,
-    check_points,
+    check_point_sets,
     check_positive_int,
-    check_same_dimension,
     check_samples_1d,
     check_seed,
-    check_weights,
 )
 from .result import TransportResult
 
@@ -43,55 +43,24 @@ def _is_uniform(w):
     return w is None or bool((w.min(axis=0) == w.max(axis=0)).all())
 
 
-#: values whose magnitude is outside this range are rescaled by a power of two (exactly).
-_SCALE_RANGE = (2.0**-60, 2.0**60)
-
-
-def _scale_of(*arrays):
-    """A power of two ``s`` such that ``|values| / s`` is about 1, or 1 in the usual range.
-
-    The arrays are sorted along their last axis: their extremes are the first and last
-    entries. Dividing by ``s`` is exact, so ``W_p(x, y) = s W_p(x / s, y / s)`` holds in
-    floating point, while ``|x - y|^p`` can neither overflow nor underflow needlessly.
+def _scale_of(xs, ys, exponent=1.0):
+    """The power-of-two scale (:func:`power_of_two_scale`) for costs ``|x - y|^exponent``
+    between values sorted along their last axis: 1-D arrays, or rows of a batch (one row
+    each, or one row shared by every problem), for the largest range of one problem.
     """
-    vmax = max(float(np.abs(v[..., [0, -1]]).max()) for v in arrays)
-    if vmax == 0.0 or _SCALE_RANGE[0] <= vmax <= _SCALE_RANGE[1]:
-        return 1.0
-    return float(np.ldexp(1.0, max(-1000, int(np.frexp(vmax)[1]) - 1)))
-
-
-def _unscale(cost, scale, exponent, p):
-    """``(W_p^p, W_p)`` from the cost of the rescaled values; ``W_p^p`` may overflow to inf."""
-    if scale == 1.0:
-        return cost, cost ** (1.0 / p)
-    with np.errstate(over="ignore", under="ignore"):
-        return float(np.float64(scale) ** exponent * cost), \
-            float(np.float64(scale) ** (exponent / p) * cost ** (1.0 / p))
-
-
-def _unscale_potentials(f, scale, exponent):
-    """``scale^exponent * f`` without ``0 * inf = nan``."""
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        out = np.float64(scale) ** exponent * f
-    out[f == 0] = 0.0
-    return out
+    lo = np.minimum(xs[..., 0], ys[..., 0])
+    hi = np.maximum(xs[..., -1], ys[..., -1])
+    return power_of_two_scale(float(np.max(hi / 2 - lo / 2)), exponent)
 
 
 def _ground_exponent(p, metric, q, options):
-    """The exponent of ``|x - y|`` in the cost: ``2p`` for "sqeuclidean", ``p`` otherwise.
-
-    Every Minkowski order ``q`` gives ``|x - y|`` in 1-D; ``q`` is still checked the way
-    the other solvers check it.
+    """``(exponent, q)``: the exponent of ``|x - y|`` in the cost (``2p`` for "sqeuclidean",
+    ``p`` otherwise) and the Minkowski order. Every order gives ``|x - y|`` in 1-D; ``q``
+    is still checked the way the other solvers check it.
     """
-    if options:
-        raise TypeError(f"unexpected option(s) for method='closed_form': {sorted(options)}")
-    if q is not None:
-        if metric != MINKOWSKI:
-            raise ValueError("q is only used by metric='minkowski'")
-        q = _real_scalar(q, "q")
-        if q < 1:
-            raise ValueError(f"q must be a finite number >= 1 (a metric), got {q}")
-    return 2.0 * p if metric == SQEUCLIDEAN else p
+    check_no_options(options, "closed_form")
+    q = check_minkowski_order(q, metric == MINKOWSKI)
+    return (2.0 * p if metric == SQEUCLIDEAN else p), q
 
 
 def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
@@ -104,7 +73,7 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     feasible for every pair ``(i, j)``, zero-weight points included, and are centred so
     that :math:`\sum_i a_i f_i = \sum_j b_j g_j = \text{cost}/2` (as the exact solver).
     """
-    exponent = _ground_exponent(p, metric, q, options)
+    exponent, q = _ground_exponent(p, metric, q, options)
     n, m = x.shape[0], y.shape[0]
     (ix, xs, wa), (iy, ys, wb) = sort_pair(x, y, order=True, weights=(a, b))
     size = n + m - 1
@@ -113,7 +82,7 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     mass = np.empty(size)
     fs = np.empty(n)
     gs = np.empty(m)
-    scale = _scale_of(xs, ys)
+    scale = _scale_of(xs, ys, exponent=exponent)
     cost, err = staircase(xs, wa, ys, wb, exponent, 1.0 / scale, True, rows, cols, mass, fs, gs)
     keep = mass > 0
     plan = scipy.sparse.coo_array((mass[keep], (ix[rows[keep]], iy[cols[keep]])), shape=(n, m))
@@ -123,10 +92,9 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     g[iy] = gs
     shift = 0.5 * (a @ f - b @ g)
     f, g = f - shift, g + shift
-    cost, distance = _unscale(float(cost), scale, exponent, p)
-    if scale != 1.0:
-        f, g = _unscale_potentials(f, scale, exponent), _unscale_potentials(g, scale, exponent)
-    support = (x[:, None], y[:, None], metric, 2.0 if q is None else float(q))
+    cost, distance = unscale(float(cost), scale, exponent, p)
+    f, g = unscale_potentials(f, scale, exponent), unscale_potentials(g, scale, exponent)
+    support = (x[:, None], y[:, None], metric, q)
     return TransportResult(cost=cost, distance=distance, plan=plan,
                            potentials=(f, g), converged=True, n_iter=0,
                            status="optimal", marginal_error=float(err), p=p,
@@ -138,18 +106,18 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
 
     Same inputs as :func:`_transport_1d`. Uniform weights need only the sorted values.
     """
-    exponent = _ground_exponent(p, metric, q, options)
+    exponent, _ = _ground_exponent(p, metric, q, options)
     uniform_a, uniform_b = _is_uniform(a), _is_uniform(b)
     if uniform_a and uniform_b:
         xs, ys = sort_pair(x, y, order=False)
-        scale = _scale_of(xs, ys)
+        scale = _scale_of(xs, ys, exponent=exponent)
         cost = sorted_cost(xs, _NO_WEIGHTS, ys, _NO_WEIGHTS, exponent, 1.0 / scale, True)
     else:  # only a weighted side needs an argsort (constant weights need no permuting)
         (_, xs, wa), (_, ys, wb) = sort_pair(x, y, order=(not uniform_a, not uniform_b),
                                              weights=(a, b))
-        scale = _scale_of(xs, ys)
+        scale = _scale_of(xs, ys, exponent=exponent)
         cost = sorted_cost(xs, wa, ys, wb, exponent, 1.0 / scale, False)
-    return _unscale(float(cost), scale, exponent, p)[1]
+    return unscale(float(cost), scale, exponent, p)[1]
 
 
 def _rows(v):
@@ -162,7 +130,7 @@ def _sorted_weights(w, order, n):
     """Normalised weights ``w`` (``None``, ``(n,)`` or ``(n, K)``) permuted by ``order``."""
     if w is None:
         return np.full((1, n), 1.0 / n)
-    w = _rows(w / w.sum(axis=0))
+    w = _rows(normalise(w, axis=0))
     if w.shape[0] == order.shape[0]:
         return np.take_along_axis(w, order, axis=1)
     if order.shape[0] == 1:
@@ -184,7 +152,7 @@ def _batch(X, a, Y, b, p, n_problems):
         batch_cost_serial
     if _is_uniform(a) and _is_uniform(b):
         sort_rows([X, Y], order=False)
-        scale = _scale_of(X, Y)
+        scale = _scale_of(X, Y, exponent=p)
         return solve(X, _NO_WEIGHT_ROWS, Y, _NO_WEIGHT_ROWS, p, 1.0 / scale, True,
                      n_problems), scale
     ox, oy = sort_rows([X, Y], order=True)
@@ -192,7 +160,7 @@ def _batch(X, a, Y, b, p, n_problems):
     B = _sorted_weights(b, oy, Y.shape[1])
     Xs = np.take_along_axis(X, ox, axis=1)
     Ys = np.take_along_axis(Y, oy, axis=1)
-    scale = _scale_of(Xs, Ys)
+    scale = _scale_of(Xs, Ys, exponent=p)
     return solve(Xs, A, Ys, B, p, 1.0 / scale, False, n_problems), scale
 
 
@@ -330,18 +298,15 @@ def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=Non
     >>> sliced_wasserstein(x, x, n_projections=10, seed=1)
     0.0
     """
-    x = check_points(x, "x")
-    y = check_points(y, "y")
-    check_same_dimension(x, y)
-    a = check_weights(a, x.shape[0], "a")
-    b = check_weights(b, y.shape[0], "b")
+    x, y, a, b = check_point_sets(x, y, a, b)
     p = check_p(p)
     n_projections = check_positive_int(n_projections, "n_projections")
     theta = _directions(check_seed(seed), n_projections, x.shape[1])
-    a = a / a.sum()
-    b = b / b.sum()
-    # exact power-of-two rescaling: projections neither overflow nor underflow
-    scale = _scale_of(np.array([np.abs(x).max(), np.abs(y).max()]))
+    a = normalise(a)
+    b = normalise(b)
+    # exact power-of-two rescaling: differences of projections (at most sqrt(d) times a
+    # coordinate range) to the power p neither overflow nor underflow
+    scale = power_of_two_scale(half_range(x, y), p, np.sqrt(x.shape[1]))
     x, y = (x, y) if scale == 1.0 else (x / scale, y / scale)
     block = max(1, _BLOCK_ELEMENTS // (x.shape[0] + y.shape[0]))
     total = 0.0
@@ -349,6 +314,7 @@ def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=Non
         t = theta[lo:lo + block]
         X = np.ascontiguousarray(t @ x.T)
         Y = np.ascontiguousarray(t @ y.T)
-        costs, s = _batch(X, a, Y, b, p, t.shape[0])  # s == 1: |values| <= sqrt(d)
-        total += s**p * costs.sum()
+        costs, s = _batch(X, a, Y, b, p, t.shape[0])  # s == 1 but for tiny ranges
+        with np.errstate(over="ignore", under="ignore"):
+            total += np.float64(s) ** p * costs.sum()
     return scale * float(total / n_projections) ** (1.0 / p)

@@ -66,6 +66,22 @@ def _tree_flows(n, m, a, b, parent, fwd, thread, rev, flow):
 
 
 @kernel
+def _update_ancestors(parent, last, succ, w0, join, old_last, new_last, dsize):
+    """After a subtree of ``dsize`` nodes is added below (or, negative, cut from below)
+    ``w0``: ancestors of ``w0`` whose preorder ended at ``old_last`` now end at
+    ``new_last``, and the subtree sizes from ``w0`` up to (not including) ``join`` change
+    by ``dsize``."""
+    w = w0
+    while w != -1 and last[w] == old_last:
+        last[w] = new_last
+        w = parent[w]
+    w = w0
+    while w != join:
+        succ[w] += dsize
+        w = parent[w]
+
+
+@kernel
 def _price(C, pi, n, m, pos, block, colmajor):
     """Block search from position ``pos``: the most negative reduced cost ``c + pi_i - pi_j``.
 
@@ -289,14 +305,7 @@ def network_simplex(C, n, m, a, b, max_iter, maxabs):
         after = thread[l_old]
         thread[before] = after
         rev[after] = before
-        w = v_out
-        while w != -1 and last[w] == l_old:
-            last[w] = before
-            w = parent[w]
-        w = v_out
-        while w != join:
-            succ[w] -= size
-            w = parent[w]
+        _update_ancestors(parent, last, succ, v_out, join, l_old, before, -size)
 
         # relink S in its new preorder
         for q in range(1, k + 1):
@@ -330,14 +339,7 @@ def network_simplex(C, n, m, a, b, max_iter, maxabs):
         rev[u_in] = v_in
         thread[s_last] = nxt
         rev[nxt] = s_last
-        w = v_in
-        while w != -1 and last[w] == v_in:
-            last[w] = s_last
-            w = parent[w]
-        w = v_in
-        while w != join:
-            succ[w] += size
-            w = parent[w]
+        _update_ancestors(parent, last, succ, v_in, join, v_in, s_last, size)
 
         # potentials of S
         u = u_in

@@ -1,0 +1,96 @@
+"""Edge cases of the public transport API found in review: extreme magnitudes and exponents,
+overflowing counts, option errors; each against an independent reference or closed form."""
+
+import numpy as np
+import ot
+import pytest
+import scipy.stats
+
+from divergences import emd, sliced_wasserstein, transport, wasserstein, wasserstein_1d
+from tests.checks import check_transport
+
+X1 = np.array([0.0, 1.0, 3.0])
+Y1 = np.array([5.0, 6.0, 8.0])  # every pair of the monotone coupling is 5 apart
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-170, 1e170, 1e300])
+@pytest.mark.parametrize("p", [1.0, 2.0])
+def test_exact_on_points_of_extreme_magnitude(scale, p):
+    """d(x, y)^p over- or underflows float64 (sum of squares included), W_p does not."""
+    x = np.c_[X1, 2 * X1] * scale
+    y = np.c_[Y1, 2 * Y1] * scale
+    res = transport(x, y, p=p, method="exact")
+    assert res.status == "optimal"
+    assert res.distance == pytest.approx(5.0 * np.sqrt(5.0) * scale, rel=1e-12, abs=0)
+    assert transport(x[:, 0], y[:, 0], p=p, method="exact").distance == pytest.approx(
+        5.0 * scale, rel=1e-12, abs=0)
+    f, g = res.potentials
+    if np.isfinite(res.cost):  # W_2^2 = 125 * 1e340 overflows; W_2 does not
+        assert np.isfinite(f).all() and np.isfinite(g).all()
+        assert f @ np.full(3, 1 / 3) + g @ np.full(3, 1 / 3) == pytest.approx(res.cost,
+                                                                              rel=1e-12, abs=0)
+    if p == 1.0:  # the critic is evaluated at the same magnitudes
+        assert res.critic(x) @ np.full(3, 1 / 3) - res.critic(y) @ np.full(3, 1 / 3) == \
+            pytest.approx(res.distance, rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("p", [50.0, 300.0])
+def test_large_exponent(p):
+    """W_p of values 5 apart is 5 for every p, though 8^p overflows float64 for p = 300."""
+    assert wasserstein(X1, Y1, p=p) == pytest.approx(5.0, rel=1e-12, abs=0)
+    res = transport(X1, Y1, p=p)
+    assert res.distance == pytest.approx(5.0, rel=1e-12, abs=0)
+    assert wasserstein_1d(np.c_[X1, X1], np.c_[Y1, Y1], p=p) == pytest.approx([5.0, 5.0],
+                                                                             rel=1e-12, abs=0)
+    assert sliced_wasserstein(X1, Y1, p=p, seed=0) == pytest.approx(5.0, rel=1e-12, abs=0)
+    # small values: (5e-3)^300 underflows to 0
+    assert wasserstein(X1 * 1e-3, Y1 * 1e-3, p=p) == pytest.approx(5e-3, rel=1e-12, abs=0)
+    assert sliced_wasserstein(X1 * 1e-3, Y1 * 1e-3, p=p, seed=0) == pytest.approx(
+        5e-3, rel=1e-12, abs=0)
+
+
+def test_large_exponent_exact():
+    """The exact solver on d^p: p = 50 is still well conditioned (the LP is not for p = 300,
+    whose costs span 60 orders of magnitude below the largest)."""
+    assert transport(X1, Y1, p=50, method="exact").distance == pytest.approx(5.0, rel=1e-12)
+    x, y = np.c_[X1, 0 * X1] * 1e-3, np.c_[Y1, 0 * Y1] * 1e-3
+    assert transport(x, y, p=50).distance == pytest.approx(5e-3, rel=1e-12, abs=0)
+
+
+def test_counts_whose_sum_overflows():
+    """Counts are normalised without overflow: only the proportions matter."""
+    a, b = np.array([1.0, 1.0, 2.0]), np.array([3.0, 1.0, 1.0])
+    big_a, big_b = a * 8e307, b * 5e307  # sums: 3.2e308, 2.5e308
+    an, bn = a / a.sum(), b / b.sum()
+    ref = scipy.stats.wasserstein_distance(X1, Y1, an, bn)
+    assert wasserstein(X1, Y1, big_a, big_b) == pytest.approx(ref, rel=1e-12, abs=0)
+    assert wasserstein_1d(X1, Y1, big_a, big_b) == pytest.approx(ref, rel=1e-12, abs=0)
+    res = transport(X1, Y1, big_a, big_b, method="exact")
+    assert res.cost == pytest.approx(ref, rel=1e-12, abs=0)
+    cost = np.abs(X1[:, None] - Y1[None, :])
+    check_transport(res, an, bn, cost)
+    check_transport(emd(big_a, big_b, cost), an, bn, cost)
+    assert emd(big_a, big_b, cost).cost == pytest.approx(ot.emd2(an, bn, cost), rel=1e-12, abs=0)
+    assert sliced_wasserstein(X1, Y1, big_a, big_b, seed=0, p=1) == pytest.approx(ref,
+                                                                                  rel=1e-12, abs=0)
+
+
+def test_unknown_option_names_the_option():
+    x = np.c_[X1, X1]
+    with pytest.raises(TypeError, match="tol"):
+        transport(x, x, method="exact", tol=1e-3)
+    with pytest.raises(TypeError, match="tol"):
+        wasserstein(X1, Y1, tol=1e-3)
+
+
+@pytest.mark.parametrize("p", [2.0, 100.0])
+def test_far_from_the_origin(p):
+    """Only differences matter: values near 2^10 (or 2^232) whose differences are 2^-30
+    times that, any p (the rescaling must not be driven by the magnitudes)."""
+    for offset in (2.0**10, 2.0**232):
+        d = offset * 2.0**-30
+        x, y = offset + np.array([0.0, d / 1024]), offset + np.array([d, d + d / 1024])
+        assert wasserstein(x, y, p=p) == pytest.approx(d, rel=1e-12, abs=0)
+        res = transport(np.c_[x, 0 * x], np.c_[y, 0 * y], p=p)
+        assert res.distance == pytest.approx(d, rel=1e-12, abs=0)
+        assert sliced_wasserstein(x, y, p=p, seed=0) == pytest.approx(d, rel=1e-12, abs=0)
