@@ -49,7 +49,45 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
     Returns
     -------
     TransportResult
-        ``cost`` is :math:`W_p^p`, ``distance`` is :math:`W_p`.
+        ``cost`` is :math:`W_p^p`, ``distance`` is :math:`W_p`, ``potentials`` the optimal
+        duals ``(f, g)``. ``plan`` is a ``scipy.sparse.coo_array`` (the monotone coupling,
+        at most ``n + m - 1`` non-zeros) for the 1-D closed form, a dense ndarray for the
+        exact solver (``scipy.sparse.csr_array`` beyond ``2**24`` entries).
+
+    Raises
+    ------
+    ValueError
+        NaN or infinite values or weights, negative weights, zero total weight, empty
+        inputs, weights whose length differs from the points, points of different
+        dimensions, ``p < 1``, an unknown ``metric`` or ``method``.
+    TypeError
+        Non-numeric inputs, or options the chosen solver does not take.
+
+    Notes
+    -----
+    Conventions for zeros: a point of zero weight carries no mass, but still gets a
+    feasible potential (:math:`f_i + g_j \le d(x_i, y_j)^p` for every pair). Counts are
+    normalised (divided by their sum), so only proportions matter; unequal total masses
+    are therefore never an error. Values whose differences (or their power ``p``) would
+    overflow or underflow float64 are divided by a power of two first, which is exact.
+
+    References
+    ----------
+    .. [1] G. Peyré and M. Cuturi, *Computational Optimal Transport*, Foundations and
+       Trends in Machine Learning 11(5-6), 2019, Chapters 2 and 3.
+
+    Examples
+    --------
+    >>> from divergences import transport
+    >>> res = transport([0.0, 1.0, 2.0, 3.0], [5.0, 6.0, 7.0, 8.0], p=2)
+    >>> res.cost, res.distance, res.status, res.plan.nnz
+    (25.0, 5.0, 'optimal', 4)
+    >>> res = transport([[0.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [1.0, 1.0]], [1, 3], [1, 3])
+    >>> res.cost, res.potentials
+    (1.0, (array([0.5, 0.5]), array([0.5, 0.5])))
+    >>> res.plan
+    array([[0.25, 0.  ],
+           [0.  , 0.75]])
     """
     return _solve(*_prepare(x, y, a, b, p, metric, method, reg), reg, options)
 
@@ -93,9 +131,14 @@ def wasserstein(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto",
     .. math:: W_p(\alpha, \beta) = \Big(\min_{\gamma \in \Pi(a, b)}
               \sum_{ij} \gamma_{ij}\, d(x_i, y_j)^p\Big)^{1/p}
 
-    Same parameters as :func:`transport`; returns ``transport(...).distance``.
+    Same parameters (and the same conventions for zeros and counts) as :func:`transport`.
     Unlike POT's ``ot.emd2`` and ``ot.wasserstein_1d``, which return :math:`W_p^p`, this
     returns :math:`W_p`.
+
+    Returns
+    -------
+    float
+        :math:`W_p`, i.e. ``transport(...).distance``.
 
     Notes
     -----
@@ -106,6 +149,10 @@ def wasserstein(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto",
     the same arguments but computes :math:`W_1` only; passing the histograms themselves as
     its values would treat the counts as samples. POT's ``ot.wasserstein_1d`` takes the
     same arguments too but returns :math:`W_p^p`.
+
+    References
+    ----------
+    .. [1] C. Villani, *Optimal Transport: Old and New*, Springer, 2009, Chapter 6.
 
     Examples
     --------
