@@ -31,7 +31,7 @@ def machine_line():
 def speedup(row):
     """Reference time over our time (above 1: we are faster); None if not timed."""
     ours, ref = row.get("ours_s"), row.get("ref_s")
-    if isinstance(ours, (int, float)) and isinstance(ref, (int, float)) and ours > 0:
+    if isinstance(ours, (int, float)) and isinstance(ref, (int, float)) and ours > 0 < ref:
         return ref / ours
     return None
 
