@@ -70,19 +70,20 @@ def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
         # log m vectorised by log_block (lanes with m not a normal double: scalar)
         mf = mbuf.view(np.float64)
         special = 0.0
-        for k in range(n):
+        for k in range(n):  # branch-free, so that LLVM vectorises it
             x = a[k]
             y = b[k]
             m = x + y
-            both = x > 0.0 and y > 0.0
-            ok = both and m >= _TINY
+            both = (x > 0.0) & (y > 0.0)
+            ok = both & (m >= _TINY)
             mf[k] = m if ok else 1.0
-            special += 1.0 if both and not ok else 0.0
-            s1 += m if both else 0.0
-            s2 += 0.0 if both else m
+            w = m if both else 0.0
+            special += (1.0 if both else 0.0) - (1.0 if ok else 0.0)
+            s1 += w
+            s2 += m - w
         log_block(mbuf, n, sb1, sb2, sb1.view(np.float64), sb2.view(np.float64), lm)
         for k in range(n):
-            ok = a[k] > 0.0 and b[k] > 0.0 and a[k] + b[k] >= _TINY
+            ok = (a[k] > 0.0) & (b[k] > 0.0) & (a[k] + b[k] >= _TINY)
             s0 += (la[k] + lb[k] - mf[k] * lm[k]) if ok else 0.0
         if special > 0.0:
             for k in range(n):
