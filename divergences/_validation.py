@@ -263,6 +263,10 @@ def check_batch_weights(w, n, name):
         raise ValueError(f"{name} must have shape (n,) or (n, K), got {arr.shape}")
     if arr.shape[0] != n:
         raise ValueError(f"{name} has {arr.shape[0]} weights but there are {n} points")
+    check_finite(arr, name)
+    check_nonnegative(arr, name)
+    check_positive_mass(arr, name, axis=0)
+    return arr
 
 
 # --- entropic ---
