@@ -25,7 +25,7 @@ if __name__ == "__main__":
     rng = np.random.default_rng(1)
     x = rng.normal(size=(30, 2)) * 0.5
     y = rng.normal(size=(30, 2)) * 0.5 + np.array([2.0, 1.0])
-    regs = [None, 0.02, 0.2, 1.0]
+    regs = [None, 0.1, 0.5, 2.0]
     fig, axes = plt.subplots(1, len(regs), figsize=(13, 3.4), constrained_layout=True)
     for ax, reg in zip(axes, regs):
         if reg is None:
