@@ -34,6 +34,8 @@ DENSE_PLAN_MAX = 2**24
 #: default pivot limit of the network simplex
 MAX_ITER_DEFAULT = 10_000_000
 _STATUS = {OPTIMAL: "optimal", MAX_ITER: "max_iter"}
+#: costs larger than this in magnitude are rescaled (potentials can reach a few times it)
+HUGE_COST = 2.0**1000
 
 
 def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
@@ -84,6 +86,9 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
     :math:`g_j = \min_i (C_{ij} - f_i)` for columns). The flows of the final basis are
     recomputed from ``a`` and ``b`` (differences of weights), so the marginals hold to
     rounding; the potentials are recomputed along the final tree.
+    Costs beyond ``2**1000`` in magnitude are divided by a power of two before the solve
+    (exact) and the results multiplied back; potentials that do not fit in float64 then
+    come back as ``+-inf`` (never ``nan``).
 
     References
     ----------
@@ -130,14 +135,34 @@ def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DE
     xs, ys = (x, y) if scale == 1.0 else (x / scale, y / scale)
     cost = cost_matrix(xs, ys, metric_code, q, p)
     res = _solve(a, b, cost, max_iter, p=p, support=(x, y, metric_code, q))
+    return _scaled_back(res, scale, exponent)
+
+
+def _scaled_back(res, scale, exponent):
+    """``res`` of the problem whose costs were divided by ``scale ** exponent``, in the
+    units of the original costs (potentials out of the float64 range become +-inf)."""
     if scale == 1.0:
         return res
-    total, distance = unscale(res.cost, scale, exponent, p)
+    total, distance = unscale(res.cost, scale, exponent, res.p)
     f, g = (unscale_potentials(v, scale, exponent) for v in res.potentials)
     return dataclasses.replace(res, cost=total, distance=distance, potentials=(f, g))
 
 
 def _solve(a, b, cost, max_iter, *, p, support):
+    """The network simplex on ``cost``, wrapped as a :class:`TransportResult`.
+
+    Costs beyond :data:`HUGE_COST` in magnitude are divided by a power of two first
+    (exact), so that potentials, their differences and the duality shift stay finite.
+    """
+    big = float(np.abs(cost).max())
+    if big > HUGE_COST:
+        scale = float(np.ldexp(1.0, int(np.frexp(big)[1]) - 1))  # |cost| / scale < 2
+        return _scaled_back(_solve_scaled(a, b, cost / scale, max_iter, p=p, support=support),
+                            scale, 1.0)
+    return _solve_scaled(a, b, cost, max_iter, p=p, support=support)
+
+
+def _solve_scaled(a, b, cost, max_iter, *, p, support):
     rows, cols, flows, f, g, total, code, n_iter, left_a, left_b = solve_transport(
         cost, a, b, max_iter
     )

@@ -94,3 +94,24 @@ def test_far_from_the_origin(p):
         res = transport(np.c_[x, 0 * x], np.c_[y, 0 * y], p=p)
         assert res.distance == pytest.approx(d, rel=1e-12, abs=0)
         assert sliced_wasserstein(x, y, p=p, seed=0) == pytest.approx(d, rel=1e-12, abs=0)
+
+
+def test_emd_costs_near_the_float64_limit():
+    """Costs of +-1.7e308 (differences overflow): the answer of the rescaled problem,
+    scaled back, and no RuntimeWarning, no nan."""
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        n, m = rng.integers(1, 8, 2)
+        cost = rng.choice([-1.7e308, 1.7e308, 0.0, 1.0, -1e308, 1e300], size=(n, m))
+        a, b = rng.random(n), rng.random(m)
+        a[rng.random(n) < 0.4] = 0.0
+        a[0] = 1.0
+        res = emd(a, b, cost)
+        ref = emd(a, b, cost * 2.0**-1000)
+        assert res.status == "optimal"
+        assert res.cost == pytest.approx(ref.cost * 2.0**1000, rel=1e-14, abs=0)
+        np.testing.assert_array_equal(res.plan, ref.plan)
+        for f, f_ref in zip(res.potentials, ref.potentials):
+            assert not np.isnan(f).any()
+            with np.errstate(over="ignore"):  # potentials may be out of range: +-inf
+                np.testing.assert_allclose(f, f_ref * 2.0**1000, rtol=1e-14, atol=0)
