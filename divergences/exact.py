@@ -154,7 +154,7 @@ def _solve(a, b, cost, max_iter, *, p, support):
     Costs beyond :data:`HUGE_COST` in magnitude are divided by a power of two first
     (exact), so that potentials, their differences and the duality shift stay finite.
     """
-    big = float(np.abs(cost).max())
+    big = max(float(cost.max()), -float(cost.min()))  # no |cost| temporary (memory)
     if big > HUGE_COST:
         scale = float(np.ldexp(1.0, int(np.frexp(big)[1]) - 1))  # |cost| / scale < 2
         return _scaled_back(_solve_scaled(a, b, cost / scale, max_iter, p=p, support=support),

@@ -111,7 +111,7 @@ def test_emd_costs_near_the_float64_limit():
         assert res.status == "optimal"
         assert res.cost == pytest.approx(ref.cost * 2.0**1000, rel=1e-14, abs=0)
         np.testing.assert_array_equal(res.plan, ref.plan)
-        for f, f_ref in zip(res.potentials, ref.potentials):
+        for f, f_ref in zip(res.potentials, ref.potentials, strict=True):
             assert not np.isnan(f).any()
             with np.errstate(over="ignore"):  # potentials may be out of range: +-inf
                 np.testing.assert_allclose(f, f_ref * 2.0**1000, rtol=1e-14, atol=0)
