@@ -115,3 +115,11 @@ def test_emd_costs_near_the_float64_limit():
             assert not np.isnan(f).any()
             with np.errstate(over="ignore"):  # potentials may be out of range: +-inf
                 np.testing.assert_allclose(f, f_ref * 2.0**1000, rtol=1e-14, atol=0)
+
+
+def test_results_compare_by_identity():
+    """== between two results used to raise ValueError (array fields), hash TypeError."""
+    r1 = emd([1, 1], [1, 1], [[0.0, 1.0], [1.0, 0.0]])
+    r2 = emd([1, 1], [1, 1], [[0.0, 1.0], [1.0, 0.0]])
+    assert r1 == r1 and r1 != r2
+    assert len({r1, r2, transport(X1, Y1)}) == 3
