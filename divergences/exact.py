@@ -36,6 +36,7 @@ MAX_ITER_DEFAULT = 10_000_000
 _STATUS = {OPTIMAL: "optimal", MAX_ITER: "max_iter"}
 #: costs larger than this in magnitude are rescaled (potentials can reach a few times it)
 HUGE_COST = 2.0**1000
+_INT64_MAX = 2**63 - 1
 
 
 def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
@@ -164,7 +165,7 @@ def _solve(a, b, cost, max_iter, *, p, support):
 
 def _solve_scaled(a, b, cost, max_iter, *, p, support):
     rows, cols, flows, f, g, total, code, n_iter, left_a, left_b = solve_transport(
-        cost, a, b, max_iter
+        cost, a, b, min(max_iter, _INT64_MAX)  # a larger limit is no limit
     )
     n, m = cost.shape
     status = _STATUS.get(int(code), "infeasible")

@@ -123,3 +123,9 @@ def test_results_compare_by_identity():
     r2 = emd([1, 1], [1, 1], [[0.0, 1.0], [1.0, 0.0]])
     assert r1 == r1 and r1 != r2
     assert len({r1, r2, transport(X1, Y1)}) == 3
+
+
+def test_max_iter_beyond_int64():
+    """max_iter=10**30 is a valid integer: no numba TypingError."""
+    assert emd([1], [1, 1], [[1.0, 3.0]], max_iter=10**30).cost == 2.0
+    assert transport(np.c_[X1, X1], np.c_[Y1, Y1], max_iter=2**64).status == "optimal"
