@@ -15,7 +15,7 @@ import scipy.sparse
 
 from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN, cost_matrix
 from ._kernels.network_simplex import MAX_ITER, OPTIMAL
-from ._kernels.transport_lp import solve_transport
+from ._kernels.transport_lp import dual_violation, solve_transport
 from ._scaling import half_range, normalise, power_of_two_scale, unscale, unscale_potentials
 from ._validation import (
     check_cost,
@@ -37,6 +37,20 @@ _STATUS = {OPTIMAL: "optimal", MAX_ITER: "max_iter"}
 #: costs larger than this in magnitude are rescaled (potentials can reach a few times it)
 HUGE_COST = 2.0**1000
 _INT64_MAX = 2**63 - 1
+#: a certificate coarser than this fraction of the cost makes an "optimal" basis "imprecise"
+IMPRECISE_GAP = 1e-6
+EPS = float(np.finfo(np.float64).eps)
+_WARNINGS = {
+    "max_iter": "emd: the network simplex stopped after max_iter={max_iter} pivots before "
+                "reaching the optimum; the plan is a feasible coupling but not optimal. "
+                "Raise max_iter.",
+    "imprecise": "emd: the final basis is optimal only up to float64 rounding of the "
+                 "largest costs, which here exceeds 1e-6 of the optimal cost: the costs "
+                 "span too many orders of magnitude (e.g. d**p with a large p). Use "
+                 "method='closed_form' for 1-D data, a smaller p, or compress the costs.",
+    "infeasible": "emd: the network simplex found no blocking arc (unbounded pivot); the "
+                  "result is not optimal. Please report this problem with its input.",
+}
 
 
 def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
@@ -70,8 +84,8 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
         ``distance`` (both :math:`\sum \gamma_{ij} C_{ij}`), ``potentials`` ``(f, g)``,
         feasible on every pair (zero-weight rows and columns included) and with
         :math:`\sum a f + \sum b g` equal to ``cost`` at the optimum, centred so that
-        :math:`\sum a f = \sum b g`; ``status`` ``"optimal"`` or ``"max_iter"``,
-        ``converged``, ``n_iter`` (pivots) and ``marginal_error``.
+        :math:`\sum a f = \sum b g`; ``status`` ``"optimal"``, ``"max_iter"`` or
+        ``"imprecise"``, ``converged``, ``n_iter`` (pivots) and ``marginal_error``.
 
     Warns
     -----
@@ -79,6 +93,11 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
         When ``max_iter`` pivots were not enough. The returned plan is then the current
         basic flow with the mass not yet routed spread proportionally (still a coupling
         of ``a`` and ``b``, not an optimal one), and ``converged`` is False.
+    ConvergenceWarning
+        When the final basis cannot be certified optimal to ``1e-6`` of the cost: the
+        potentials violate :math:`f_i + g_j \le C_{ij}` by more than that, because the
+        costs span too many orders of magnitude for float64 (e.g. ``d**p`` with ``p``
+        near 100). ``status`` is then ``"imprecise"`` and ``converged`` False.
 
     Notes
     -----
@@ -158,9 +177,29 @@ def _solve(a, b, cost, max_iter, *, p, support):
     big = max(float(cost.max()), -float(cost.min()))  # no |cost| temporary (memory)
     if big > HUGE_COST:
         scale = float(np.ldexp(1.0, int(np.frexp(big)[1]) - 1))  # |cost| / scale < 2
-        return _scaled_back(_solve_scaled(a, b, cost / scale, max_iter, p=p, support=support),
-                            scale, 1.0)
-    return _solve_scaled(a, b, cost, max_iter, p=p, support=support)
+        res = _scaled_back(_solve_scaled(a, b, cost / scale, max_iter, p=p, support=support),
+                           scale, 1.0)
+    else:
+        res = _solve_scaled(a, b, cost, max_iter, p=p, support=support)
+    if res.status in _WARNINGS:
+        warnings.warn(_WARNINGS[res.status].format(max_iter=max_iter), ConvergenceWarning,
+                      stacklevel=3)
+    return res
+
+
+def _imprecise(cost, f, g, a, b, total):
+    """Whether the optimality certificate of ``(f, g)`` is coarser than ``1e-6 |total|``.
+
+    Its resolution is the largest of: the dual violation, the duality gap, and the
+    rounding unit of reduced costs (``eps * (max|f| + max|g|)``). A plan whose cost
+    attains the lower bound of row (column) minima is optimal regardless.
+    """
+    delta, size, bound = dual_violation(cost, f, g, a, b)
+    tol = IMPRECISE_GAP * abs(total)
+    if total <= bound + tol:
+        return False
+    resolution = max(delta, abs(a @ f + b @ g - total), EPS * size)
+    return resolution > tol
 
 
 def _solve_scaled(a, b, cost, max_iter, *, p, support):
@@ -187,21 +226,8 @@ def _solve_scaled(a, b, cost, max_iter, *, p, support):
            + np.abs(np.bincount(cols, flows, minlength=m) - b).sum())
     shift = 0.5 * (a @ f - b @ g)
     total = float(total)
-    if status == "max_iter":
-        warnings.warn(
-            f"emd: the network simplex stopped after max_iter={max_iter} pivots before "
-            "reaching the optimum; the plan is a feasible coupling but not optimal. "
-            "Raise max_iter.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    elif status != "optimal":  # cannot happen for a balanced problem: flag it loudly
-        warnings.warn(
-            "emd: the network simplex found no blocking arc (unbounded pivot); the result "
-            "is not optimal. Please report this problem with its input.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+    if converged and _imprecise(cost, f, g, a, b, total):
+        status, converged = "imprecise", False
     distance = unscale(total, 1.0, p, p)[1]
     return TransportResult(
         cost=total,

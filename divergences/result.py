@@ -39,7 +39,7 @@ class TransportResult:
     n_iter : int or ndarray
         Iterations (pivots for the network simplex, sweeps for Sinkhorn, 0 for closed forms).
     status : str
-        ``"optimal"``, ``"max_iter"``, ``"infeasible"``, ``"converged"``...
+        ``"optimal"``, ``"max_iter"``, ``"imprecise"``, ``"infeasible"``, ``"converged"``...
     marginal_error : float or ndarray
         :math:`\|\gamma 1 - a\|_1 + \|\gamma^T 1 - b\|_1` at return.
     p : float

@@ -1,12 +1,15 @@
 """Edge cases of the public transport API found in review: extreme magnitudes and exponents,
 overflowing counts, option errors; each against an independent reference or closed form."""
 
+import warnings
+
 import numpy as np
 import ot
 import pytest
 import scipy.stats
 
 from divergences import emd, sliced_wasserstein, transport, wasserstein, wasserstein_1d
+from divergences._warnings import ConvergenceWarning
 from tests.checks import check_transport
 
 X1 = np.array([0.0, 1.0, 3.0])
@@ -129,3 +132,33 @@ def test_max_iter_beyond_int64():
     """max_iter=10**30 is a valid integer: no numba TypingError."""
     assert emd([1], [1, 1], [[1.0, 3.0]], max_iter=10**30).cost == 2.0
     assert transport(np.c_[X1, X1], np.c_[Y1, Y1], max_iter=2**64).status == "optimal"
+
+
+def test_exact_flags_costs_beyond_float64_resolution():
+    """d^p for p = 100 spans ~1e177: the network simplex's basis used to come back
+    "optimal" with W_p off by 64%. Now it is flagged (status, converged, warning); p = 50
+    is still certified and right."""
+    rng = np.random.default_rng(0)
+    flagged = 0
+    for _ in range(10):
+        n, m = rng.integers(2, 30, 2)
+        x, y, a, b = rng.normal(size=n), rng.normal(size=m), rng.random(n), rng.random(m)
+        ref = wasserstein(x, y, a, b, p=100)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = transport(x, y, a, b, p=100, method="exact")
+        if res.status == "imprecise":
+            flagged += 1
+            assert not res.converged
+            assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        else:
+            assert res.converged and not caught
+            assert res.distance == pytest.approx(ref, rel=1e-9)
+        good = transport(x, y, a, b, p=50, method="exact")
+        assert good.status == "optimal"
+        assert good.distance == pytest.approx(wasserstein(x, y, a, b, p=50), rel=1e-12)
+    assert flagged >= 1  # both branches run (2 of 10 here)
+    # costs (d/16)^300 from 1e-152 to 1e-91: potentials resolve 1e-124, the answer is 1e-152
+    with pytest.warns(ConvergenceWarning, match="imprecise|orders of magnitude"):
+        res = transport(X1, Y1, p=300, method="exact")
+    assert res.status == "imprecise" and not res.converged
