@@ -63,6 +63,11 @@ def _ground_exponent(p, metric, q, options):
     return (2.0 * p if metric == SQEUCLIDEAN else p), q
 
 
+#: beyond this exponent of |x - y|, costs are rescaled by the largest gap of the coupling:
+#: a power of two above the range of the values could make every (gap / s)^p underflow.
+LARGE_EXPONENT = 64.0
+
+
 def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     r"""The monotone coupling of two weighted 1-D supports, as a :class:`TransportResult`.
 
@@ -85,6 +90,12 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     scale = _scale_of(xs, ys, exponent=exponent)
     cost, err = staircase(xs, wa, ys, wb, exponent, 1.0 / scale, True, rows, cols, mass, fs, gs)
     keep = mass > 0
+    if exponent > LARGE_EXPONENT:  # the coupling does not depend on the costs: rescale
+        gap = 2.0 * float(np.abs(xs[rows[keep]] / 2 - ys[cols[keep]] / 2).max())
+        if 0.0 < gap < np.inf:  # by the largest coupled gap D: W_p <= D, (D / D)^p = 1
+            scale = gap
+            cost, err = staircase(xs, wa, ys, wb, exponent, 1.0 / scale, True, rows, cols,
+                                  mass, fs, gs)
     plan = scipy.sparse.coo_array((mass[keep], (ix[rows[keep]], iy[cols[keep]])), shape=(n, m))
     f = np.empty(n)
     g = np.empty(m)
@@ -107,6 +118,8 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
     Same inputs as :func:`_transport_1d`. Uniform weights need only the sorted values.
     """
     exponent, _ = _ground_exponent(p, metric, q, options)
+    if exponent > LARGE_EXPONENT:  # needs the coupling's largest gap: see _transport_1d
+        return _transport_1d(x, y, a, b, p, metric, q=q).distance
     uniform_a, uniform_b = _is_uniform(a), _is_uniform(b)
     if uniform_a and uniform_b:
         xs, ys = sort_pair(x, y, order=False)

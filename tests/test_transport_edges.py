@@ -162,3 +162,18 @@ def test_exact_flags_costs_beyond_float64_resolution():
     with pytest.warns(ConvergenceWarning, match="imprecise|orders of magnitude"):
         res = transport(X1, Y1, p=300, method="exact")
     assert res.status == "imprecise" and not res.converged
+
+
+@pytest.mark.parametrize("p", [600.0, 2000.0])
+def test_very_large_exponent_1d(p):
+    """(5/8)^2000 underflows: W_p used to come back 0.0. Closed forms: gaps all 5; gaps
+    3 and 4 with equal mass give 4 ((1 + 0.75^p) / 2)^(1/p)."""
+    assert wasserstein(X1, Y1, p=p) == pytest.approx(5.0, rel=1e-12, abs=0)
+    res = transport(X1, Y1, [1, 2, 1], [2, 1, 1], p=p)  # gaps 5, 4, 5, 5; masses 1/4
+    assert res.distance == pytest.approx(5.0 * (0.75 + 0.25 * 0.8**p) ** (1 / p), rel=1e-12,
+                                         abs=0)
+    assert res.cost == np.inf  # W_p^p = 5^p overflows float64; W_p does not
+    ref = 4.0 * 0.5 ** (1 / p) * (1 + 0.75**p) ** (1 / p)
+    assert wasserstein([0.0, 1.0], [3.0, 5.0], p=p) == pytest.approx(ref, rel=1e-12, abs=0)
+    assert wasserstein([0.0, 1.0], [3.0, 5.0], [1, 1], [1, 1], p=p) == pytest.approx(
+        ref, rel=1e-12, abs=0)
