@@ -187,19 +187,21 @@ def _solve(a, b, cost, max_iter, *, p, support):
     return res
 
 
-def _imprecise(cost, f, g, a, b, total):
-    """Whether the optimality certificate of ``(f, g)`` is coarser than ``1e-6 |total|``.
-
-    Its resolution is the largest of: the dual violation, the duality gap, and the
-    rounding unit of reduced costs (``eps * (max|f| + max|g|)``). A plan whose cost
-    attains the lower bound of row (column) minima is optimal regardless.
+def _imprecise(cost, f, g, a, b, total, err):
+    """Whether the optimality certificate of ``(f, g)`` is coarser than ``1e-6 |total|``:
+    the dual violation or the duality gap exceeds it (beyond the gap that the marginal
+    error ``err`` explains: weights below the float64 resolution of the others cannot be
+    met exactly). A plan whose cost attains the lower bound of row (column) minima is
+    optimal regardless.
     """
-    delta, size, bound = dual_violation(cost, f, g, a, b)
-    tol = IMPRECISE_GAP * abs(total)
+    delta, bound = dual_violation(cost, f, g, a, b)
+    af, bg = a @ f, b @ g
+    # the dual objective is known to a few ulps of its terms
+    rounding = 4.0 * EPS * (a @ np.abs(f) + b @ np.abs(g))
+    tol = IMPRECISE_GAP * abs(total) + err * (np.abs(f).max() + np.abs(g).max()) + rounding
     if total <= bound + tol:
         return False
-    resolution = max(delta, abs(a @ f + b @ g - total), EPS * size)
-    return resolution > tol
+    return max(delta, abs(af + bg - total)) > tol
 
 
 def _solve_scaled(a, b, cost, max_iter, *, p, support):
@@ -226,7 +228,7 @@ def _solve_scaled(a, b, cost, max_iter, *, p, support):
            + np.abs(np.bincount(cols, flows, minlength=m) - b).sum())
     shift = 0.5 * (a @ f - b @ g)
     total = float(total)
-    if converged and _imprecise(cost, f, g, a, b, total):
+    if converged and _imprecise(cost, f, g, a, b, total, float(err)):
         status, converged = "imprecise", False
     distance = unscale(total, 1.0, p, p)[1]
     return TransportResult(

@@ -78,7 +78,8 @@ def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
     while True:
         c = ground_cost(xs[i] * inv - ys[j] * inv, p)
         step = min(ra, rb)
-        cost += step * c
+        if step > 0.0:  # a zero-mass cell may cost inf (rescaled by a smaller gap)
+            cost += step * c
         rowsum += step
         colsum += step
         if record:
