@@ -15,7 +15,7 @@ import scipy.sparse
 
 from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN, cost_matrix
 from ._kernels.network_simplex import MAX_ITER, OPTIMAL
-from ._kernels.transport_lp import solve_transport
+from ._kernels.transport_lp import dual_violation, solve_transport
 from ._scaling import half_range, normalise, power_of_two_scale, unscale, unscale_potentials
 from ._validation import (
     check_cost,
@@ -34,6 +34,23 @@ DENSE_PLAN_MAX = 2**24
 #: default pivot limit of the network simplex
 MAX_ITER_DEFAULT = 10_000_000
 _STATUS = {OPTIMAL: "optimal", MAX_ITER: "max_iter"}
+#: costs larger than this in magnitude are rescaled (potentials can reach a few times it)
+HUGE_COST = 2.0**1000
+_INT64_MAX = 2**63 - 1
+#: a certificate coarser than this fraction of the cost makes an "optimal" basis "imprecise"
+IMPRECISE_GAP = 1e-6
+EPS = float(np.finfo(np.float64).eps)
+_WARNINGS = {
+    "max_iter": "emd: the network simplex stopped after max_iter={max_iter} pivots before "
+                "reaching the optimum; the plan is a feasible coupling but not optimal. "
+                "Raise max_iter.",
+    "imprecise": "emd: the final basis is optimal only up to float64 rounding of the "
+                 "largest costs, which here exceeds 1e-6 of the optimal cost: the costs "
+                 "span too many orders of magnitude (e.g. d**p with a large p). Use "
+                 "method='closed_form' for 1-D data, a smaller p, or compress the costs.",
+    "infeasible": "emd: the network simplex found no blocking arc (unbounded pivot); the "
+                  "result is not optimal. Please report this problem with its input.",
+}
 
 
 def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
@@ -67,8 +84,8 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
         ``distance`` (both :math:`\sum \gamma_{ij} C_{ij}`), ``potentials`` ``(f, g)``,
         feasible on every pair (zero-weight rows and columns included) and with
         :math:`\sum a f + \sum b g` equal to ``cost`` at the optimum, centred so that
-        :math:`\sum a f = \sum b g`; ``status`` ``"optimal"`` or ``"max_iter"``,
-        ``converged``, ``n_iter`` (pivots) and ``marginal_error``.
+        :math:`\sum a f = \sum b g`; ``status`` ``"optimal"``, ``"max_iter"`` or
+        ``"imprecise"``, ``converged``, ``n_iter`` (pivots) and ``marginal_error``.
 
     Warns
     -----
@@ -76,6 +93,11 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
         When ``max_iter`` pivots were not enough. The returned plan is then the current
         basic flow with the mass not yet routed spread proportionally (still a coupling
         of ``a`` and ``b``, not an optimal one), and ``converged`` is False.
+    ConvergenceWarning
+        When the final basis cannot be certified optimal to ``1e-6`` of the cost: the
+        potentials violate :math:`f_i + g_j \le C_{ij}` by more than that, because the
+        costs span too many orders of magnitude for float64 (e.g. ``d**p`` with ``p``
+        near 100). ``status`` is then ``"imprecise"`` and ``converged`` False.
 
     Notes
     -----
@@ -84,6 +106,9 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
     :math:`g_j = \min_i (C_{ij} - f_i)` for columns). The flows of the final basis are
     recomputed from ``a`` and ``b`` (differences of weights), so the marginals hold to
     rounding; the potentials are recomputed along the final tree.
+    Costs beyond ``2**1000`` in magnitude are divided by a power of two before the solve
+    (exact) and the results multiplied back; potentials that do not fit in float64 then
+    come back as ``+-inf`` (never ``nan``).
 
     References
     ----------
@@ -130,16 +155,58 @@ def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DE
     xs, ys = (x, y) if scale == 1.0 else (x / scale, y / scale)
     cost = cost_matrix(xs, ys, metric_code, q, p)
     res = _solve(a, b, cost, max_iter, p=p, support=(x, y, metric_code, q))
+    return _scaled_back(res, scale, exponent)
+
+
+def _scaled_back(res, scale, exponent):
+    """``res`` of the problem whose costs were divided by ``scale ** exponent``, in the
+    units of the original costs (potentials out of the float64 range become +-inf)."""
     if scale == 1.0:
         return res
-    total, distance = unscale(res.cost, scale, exponent, p)
+    total, distance = unscale(res.cost, scale, exponent, res.p)
     f, g = (unscale_potentials(v, scale, exponent) for v in res.potentials)
     return dataclasses.replace(res, cost=total, distance=distance, potentials=(f, g))
 
 
 def _solve(a, b, cost, max_iter, *, p, support):
+    """The network simplex on ``cost``, wrapped as a :class:`TransportResult`.
+
+    Costs beyond :data:`HUGE_COST` in magnitude are divided by a power of two first
+    (exact), so that potentials, their differences and the duality shift stay finite.
+    """
+    big = max(float(cost.max()), -float(cost.min()))  # no |cost| temporary (memory)
+    if big > HUGE_COST:
+        scale = float(np.ldexp(1.0, int(np.frexp(big)[1]) - 1))  # |cost| / scale < 2
+        res = _scaled_back(_solve_scaled(a, b, cost / scale, max_iter, p=p, support=support),
+                           scale, 1.0)
+    else:
+        res = _solve_scaled(a, b, cost, max_iter, p=p, support=support)
+    if res.status in _WARNINGS:
+        warnings.warn(_WARNINGS[res.status].format(max_iter=max_iter), ConvergenceWarning,
+                      stacklevel=3)
+    return res
+
+
+def _imprecise(cost, f, g, a, b, total, err):
+    """Whether the optimality certificate of ``(f, g)`` is coarser than ``1e-6 |total|``:
+    the dual violation or the duality gap exceeds it (beyond the gap that the marginal
+    error ``err`` explains: weights below the float64 resolution of the others cannot be
+    met exactly). A plan whose cost attains the lower bound of row (column) minima is
+    optimal regardless.
+    """
+    delta, bound = dual_violation(cost, f, g, a, b)
+    af, bg = a @ f, b @ g
+    # the dual objective is known to a few ulps of its terms
+    rounding = 4.0 * EPS * (a @ np.abs(f) + b @ np.abs(g))
+    tol = IMPRECISE_GAP * abs(total) + err * (np.abs(f).max() + np.abs(g).max()) + rounding
+    if total <= bound + tol:
+        return False
+    return max(delta, abs(af + bg - total)) > tol
+
+
+def _solve_scaled(a, b, cost, max_iter, *, p, support):
     rows, cols, flows, f, g, total, code, n_iter, left_a, left_b = solve_transport(
-        cost, a, b, max_iter
+        cost, a, b, min(max_iter, _INT64_MAX)  # a larger limit is no limit
     )
     n, m = cost.shape
     status = _STATUS.get(int(code), "infeasible")
@@ -161,21 +228,8 @@ def _solve(a, b, cost, max_iter, *, p, support):
            + np.abs(np.bincount(cols, flows, minlength=m) - b).sum())
     shift = 0.5 * (a @ f - b @ g)
     total = float(total)
-    if status == "max_iter":
-        warnings.warn(
-            f"emd: the network simplex stopped after max_iter={max_iter} pivots before "
-            "reaching the optimum; the plan is a feasible coupling but not optimal. "
-            "Raise max_iter.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    elif status != "optimal":  # cannot happen for a balanced problem: flag it loudly
-        warnings.warn(
-            "emd: the network simplex found no blocking arc (unbounded pivot); the result "
-            "is not optimal. Please report this problem with its input.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+    if converged and _imprecise(cost, f, g, a, b, total, float(err)):
+        status, converged = "imprecise", False
     distance = unscale(total, 1.0, p, p)[1]
     return TransportResult(
         cost=total,

@@ -10,12 +10,14 @@ import numpy as np
 __all__ = ["TransportResult"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TransportResult:
     r"""Outcome of one optimal transport solve (exact, 1-D closed form or Sinkhorn).
 
     Field names follow POT's ``OTResult`` where they can. For batched solves (several
     problems at once) the scalar fields are arrays with one entry per problem.
+    Results compare (and hash) by identity, as POT's: fields holding arrays have no
+    single truth value, so compare ``cost``, ``plan``... explicitly.
 
     Attributes
     ----------
@@ -37,7 +39,7 @@ class TransportResult:
     n_iter : int or ndarray
         Iterations (pivots for the network simplex, sweeps for Sinkhorn, 0 for closed forms).
     status : str
-        ``"optimal"``, ``"max_iter"``, ``"infeasible"``, ``"converged"``...
+        ``"optimal"``, ``"max_iter"``, ``"imprecise"``, ``"infeasible"``, ``"converged"``...
     marginal_error : float or ndarray
         :math:`\|\gamma 1 - a\|_1 + \|\gamma^T 1 - b\|_1` at return.
     p : float

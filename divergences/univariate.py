@@ -63,6 +63,11 @@ def _ground_exponent(p, metric, q, options):
     return (2.0 * p if metric == SQEUCLIDEAN else p), q
 
 
+#: beyond this exponent of |x - y|, costs are rescaled by the largest gap of the coupling:
+#: a power of two above the range of the values could make every (gap / s)^p underflow.
+LARGE_EXPONENT = 64.0
+
+
 def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     r"""The monotone coupling of two weighted 1-D supports, as a :class:`TransportResult`.
 
@@ -85,6 +90,15 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     scale = _scale_of(xs, ys, exponent=exponent)
     cost, err = staircase(xs, wa, ys, wb, exponent, 1.0 / scale, True, rows, cols, mass, fs, gs)
     keep = mass > 0
+    cost_scale = scale
+    if exponent > LARGE_EXPONENT:  # the coupling does not depend on the costs: rescale
+        # by the largest gap D that carries mass: W_p <= D, and (D / D)^p = 1 does not
+        # underflow. The potentials stay those of the first pass (zero-mass cells of the
+        # staircase may have larger gaps, whose (gap / D)^p would overflow).
+        gap = 2.0 * float(np.abs(xs[rows[keep]] / 2 - ys[cols[keep]] / 2).max())
+        if 0.0 < gap < np.inf:
+            cost = sorted_cost(xs, wa, ys, wb, exponent, 1.0 / gap, False)
+            cost_scale = gap
     plan = scipy.sparse.coo_array((mass[keep], (ix[rows[keep]], iy[cols[keep]])), shape=(n, m))
     f = np.empty(n)
     g = np.empty(m)
@@ -92,7 +106,7 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     g[iy] = gs
     shift = 0.5 * (a @ f - b @ g)
     f, g = f - shift, g + shift
-    cost, distance = unscale(float(cost), scale, exponent, p)
+    cost, distance = unscale(float(cost), cost_scale, exponent, p)
     f, g = unscale_potentials(f, scale, exponent), unscale_potentials(g, scale, exponent)
     support = (x[:, None], y[:, None], metric, q)
     return TransportResult(cost=cost, distance=distance, plan=plan,
@@ -107,6 +121,8 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
     Same inputs as :func:`_transport_1d`. Uniform weights need only the sorted values.
     """
     exponent, _ = _ground_exponent(p, metric, q, options)
+    if exponent > LARGE_EXPONENT:  # needs the coupling's largest gap: see _transport_1d
+        return _transport_1d(x, y, a, b, p, metric, q=q).distance
     uniform_a, uniform_b = _is_uniform(a), _is_uniform(b)
     if uniform_a and uniform_b:
         xs, ys = sort_pair(x, y, order=False)
@@ -162,6 +178,24 @@ def _batch(X, a, Y, b, p, n_problems):
     Ys = np.take_along_axis(Y, oy, axis=1)
     scale = _scale_of(Xs, Ys, exponent=p)
     return solve(Xs, A, Ys, B, p, 1.0 / scale, False, n_problems), scale
+
+
+def _large_p_distances(X, a, Y, b, p, n_problems):
+    """``W_p`` of each problem of a batch (rows of ``X``, ``Y``; weights ``None``, ``(n,)``
+    or ``(n, K)``) one by one through :func:`_transport_1d`, for ``p > LARGE_EXPONENT``
+    (rescaled by the largest gap of each coupling; rare, so not parallel)."""
+
+    def weights(w, V, k):
+        if w is None:
+            return np.full(V.shape[1], 1.0 / V.shape[1])
+        return normalise(w if w.ndim == 1 else w[:, k])
+
+    out = np.empty(n_problems)
+    for k in range(n_problems):
+        kx = k if X.shape[0] > 1 else 0
+        ky = k if Y.shape[0] > 1 else 0
+        out[k] = _transport_1d(X[kx], Y[ky], weights(a, X, k), weights(b, Y, k), p).distance
+    return out
 
 
 def wasserstein_1d(x, y, a=None, b=None, *, p=1):
@@ -222,8 +256,11 @@ def wasserstein_1d(x, y, a=None, b=None, *, p=1):
     n_problems = check_batch_columns({"x": x, "a": a, "y": y, "b": b})
     X = x[None, :].copy() if x.ndim == 1 else np.array(x.T, order="C")
     Y = y[None, :].copy() if y.ndim == 1 else np.array(y.T, order="C")
-    costs, scale = _batch(X, a, Y, b, p, n_problems)
-    out = scale * costs ** (1.0 / p)
+    if p > LARGE_EXPONENT:
+        out = _large_p_distances(X, a, Y, b, p, n_problems)
+    else:
+        costs, scale = _batch(X, a, Y, b, p, n_problems)
+        out = scale * costs ** (1.0 / p)
     scalar = all(v is None or v.ndim == 1 for v in (x, y, a, b))
     return float(out[0]) if scalar else out
 
@@ -310,11 +347,22 @@ def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=Non
     x, y = (x, y) if scale == 1.0 else (x / scale, y / scale)
     block = max(1, _BLOCK_ELEMENTS // (x.shape[0] + y.shape[0]))
     total = 0.0
+    dists = []
     for lo in range(0, n_projections, block):
         t = theta[lo:lo + block]
         X = np.ascontiguousarray(t @ x.T)
         Y = np.ascontiguousarray(t @ y.T)
+        if p > LARGE_EXPONENT:
+            dists.append(_large_p_distances(X, a, Y, b, p, t.shape[0]))
+            continue
         costs, s = _batch(X, a, Y, b, p, t.shape[0])  # s == 1 but for tiny ranges
         with np.errstate(over="ignore", under="ignore"):
             total += np.float64(s) ** p * costs.sum()
+    if dists:  # (mean W_l^p)^(1/p) = M (mean (W_l / M)^p)^(1/p), M = max W_l
+        d = np.concatenate(dists)
+        top = d.max()
+        if top == 0.0:
+            return 0.0
+        with np.errstate(under="ignore"):
+            return scale * top * float(np.mean((d / top) ** p)) ** (1.0 / p)
     return scale * float(total / n_projections) ** (1.0 / p)

@@ -5,6 +5,9 @@ import numpy as np
 from .._jit import kernel
 from .network_simplex import network_simplex
 
+#: machine epsilon of float64
+EPS = float(np.finfo(np.float64).eps)
+
 
 @kernel
 def solve_transport(cost, a, b, max_iter):
@@ -82,3 +85,35 @@ def solve_transport(cost, a, b, max_iter):
             total = tmp
             k += 1
     return rows, cols, flows, f, g, total + comp, status, n_iter, left_a, left_b
+
+
+@kernel
+def dual_violation(cost, f, g, a, b):
+    """``(delta, bound)`` over the supports ``a_i > 0``, ``b_j > 0``, in one pass.
+
+    ``delta = max(0, max f_i + g_j - C_ij)`` beyond the rounding of each term (a few ulps
+    of ``|f_i| + |g_j| + |C_ij|``): by weak duality a plan whose potentials are
+    feasible up to ``delta`` is within ``delta`` (plus the duality gap) of the optimum.
+    ``bound = max(sum_i a_i min_j C_ij, sum_j b_j min_i C_ij)``, a lower bound on the
+    optimal cost: a plan that attains it is optimal whatever the potentials.
+    """
+    worst = 0.0
+    colmin = np.full(b.shape[0], np.inf)
+    row_bound = 0.0
+    for i in range(a.shape[0]):
+        if a[i] <= 0.0:
+            continue
+        rowmin = np.inf
+        for j in range(b.shape[0]):
+            if b[j] > 0.0:
+                c = cost[i, j]
+                # beyond the rounding of f_i + g_j - C_ij itself
+                worst = max(worst, f[i] + g[j] - c - 4.0 * EPS * (abs(f[i]) + abs(g[j]) + abs(c)))
+                rowmin = min(rowmin, c)
+                colmin[j] = min(colmin[j], c)
+        row_bound += a[i] * rowmin
+    col_bound = 0.0
+    for j in range(b.shape[0]):
+        if b[j] > 0.0:
+            col_bound += b[j] * colmin[j]
+    return worst, max(row_bound, col_bound)

@@ -33,6 +33,17 @@ def ground_cost(d, p):
 
 
 @kernel
+def _remainder(r, e, step, e_step):
+    """``(r - step, its error bound)``: the bound ``e`` of ``r`` plus ``e_step`` (that of
+    ``step``) plus one rounding; a remainder within its bound of zero is ``(0, 0)``."""
+    r -= step
+    e += e_step + EPS * r
+    if r <= e:
+        return 0.0, 0.0
+    return r, e
+
+
+@kernel
 def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
     """Walk the monotone coupling of ``(xs, wa)`` and ``(ys, wb)`` (sorted, masses sum to 1).
 
@@ -67,7 +78,8 @@ def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
     while True:
         c = ground_cost(xs[i] * inv - ys[j] * inv, p)
         step = min(ra, rb)
-        cost += step * c
+        if step > 0.0:  # a zero-mass cell may cost inf (rescaled by a smaller gap)
+            cost += step * c
         rowsum += step
         colsum += step
         if record:
@@ -83,21 +95,13 @@ def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
                 g[j] = c - f[i]
         k += 1
         if ra <= rb:  # ra is used up exactly; rb inherits ra's error and one rounding
-            rb -= step
-            eb += ea + EPS * rb
+            rb, eb = _remainder(rb, eb, step, ea)
             ra = 0.0
             ea = 0.0
-            if rb <= eb:
-                rb = 0.0
-                eb = 0.0
         else:
-            ra -= step
-            ea += eb + EPS * ra
+            ra, ea = _remainder(ra, ea, step, eb)
             rb = 0.0
             eb = 0.0
-            if ra <= ea:
-                ra = 0.0
-                ea = 0.0
         if i == n - 1 and j == m - 1:
             break
         if (ra == 0.0 and i < n - 1) or j == m - 1:
