@@ -28,7 +28,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel
-from .cost import ground_distance
+from .cost import EUCLIDEAN, SQEUCLIDEAN, ground_distance
 
 #: largest exponent ever passed to exp (exp(700) ~ 1e304 is finite).
 ZMAX = 700.0
@@ -36,10 +36,26 @@ ZMAX = 700.0
 
 @kernel
 def _row_costs(x, y, metric, q, p, i, out):
-    """``out[j] = d(x_i, y_j) ** p``."""
-    for j in range(y.shape[0]):
-        d = ground_distance(x[i], y[j], metric, q)
-        out[j] = d if p == 1.0 else d**p
+    """``out[j] = d(x_i, y_j) ** p``; (sq)euclidean summed coordinate-major so it vectorises,
+    in the same order as :func:`cost_matrix`."""
+    m, dim = y.shape
+    if metric == SQEUCLIDEAN or metric == EUCLIDEAN:
+        for j in range(m):
+            out[j] = 0.0
+        for k in range(dim):
+            xk = x[i, k]
+            for j in range(m):
+                t = xk - y[j, k]
+                out[j] += t * t
+        if metric == EUCLIDEAN:
+            for j in range(m):
+                out[j] = np.sqrt(out[j])
+    else:
+        for j in range(m):
+            out[j] = ground_distance(x[i], y[j], metric, q)
+    if p != 1.0:
+        for j in range(m):
+            out[j] = out[j] ** p
 
 
 @kernel
