@@ -23,14 +23,14 @@ import warnings
 import numpy as np
 import ot
 
-from divergences import sinkhorn, transport
+from divergences import sinkhorn
 
 
-def _time(fn, repeat):
+def _time(fn, repeat, *args, **kwargs):
     times, out = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        out = fn()
+        out = fn(*args, **kwargs)
         times.append(time.perf_counter() - t0)
     return float(np.median(times)), out
 
@@ -62,13 +62,14 @@ def dense_cases(n, regs, repeat, log_ref=True):
     for reg in regs:
         a, b, C = _problem(n)
         sinkhorn(a, b, C, reg)  # warm-up (compilation, caches)
-        ours_s, res = _time(lambda: sinkhorn(a, b, C, reg, tol=1e-9), repeat)
-        ours = dict(n_iter=int(res.n_iter), err=res.marginal_error, converged=bool(res.converged))
+        ours_s, res = _time(sinkhorn, repeat, a, b, C, reg, tol=1e-9)
+        ours = dict(n_iter=int(res.n_iter), err=res.marginal_error,
+                    converged=bool(res.converged))
         refs = [("ot.sinkhorn2 (kernel)", "sinkhorn", repeat)]
         if log_ref:
             refs.append(("ot.sinkhorn2 (sinkhorn_log)", "sinkhorn_log", 1))
         for name, method, rep in refs:
-            ref_s, (P, warns) = _time(lambda: _pot(a, b, C, reg, method), rep)
+            ref_s, (P, warns) = _time(_pot, rep, a, b, C, reg, method)
             ok = bool(np.isfinite(P).all() and _l1_error(P, a, b) < 1e-6 and not warns)
             ref_cost = float(np.sum(P * C)) if np.isfinite(P).all() else float("nan")
             rows.append(dict(case=f"sinkhorn n={n} reg={reg:g}", ours_s=ours_s, ref_name=name,
