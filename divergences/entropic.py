@@ -96,7 +96,32 @@ def _schedule(reg, span):
 
 
 def _solve(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span, symmetric=False):
-    """Run the kernel on one problem; returns a dict of the raw fields."""
+    """Run the kernel on one problem; returns a dict of the raw fields.
+
+    Dense costs whose largest magnitude lies outside ``[1e-100, 1e100]`` are solved as
+    ``(C / s, reg / s)`` with ``s = max|C|`` (the problem is scale invariant) and the
+    results scaled back, so that neither ``C / reg`` nor the potentials overflow.
+    """
+    scale = 1.0
+    if not online:
+        cmax = float(np.abs(C).max())
+        if cmax > 0 and not 1e-100 <= cmax <= 1e100:
+            scale = cmax
+            C, reg, span = C / scale, reg / scale, span / scale
+    if reg < 1e-250 * max(span, 1.0):
+        raise ValueError(f"reg={reg * scale:g} is too small for costs of magnitude "
+                         f"{span * scale:g}: reg / range(cost) must be >= 1e-250")
+    fields = _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span,
+                           symmetric)
+    if scale != 1.0:
+        for key in ("cost", "objective"):
+            fields[key] *= scale
+        fields["f"] *= scale
+        fields["g"] *= scale
+    return fields
+
+
+def _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span, symmetric):
     threads = numba.get_num_threads()
     nch = 1 if a.shape[0] * b.shape[0] < SERIAL_BELOW else max(1, min(threads, a.shape[0]))
     eps = _schedule(reg, span)
