@@ -14,7 +14,9 @@ Algorithm (see :mod:`divergences._kernels.sinkhorn` and ``sinkhorn_sweeps``):
   kernel-domain iterations ``u = a / (K v)``, ``v = b / (K^T u)`` in one fused sweep over
   ``K`` (no exponential per iteration); scalings leaving ``[1e-10, 1e10]`` are absorbed into
   the potentials and ``K`` is rebuilt; a row or column that underflows triggers an exact
-  log-domain step. Hence no overflow and no NaN for any ``reg > 0``.
+  log-domain step, and if that happens a third time in a stage the stage goes on with
+  log-domain sweeps (max-shifted log-sum-exp, exact for any ``reg``). Hence no overflow and
+  no NaN for any ``reg > 0``. Costs of magnitude outside ``[1e-100, 1e100]`` are rescaled.
 * *Over-relaxation.* After 20 plain iterations the observed linear rate ``eta`` fixes
   ``omega = 2/(1+sqrt(1-eta))`` (capped at 1.95) and the updates become
   ``u <- u^(1-omega) (a/Kv)^omega`` (Thibault et al.), with a fall back to plain iterations
