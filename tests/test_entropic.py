@@ -250,6 +250,14 @@ def test_divergence_properties():
     np.testing.assert_allclose(s_xy, ref, rtol=1e-7)
 
 
+def test_divergence_online_equals_dense():
+    rng = np.random.default_rng(17)
+    x, y = rng.normal(size=(30, 2)), rng.normal(size=(25, 2))
+    dense = sinkhorn_divergence(x, y, reg=0.5, online=False)
+    online = sinkhorn_divergence(x, y, reg=0.5, online=True)
+    np.testing.assert_allclose(online, dense, rtol=1e-8)
+
+
 def test_divergence_of_a_translation_is_its_squared_length():
     # S_eps(alpha, alpha + t) = |t|^2 for the squared Euclidean cost, for every eps
     rng = np.random.default_rng(14)
