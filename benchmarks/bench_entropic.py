@@ -7,6 +7,8 @@ which stops on the L2 norm of the column-marginal error (checked every 10 iterat
 weaker criterion: the final L1 marginal error of both is printed for the record.
 
 Run ``python benchmarks/bench_entropic.py`` (full), ``--quick`` (CI smoke, tiny sizes) and
+Set NUMBA_NUM_THREADS to compare thread counts: on a loaded machine (other processes on
+every core) parallel sweeps lose much more to synchronisation than single-threaded code.
 ``--memory`` (adds the online case: n = m = 20,000 in 2-D, peak RSS (VmHWM) measured in a
 subprocess).
 """
@@ -20,6 +22,7 @@ import sys
 import time
 import warnings
 
+import numba
 import numpy as np
 import ot
 
@@ -78,6 +81,7 @@ def dense_cases(n, regs, repeat, log_ref=True, shift=0.0):
             ok = bool(np.isfinite(P).all() and _l1_error(P, a, b) < 1e-6 and not warns)
             ref_cost = float(np.sum(P * C)) if np.isfinite(P).all() else float("nan")
             where = f" clouds {shift:g} apart" if shift else ""
+            where += f" ({numba.get_num_threads()} numba threads)"
             rows.append(dict(case=f"sinkhorn n={n} reg={reg:g}{where}", ours_s=ours_s,
                              ref_name=name,
                              ref_s=ref_s, ratio=ours_s / ref_s, ours_iter=int(res.n_iter),

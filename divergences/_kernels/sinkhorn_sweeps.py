@@ -114,7 +114,7 @@ def log_row_pass(C, x, y, metric, q, p, online, a, f, g, lb, eps, omega, parts, 
     return errs.sum()
 
 
-@kernel(parallel=True)
+@kernel
 def update_g(parts, b, lb, g, eps, omega, bad):
     """``g += omega * eps * log(b / colsum)``; returns ``(n_bad, col_err)``.
 
@@ -123,7 +123,7 @@ def update_g(parts, b, lb, g, eps, omega, bad):
     """
     nch, m = parts.shape
     cerrs = np.zeros(m)
-    for j in prange(m):
+    for j in range(m):
         t = 0.0
         for c in range(nch):
             t += parts[c, j]
@@ -231,7 +231,7 @@ def scaling_pass(K, a, b, u, v, u_new, v_new, parts, big, omega):
                     for j in range(m):
                         acc[j] += row[j] * un
         errs[c] = e
-    for j in prange(m):
+    for j in range(m):  # O(m * nchunks): serial, one parallel region per iteration
         if b[j] == 0.0:
             v_new[j] = 0.0
         else:
