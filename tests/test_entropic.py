@@ -111,6 +111,34 @@ def test_never_nan_or_inf(a, b, scale, rel, seed):
         check_transport(res, an, bn, C, atol=1e-9, marginal_atol=1e-9, optimal=False)
 
 
+@pytest.mark.parametrize("scale, rel", [(1e300, 1e-3), (1e-300, 1e-3), (1e-300, 1e-12)])
+def test_extreme_cost_magnitudes(scale, rel):
+    _, _, a, b, C = _problem(15, 6, 5)
+    C = C / C.max()
+    ref = sinkhorn(a, b, C, 0.1)
+    res = sinkhorn(a, b, C * scale, 0.1 * scale)
+    np.testing.assert_allclose(res.plan, ref.plan, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(res.cost, ref.cost * scale, rtol=1e-10)
+    np.testing.assert_allclose(res.objective, ref.objective * scale, rtol=1e-10)
+    tiny = sinkhorn(a, b, C * scale, rel * scale, max_iter=100_000)
+    assert np.isfinite(tiny.plan).all() and np.isfinite(tiny.cost) and tiny.converged
+
+
+def test_reg_too_small_for_the_costs():
+    with pytest.raises(ValueError, match="^reg=.* is too small"):
+        sinkhorn([0.5, 0.5], [0.5, 0.5], [[0.0, 1e300], [1e300, 0.0]], 1e-10)
+
+
+def test_online_is_chosen_automatically(monkeypatch):
+    import divergences.entropic as E
+
+    x, y, a, b, _ = _problem(16, 20, 15)
+    monkeypatch.setattr(E, "ONLINE_BYTES", 1000)
+    assert transport(x, y, a, b, p=2, method="sinkhorn", reg=1.0).plan is None
+    monkeypatch.setattr(E, "ONLINE_BYTES", 1 << 30)
+    assert transport(x, y, a, b, p=2, method="sinkhorn", reg=1.0).plan.shape == (20, 15)
+
+
 def test_small_reg_is_stable_and_converges():
     _, _, a, b, C = _problem(6, 30, 25)
     C /= C.max()
@@ -221,6 +249,14 @@ def test_divergence_properties():
 
     ref = ot_eps(x, y, an, bn) - 0.5 * ot_eps(x, x, an, an) - 0.5 * ot_eps(y, y, bn, bn)
     np.testing.assert_allclose(s_xy, ref, rtol=1e-7)
+
+
+def test_divergence_online_equals_dense():
+    rng = np.random.default_rng(17)
+    x, y = rng.normal(size=(30, 2)), rng.normal(size=(25, 2))
+    dense = sinkhorn_divergence(x, y, reg=0.5, online=False)
+    online = sinkhorn_divergence(x, y, reg=0.5, online=True)
+    np.testing.assert_allclose(online, dense, rtol=1e-8)
 
 
 def test_divergence_of_a_translation_is_its_squared_length():

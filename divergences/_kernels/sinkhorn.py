@@ -117,7 +117,39 @@ def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_ite
         st[0], st[1], st[2], st[3], st[4] = 1.0, 0.0, np.inf, omega_max, 0.0
         omega = 1.0
         cerr = np.inf  # column error of the current plan (unknown before the first update)
-        if online:  # log-domain iterations, costs recomputed on the fly
+        use_log = online
+        if not online:  # scaling passes on the stabilised kernel, absorbed when they drift
+            build_kernel(C, f, g, la, lb, eps, K)
+            _reset(u, v, a, b)
+            n_bad = 0
+            while it < max_iter:
+                rerr, cerr_new, nonfinite, outside = scaling_pass(K, a, b, u, v, u2, v2, parts,
+                                                                  big, omega)
+                it += 1
+                err = rerr + cerr
+                if err <= target:
+                    reached = True
+                    break
+                if nonfinite > 0:  # a row or column underflowed: exact log step, rebuild
+                    _absorb(u, v, a, b, f, g, eps)
+                    n_bad += 1
+                    if n_bad > 2:  # keeps happening: log-domain sweeps for this stage
+                        use_log = True
+                        break
+                    _exact_step(C, x, y, metric, q, p, online, a, b, la, lb, f, g, eps, 1.0,
+                                parts, buf, cbuf, bad)
+                    build_kernel(C, f, g, la, lb, eps, K)
+                    _reset(u, v, a, b)
+                    cerr = 0.0
+                    continue
+                u, u2 = u2, u
+                v, v2 = v2, v
+                cerr = cerr_new
+                omega = _relax(st, err)
+                if outside > 0:
+                    _absorb(u, v, a, b, f, g, eps)
+                    build_kernel(C, f, g, la, lb, eps, K)
+        if use_log:  # log-domain iterations (online: costs recomputed on the fly)
             while it < max_iter:
                 f_old[:] = f
                 g_old[:] = g
@@ -132,34 +164,11 @@ def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_ite
                     break
                 cerr = cerr_new
                 omega = _relax(st, err)
-        else:  # scaling passes on the stabilised kernel, absorbed when they drift
-            build_kernel(C, f, g, la, lb, eps, K)
-            _reset(u, v, a, b)
-            while it < max_iter:
-                rerr, cerr_new, nonfinite, outside = scaling_pass(K, a, b, u, v, u2, v2, parts,
-                                                                  big, omega)
-                it += 1
-                err = rerr + cerr
-                if err <= target:
-                    reached = True
-                    break
-                if nonfinite > 0:  # a row or column underflowed: exact log step, rebuild
-                    _absorb(u, v, a, b, f, g, eps)
-                    _exact_step(C, x, y, metric, q, p, online, a, b, la, lb, f, g, eps, 1.0,
-                                parts, buf, cbuf, bad)
-                    build_kernel(C, f, g, la, lb, eps, K)
-                    _reset(u, v, a, b)
-                    cerr = 0.0
-                    continue
-                u, u2 = u2, u
-                v, v2 = v2, v
-                cerr = cerr_new
-                omega = _relax(st, err)
-                if outside > 0:
-                    _absorb(u, v, a, b, f, g, eps)
-                    build_kernel(C, f, g, la, lb, eps, K)
-            if s < n_st - 1 and reached:
-                _absorb(u, v, a, b, f, g, eps)
+            if not online:  # back to the kernel form: K = plan, u = v = 1
+                build_kernel(C, f, g, la, lb, eps, K)
+                _reset(u, v, a, b)
+        if not online and s < n_st - 1 and reached:
+            _absorb(u, v, a, b, f, g, eps)
         if not reached:
             break
     converged = reached and eps == reg

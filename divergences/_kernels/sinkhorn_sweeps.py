@@ -28,7 +28,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel
-from .cost import ground_distance
+from .cost import EUCLIDEAN, SQEUCLIDEAN, ground_distance
 
 #: largest exponent ever passed to exp (exp(700) ~ 1e304 is finite).
 ZMAX = 700.0
@@ -36,10 +36,26 @@ ZMAX = 700.0
 
 @kernel
 def _row_costs(x, y, metric, q, p, i, out):
-    """``out[j] = d(x_i, y_j) ** p``."""
-    for j in range(y.shape[0]):
-        d = ground_distance(x[i], y[j], metric, q)
-        out[j] = d if p == 1.0 else d**p
+    """``out[j] = d(x_i, y_j) ** p``; (sq)euclidean summed coordinate-major so it vectorises,
+    in the same order as :func:`cost_matrix`."""
+    m, dim = y.shape
+    if metric == SQEUCLIDEAN or metric == EUCLIDEAN:
+        for j in range(m):
+            out[j] = 0.0
+        for k in range(dim):
+            xk = x[i, k]
+            for j in range(m):
+                t = xk - y[j, k]
+                out[j] += t * t
+        if metric == EUCLIDEAN:
+            for j in range(m):
+                out[j] = np.sqrt(out[j])
+    else:
+        for j in range(m):
+            out[j] = ground_distance(x[i], y[j], metric, q)
+    if p != 1.0:
+        for j in range(m):
+            out[j] = out[j] ** p
 
 
 @kernel
@@ -98,7 +114,7 @@ def log_row_pass(C, x, y, metric, q, p, online, a, f, g, lb, eps, omega, parts, 
     return errs.sum()
 
 
-@kernel(parallel=True)
+@kernel
 def update_g(parts, b, lb, g, eps, omega, bad):
     """``g += omega * eps * log(b / colsum)``; returns ``(n_bad, col_err)``.
 
@@ -107,7 +123,7 @@ def update_g(parts, b, lb, g, eps, omega, bad):
     """
     nch, m = parts.shape
     cerrs = np.zeros(m)
-    for j in prange(m):
+    for j in range(m):
         t = 0.0
         for c in range(nch):
             t += parts[c, j]
@@ -215,7 +231,7 @@ def scaling_pass(K, a, b, u, v, u_new, v_new, parts, big, omega):
                     for j in range(m):
                         acc[j] += row[j] * un
         errs[c] = e
-    for j in prange(m):
+    for j in range(m):  # O(m * nchunks): serial, one parallel region per iteration
         if b[j] == 0.0:
             v_new[j] = 0.0
         else:
