@@ -36,7 +36,7 @@ def _options(parallel):
 
 
 def kernel(fn=None, *, parallel=False):
-    """Compile ``fn`` with the package policy; usable as ``@kernel`` or ``@kernel(parallel=True)``."""
+    """Compile ``fn`` with the package policy: ``@kernel`` or ``@kernel(parallel=True)``."""
 
     def wrap(f):
         return numba.njit(**_options(parallel))(f)

@@ -172,7 +172,8 @@ def check_cost(cost, n, m, name="cost"):
     """A finite ``(n, m)`` cost matrix."""
     arr = check_finite(as_real_array(cost, name), name)
     if arr.shape != (n, m):
-        raise ValueError(f"{name} must have shape ({n}, {m}) to match the weights, got {arr.shape}")
+        raise ValueError(
+            f"{name} must have shape ({n}, {m}) to match the weights, got {arr.shape}")
     return arr
 
 

@@ -45,11 +45,13 @@ def load_table(path):
                     continue
                 cells = line.strip().split(",")
                 if len(cells) != len(names):
-                    raise CliError(f"{path}:{lineno}: {len(cells)} values for {len(names)} columns")
+                    raise CliError(
+                        f"{path}:{lineno}: {len(cells)} values for {len(names)} columns")
                 try:
                     rows.append([float(c) for c in cells])
                 except ValueError:
-                    raise CliError(f"{path}:{lineno}: non-numeric value in {line.strip()!r}") from None
+                    raise CliError(
+                        f"{path}:{lineno}: non-numeric value in {line.strip()!r}") from None
         data = np.array(rows, dtype=float).reshape(-1, len(names))
     data = data.astype(float)
     if data.shape[0] == 0:

@@ -22,8 +22,8 @@ def two_tables(tmp_path):
     rng = np.random.default_rng(0)
     a = rng.normal(size=(40, 2))
     b = rng.normal(size=(50, 2)) + np.array([1.0, 0.0])
-    return (write_csv(tmp_path / "a.csv", ["u", "v"], a), write_csv(tmp_path / "b.csv", ["u", "v"], b),
-            a, b)
+    return (write_csv(tmp_path / "a.csv", ["u", "v"], a),
+            write_csv(tmp_path / "b.csv", ["u", "v"], b), a, b)
 
 
 def test_demo_prints_the_seed_identities(tmp_path, capsys):

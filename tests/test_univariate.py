@@ -397,5 +397,5 @@ def test_threaded_sorting_gives_the_same_results(monkeypatch):
     monkeypatch.setattr(sorting, "PARALLEL_MIN", 10**12)
     serial = everything()
     monkeypatch.setattr(sorting, "PARALLEL_MIN", 0)
-    for got, ref in zip(everything(), serial):
+    for got, ref in zip(everything(), serial, strict=True):
         np.testing.assert_array_equal(got, ref)

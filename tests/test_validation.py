@@ -27,7 +27,8 @@ def test_as_real_array_accepts_ints_bools_float32():
     assert v.as_real_array(np.ones(3, np.float32), "w").dtype == np.float64
 
 
-@pytest.mark.parametrize("value, kind", [(np.nan, "NaN"), (np.inf, "infinite"), (-np.inf, "infinite")])
+@pytest.mark.parametrize("value, kind",
+                         [(np.nan, "NaN"), (np.inf, "infinite"), (-np.inf, "infinite")])
 def test_check_finite(value, kind):
     with pytest.raises(ValueError, match=f"^a contains {kind}"):
         v.check_finite(np.array([1.0, value]), "a")

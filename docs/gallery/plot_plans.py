@@ -14,7 +14,7 @@ def draw_plan(ax, x, y, plan, title):
     ax.scatter(*x.T, s=12, color="tab:blue", zorder=3)
     ax.scatter(*y.T, s=12, color="tab:orange", zorder=3)
     top = plan.max()
-    for i, j in zip(*np.nonzero(plan > 1e-3 * top)):
+    for i, j in zip(*np.nonzero(plan > 1e-3 * top), strict=True):
         ax.plot([x[i, 0], y[j, 0]], [x[i, 1], y[j, 1]], color="black",
                 alpha=float(plan[i, j] / top), linewidth=0.8)
     ax.set(title=title, xticks=[], yticks=[])
@@ -27,7 +27,7 @@ if __name__ == "__main__":
     y = rng.normal(size=(30, 2)) * 0.5 + np.array([2.0, 1.0])
     regs = [None, 0.1, 0.5, 2.0]
     fig, axes = plt.subplots(1, len(regs), figsize=(13, 3.4), constrained_layout=True)
-    for ax, reg in zip(axes, regs):
+    for ax, reg in zip(axes, regs, strict=True):
         if reg is None:
             res = transport(x, y, p=2, method="exact")
             title = f"exact: $W_2^2$ = {res.cost:.3f}"
