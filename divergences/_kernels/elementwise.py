@@ -69,6 +69,17 @@ def log_ratio(a, b):
 
 
 @kernel
+def log_ratio_scaled(x, y, cx, cy):
+    """``log(a / b)`` for ``a = x * cx``, ``b = y * cy`` with ``x, y > 0``, even where ``a`` or
+    ``b`` underflows to 0 (a weight below 1e-308 of its total): then from the raw weights."""
+    a = x * cx
+    b = y * cy
+    if a > 0.0 and b > 0.0:
+        return log_ratio(a, b)
+    return log_ratio(x, y) + (math.log(cx) - math.log(cy))
+
+
+@kernel
 def _scratch():
     """Buffers for :func:`log_block`: two inputs (int64 bits), its scratch, two outputs."""
     x1 = np.empty(BLOCK, np.int64)
@@ -94,25 +105,29 @@ def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
         nb = min(BLOCK, hi - start)
         special = 0.0
         for k in range(nb):
-            a = p[start + k] * cp
-            b = q[start + k] * cq
-            r = a / b
-            # bitwise & (not ``and``): no branches, so LLVM vectorises this loop
-            both = (a > 0.0) & (b > 0.0)
+            x = p[start + k]
+            y = q[start + k]
+            r = (x * cp) / (y * cq)
+            # bitwise & (not ``and``): no branches, so LLVM vectorises this loop. The
+            # supports are those of the raw weights: a normalised weight may underflow.
+            both = (x > 0.0) & (y > 0.0)
             ok = both & (r >= _TINY) & (r <= _HUGE)
             r1[k] = r if ok else 1.0
             special += 1.0 if both != ok else 0.0  # ok implies both: "both and not ok"
-            s1 += 1.0 if (a > 0.0) & (b == 0.0) else 0.0  # a sum, not max(): vectorises
+            s1 += 1.0 if (x > 0.0) & (y == 0.0) else 0.0  # a sum, not max(): vectorises
         log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
         for k in range(nb):
-            s0 += (p[start + k] * cp) * l1[k]
+            a = p[start + k] * cp
+            # + (b - a): sums to 0 but cancels, to first order, the rounding of the
+            # normalisation (d KL / d a = log(a/b) + 1, d KL / d b = -a/b)
+            s0 += a * l1[k] + (q[start + k] * cq - a)
         if special > 0.0:
             for k in range(nb):
-                a = p[start + k] * cp
-                b = q[start + k] * cq
-                r = a / b
-                if a > 0.0 and b > 0.0 and not (r >= _TINY and r <= _HUGE):
-                    s0 += a * log_ratio(a, b)
+                x = p[start + k]
+                y = q[start + k]
+                r = (x * cp) / (y * cq)
+                if x > 0.0 and y > 0.0 and not (r >= _TINY and r <= _HUGE):
+                    s0 += (x * cp) * log_ratio_scaled(x, y, cp, cq)
     acc[0] = s0
     acc[1] = s1
     acc[2] = 0.0
@@ -200,17 +215,23 @@ def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
             if b > 0.0:
                 d = a - b
                 s0 += d * (d / b)
-            elif a > 0.0:
+            elif q[i] > 0.0:  # b underflowed: the term is a^2 / b = a (a / b)
+                if a > 0.0:
+                    s0 += a * math.exp(log_ratio_scaled(p[i], q[i], cp, cq))
+            elif p[i] > 0.0:
                 s1 = 1.0
     elif code == RENYI:
         # online log-sum-exp of t = alpha log a + (1 - alpha) log b: s0 = max, s1 = sum
         s0 = -np.inf
         for i in range(lo, hi):
             a = p[i] * cp
-            b = q[i] * cq
-            if a > 0.0:
-                if b > 0.0:
-                    t = math.log(a) + (1.0 - alpha) * log_ratio(b, a)
+            if p[i] > 0.0:
+                if q[i] > 0.0:
+                    if a > 0.0:
+                        t = math.log(a) - (1.0 - alpha) * log_ratio_scaled(p[i], q[i], cp, cq)
+                    else:
+                        t = alpha * (math.log(p[i]) + math.log(cp)) + (1.0 - alpha) * (
+                            math.log(q[i]) + math.log(cq))
                     if t > s0:
                         s1 = s1 * math.exp(s0 - t) + 1.0
                         s0 = t
@@ -228,11 +249,9 @@ def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     else:  # RENYIINF: max log(a/b) over a > 0
         s0 = -np.inf
         for i in range(lo, hi):
-            a = p[i] * cp
-            b = q[i] * cq
-            if a > 0.0:
-                if b > 0.0:
-                    s0 = max(s0, log_ratio(a, b))
+            if p[i] > 0.0:
+                if q[i] > 0.0:
+                    s0 = max(s0, log_ratio_scaled(p[i], q[i], cp, cq))
                 else:
                     s1 = 1.0
     acc[0] = s0

@@ -34,7 +34,12 @@ from .fastlog import log_block
 
 @kernel
 def _normalise(x, s, a, aux, code):
-    """Row ``a = x / s`` (``s >= 2**-900``, see ``lift_tiny_rows``) and its per-bin auxiliary."""
+    """Row ``a = x / s`` (``s >= 2**-900``, see ``lift_tiny_rows``) and its per-bin auxiliary.
+
+    For the log-based metrics ``aux = log a``, taken from the raw weight where ``a``
+    underflows (a weight below 1e-308 of its total), so ``aux = -inf`` exactly on the
+    zeros of ``x``: the supports are those of the raw weights.
+    """
     c = 1.0 / s
     for k in range(x.shape[0]):
         v = x[k] * c
@@ -43,8 +48,11 @@ def _normalise(x, s, a, aux, code):
             aux[k] = v * math.log(v) if v > 0.0 else 0.0
         elif code == HELLINGER:
             aux[k] = math.sqrt(v)
-        elif code == KL or code == RENYI or code == RENYIINF:
-            aux[k] = math.log(v) if v > 0.0 else -np.inf
+        elif code != TV:
+            if v >= _TINY:
+                aux[k] = math.log(v)
+            else:
+                aux[k] = math.log(x[k]) + math.log(c) if x[k] > 0.0 else -np.inf
 
 
 @kernel
@@ -60,8 +68,8 @@ def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
     n = a.shape[0]
     if code == KL:
         for k in range(n):
-            if a[k] > 0.0:
-                if b[k] > 0.0:
+            if la[k] > -np.inf:
+                if lb[k] > -np.inf:
                     s0 += a[k] * (la[k] - lb[k])
                 else:
                     s1 = 1.0
@@ -105,31 +113,34 @@ def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
             if b[k] > 0.0:
                 d = a[k] - b[k]
                 s0 += d * (d / b[k])
-            elif a[k] > 0.0:
+            elif lb[k] > -np.inf:  # b underflowed: the term is a^2 / b
+                if a[k] > 0.0:
+                    s0 += a[k] * math.exp(la[k] - lb[k])
+            elif la[k] > -np.inf:
                 s1 = 1.0
     elif code == RENYI:
         s0 = -np.inf
         for k in range(n):
-            if a[k] > 0.0:
-                if b[k] > 0.0:
+            if la[k] > -np.inf:
+                if lb[k] > -np.inf:
                     s0 = max(s0, alpha * la[k] + (1.0 - alpha) * lb[k])
                 elif alpha > 1.0:
                     s2 = 1.0
         if s0 > -np.inf:
             for k in range(n):
-                if a[k] > 0.0 and b[k] > 0.0:
+                if la[k] > -np.inf and lb[k] > -np.inf:
                     s1 += math.exp(alpha * la[k] + (1.0 - alpha) * lb[k] - s0)
     elif code == RENYI0:
         for k in range(n):
-            if a[k] > 0.0:
+            if la[k] > -np.inf:
                 s0 += b[k]
             else:
                 s1 += b[k]
     else:  # RENYIINF
         s0 = -np.inf
         for k in range(n):
-            if a[k] > 0.0:
-                if b[k] > 0.0:
+            if la[k] > -np.inf:
+                if lb[k] > -np.inf:
                     s0 = max(s0, la[k] - lb[k])
                 else:
                     s1 = 1.0
