@@ -101,13 +101,16 @@ def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
     r1 = x1.view(np.float64)
     s0 = 0.0
     s1 = 0.0
+    s2 = 0.0
     for start in range(lo, hi, BLOCK):
         nb = min(BLOCK, hi - start)
         special = 0.0
         for k in range(nb):
             x = p[start + k]
             y = q[start + k]
-            r = (x * cp) / (y * cq)
+            a = x * cp
+            b = y * cq
+            r = a / b
             # bitwise & (not ``and``): no branches, so LLVM vectorises this loop. The
             # supports are those of the raw weights: a normalised weight may underflow.
             both = (x > 0.0) & (y > 0.0)
@@ -115,12 +118,15 @@ def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
             r1[k] = r if ok else 1.0
             special += 1.0 if both != ok else 0.0  # ok implies both: "both and not ok"
             s1 += 1.0 if (x > 0.0) & (y == 0.0) else 0.0  # a sum, not max(): vectorises
+            s2 += 0.0 if ok else b - a
         log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
         for k in range(nb):
-            a = p[start + k] * cp
-            # + (b - a): sums to 0 but cancels, to first order, the rounding of the
-            # normalisation (d KL / d a = log(a/b) + 1, d KL / d b = -a/b)
-            s0 += a * l1[k] + (q[start + k] * cq - a)
+            # a log r + (b - a) = a (log r + (1 - r) / r) ~ a (r - 1)^2 / 2: the terms sum
+            # to KL (sum b - a = 0, the other lanes are in s2) but are all >= 0 and flat at
+            # r = 1, so neither the cancellation nor the rounding of r and of the
+            # normalisation costs digits when p ~ q (the rounded r is read back from memory)
+            r = r1[k]
+            s0 += (p[start + k] * cp) * (l1[k] + (1.0 - r) / r)
         if special > 0.0:
             for k in range(nb):
                 x = p[start + k]
@@ -128,7 +134,7 @@ def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
                 r = (x * cp) / (y * cq)
                 if x > 0.0 and y > 0.0 and not (r >= _TINY and r <= _HUGE):
                     s0 += (x * cp) * log_ratio_scaled(x, y, cp, cq)
-    acc[0] = s0
+    acc[0] = s0 + s2
     acc[1] = s1
     acc[2] = 0.0
 

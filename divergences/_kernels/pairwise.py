@@ -67,12 +67,16 @@ def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
     s2 = 0.0
     n = a.shape[0]
     if code == KL:
+        # + (b - a) in every bin: sums to 0, but cancels to first order the rounding of
+        # the normalisation (as in the elementwise kernel)
         for k in range(n):
             if la[k] > -np.inf:
                 if lb[k] > -np.inf:
-                    s0 += a[k] * (la[k] - lb[k])
+                    s0 += a[k] * (la[k] - lb[k]) + (b[k] - a[k])
                 else:
                     s1 = 1.0
+            else:
+                s0 += b[k]
     elif code == JS:
         # a log(2a/m) + b log(2b/m) = a log a + b log b - m log m + m log 2 on the overlap;
         # log m vectorised by log_block (lanes with m not a normal double: scalar)
