@@ -270,7 +270,8 @@ def kl_reference_close(p, q):
     from fractions import Fraction
 
     P, Q = sum(map(Fraction, p)), sum(map(Fraction, q))
-    u = np.array([float((Fraction(x) / P) / (Fraction(y) / Q) - 1) for x, y in zip(p, q)])
+    u = np.array([float((Fraction(x) / P) / (Fraction(y) / Q) - 1)
+                  for x, y in zip(p, q, strict=True)])
     phi = sum((-1) ** k * u**k / (k * (k - 1)) for k in range(2, 14))
     return math.fsum(q / q.sum() * phi)
 

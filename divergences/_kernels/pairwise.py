@@ -25,7 +25,6 @@ from .elementwise import (
     NACC,
     RENYI,
     RENYI0,
-    RENYIINF,
     TV,
     finish,
 )
