@@ -43,9 +43,9 @@ __all__ = ["chi2", "hellinger", "js", "js_distance", "kl", "renyi", "tv"]
 
 def _rows(x, name, axis):
     """``x`` as (rows, bins) C-contiguous float64 and its batch shape (values unchecked)."""
-    if np.ndim(x) == 0 and not isinstance(x, (str, bytes)):
+    arr = as_real_array(x, name)  # first: it names the argument when x is ragged
+    if np.ndim(x) == 0:  # (as_real_array returns at least 1-D)
         raise ValueError(f"{name} must be an array of bins, got a scalar")
-    arr = as_real_array(x, name)
     ax = check_axis(axis, arr.ndim)
     if ax != arr.ndim - 1:
         arr = np.moveaxis(arr, ax, -1)
