@@ -175,7 +175,12 @@ def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
         log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
         log_block(x2, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l2)
         for k in range(nb):
-            s0 += (p[start + k] * cp) * l1[k] + (q[start + k] * cq) * l2[k]
+            # a log u + b log v = a g(u) + b g(v), g(u) = log u + (1 - u) / u ~ (u - 1)^2 / 2,
+            # as a / u + b / v = m: flat at u = v = 1, so p ~ q keeps its digits (see KL)
+            u = r1[k]
+            v = r2[k]
+            s0 += (p[start + k] * cp) * (l1[k] + (1.0 - u) / u) + (q[start + k] * cq) * (
+                l2[k] + (1.0 - v) / v)
         if special > 0.0:
             for k in range(nb):
                 a = p[start + k] * cp
