@@ -112,6 +112,8 @@ def _renyi_code(alpha):
     """The kernel code of the Renyi divergence of the validated order ``alpha``."""
     if alpha == 1.0:
         return _ew.KL
+    if abs(alpha - 1.0) <= _ew.RENYI1_WIDTH:
+        return _ew.RENYI1
     return _ew.RENYI0 if alpha == 0.0 else _ew.RENYIINF if alpha == np.inf else _ew.RENYI
 
 
@@ -314,7 +316,9 @@ def renyi(p, q, alpha, *, base=None, axis=-1):
     Bins with ``p = 0`` contribute nothing; a bin with ``p > 0 = q`` gives ``+inf`` for
     ``alpha >= 1`` and contributes nothing for ``alpha < 1`` (then disjoint supports give
     ``+inf``). The sum is taken in the log domain, so large ``alpha`` does not overflow.
-    Near ``alpha = 1`` (``|alpha - 1| < 1e-8``) the quotient loses digits; use :func:`kl`.
+    Near ``alpha = 1`` (``|alpha - 1| <= 1/8``) it is computed as
+    :math:`\log(1 + \sum_i p_i \operatorname{expm1}((1 - \alpha) \log(q_i / p_i)))
+    / (\alpha - 1)`, which keeps its digits as ``alpha`` tends to 1 (and tends to KL).
 
     References
     ----------

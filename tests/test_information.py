@@ -12,7 +12,7 @@ from scipy.special import rel_entr
 from scipy.stats import entropy
 from strategies import histograms
 
-from divergences import chi2, hellinger, js, js_distance, kl, renyi, tv
+from divergences import chi2, hellinger, js, js_distance, kl, pairwise, renyi, tv
 from divergences._jit import serial_twin
 from divergences._kernels import elementwise as ew
 from divergences._kernels import scan
@@ -119,7 +119,7 @@ def test_renyi_against_direct_formula_and_limits():
     rng = np.random.default_rng(7)
     p, q = random_hist(rng, 25) + 0.001, random_hist(rng, 25, 0.0) + 0.01
     a, b = normalise(p), normalise(q)
-    for alpha in (0.25, 0.5, 2.0, 7.5):
+    for alpha in (0.25, 0.5, 0.875, 0.9, 1.1, 1.125, 1.13, 2.0, 7.5):
         direct = math.log((a**alpha * b ** (1 - alpha)).sum()) / (alpha - 1)
         assert renyi(p, q, alpha) == pytest.approx(direct, rel=1e-12)
         assert renyi(p, q, alpha, base=2) == pytest.approx(direct / LOG2, rel=1e-12)
@@ -307,3 +307,23 @@ def test_nearly_equal_histograms_keep_their_digits(f, ref, spread, rel):
         p = rng.random(300)
         q = p * (1 + spread * rng.standard_normal(300))
         assert f(p, q) == pytest.approx(ref(p, q), rel=rel, abs=0)
+
+
+@pytest.mark.parametrize("delta", [1e-3, 1e-6, -1e-6, 1e-10, -1e-10, 1e-14])
+def test_renyi_near_order_one_tends_to_kl(delta):
+    # D_alpha = KL + (alpha - 1) Var_p[log(p/q)] / 2 + O((alpha - 1)^2); log(S) / (alpha - 1)
+    # with S ~ 1 lost ~1e-16 / |alpha - 1| (0.3 instead of 0.366 at alpha = 1 + 1e-15)
+    rng = np.random.default_rng(13)
+    p, q = random_hist(rng, 30) + 0.01, random_hist(rng, 30) + 0.01
+    p[:5] = 0.0
+    a, b = normalise(p), normalise(q)
+    on = a > 0
+    lr = np.log(a[on] / b[on])
+    k = kl(p, q)
+    var = np.sum(a[on] * (lr - k) ** 2)
+    expected = k + delta * var / 2
+    assert renyi(p, q, 1 + delta) == pytest.approx(expected, rel=1e-12 + delta**2 * 10)
+    assert renyi(p, q, 0.5) < renyi(p, q, 1 + delta) < renyi(p, q, 2.0)
+    # pairwise uses the same form
+    assert pairwise([p], [q], metric="renyi", alpha=1 + delta)[0, 0] == pytest.approx(
+        expected, rel=1e-12 + delta**2 * 10)

@@ -21,9 +21,12 @@ not do: the fastmath ``reassoc`` flag lets LLVM fold the two factors into one, w
 overflows.)
 
 Metric codes: 0 KL, 1 JS, 2 TV, 3 Hellinger, 4 chi2, 5 Renyi (alpha in (0,1) or (1,inf)),
-6 Renyi alpha=0, 7 Renyi alpha=inf. The formulas are chosen to be exact where the
-theory is sharp: KL/JS/TV/Hellinger/chi2 are exactly 0 for identical rows, JS is exactly
-log 2, TV and Hellinger exactly 1 on disjoint supports (see :func:`finish`).
+6 Renyi alpha=0, 7 Renyi alpha=inf, 8 Renyi with alpha near 1 (``0 < |alpha - 1| <=
+:data:`RENYI1_WIDTH```), summed as ``sum a expm1((1 - alpha) log(b/a))`` = S - 1, so the
+quotient ``log1p(S - 1) / (alpha - 1)`` does not cancel. The formulas are chosen to be
+exact where the theory is sharp: KL/JS/TV/Hellinger/chi2 are exactly 0 for identical
+rows, JS is exactly log 2, TV and Hellinger exactly 1 on disjoint supports (see
+:func:`finish`).
 """
 
 import math
@@ -34,8 +37,11 @@ from numba import prange
 from .._jit import kernel
 from .fastlog import BLOCK, log_block
 
-KL, JS, TV, HELLINGER, CHI2, RENYI, RENYI0, RENYIINF = 0, 1, 2, 3, 4, 5, 6, 7
+KL, JS, TV, HELLINGER, CHI2, RENYI, RENYI0, RENYIINF, RENYI1 = 0, 1, 2, 3, 4, 5, 6, 7, 8
 CHUNK = 1 << 15
+#: Renyi orders with 0 < |alpha - 1| <= this use the expm1 form (code RENYI1): there
+#: |(1 - alpha) log(b/a)| <= 0.125 * 1500 cannot overflow exp
+RENYI1_WIDTH = 0.125
 #: below this many bins in total, the serial twins run (starting threads costs more,
 #: and far more on a busy machine)
 PARALLEL_MIN = 1 << 17
@@ -250,6 +256,18 @@ def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
                         s1 += math.exp(t - s0)
                 elif alpha > 1.0:
                     s2 = 1.0
+    elif code == RENYI1:
+        # S - 1 = sum a (b/a)^(1-alpha) - sum a (s0); number of common bins (s1)
+        for i in range(lo, hi):
+            if p[i] > 0.0:
+                if q[i] > 0.0:
+                    t = (alpha - 1.0) * log_ratio_scaled(p[i], q[i], cp, cq)
+                    s0 += (p[i] * cp) * math.expm1(t)
+                    s1 += 1.0
+                elif alpha > 1.0:
+                    s2 = 1.0
+                else:
+                    s0 -= p[i] * cp
     elif code == RENYI0:
         # mass of q on the support of p (s0) and off it (s1)
         for i in range(lo, hi):
@@ -314,6 +332,10 @@ def finish(code, alpha, acc):
         if s1 == 0.0:  # no common support, alpha < 1
             return np.inf
         return max((s0 + math.log(s1)) / (alpha - 1.0), 0.0)
+    if code == RENYI1:
+        if s2 > 0.0 or s1 == 0.0 or s0 <= -1.0:
+            return np.inf
+        return max(math.log1p(s0) / (alpha - 1.0), 0.0)
     if code == RENYI0:
         return np.inf if s0 <= 0.0 else math.log1p(s1 / s0)
     return np.inf if s1 > 0.0 else max(s0, 0.0)

@@ -25,6 +25,7 @@ from .elementwise import (
     NACC,
     RENYI,
     RENYI0,
+    RENYI1,
     TV,
     finish,
 )
@@ -133,6 +134,16 @@ def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
             for k in range(n):
                 if la[k] > -np.inf and lb[k] > -np.inf:
                     s1 += math.exp(alpha * la[k] + (1.0 - alpha) * lb[k] - s0)
+    elif code == RENYI1:  # see the elementwise kernel
+        for k in range(n):
+            if la[k] > -np.inf:
+                if lb[k] > -np.inf:
+                    s0 += a[k] * math.expm1((1.0 - alpha) * (lb[k] - la[k]))
+                    s1 += 1.0
+                elif alpha > 1.0:
+                    s2 = 1.0
+                else:
+                    s0 -= a[k]
     elif code == RENYI0:
         for k in range(n):
             if la[k] > -np.inf:
