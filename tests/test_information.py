@@ -327,3 +327,16 @@ def test_renyi_near_order_one_tends_to_kl(delta):
     # pairwise uses the same form
     assert pairwise([p], [q], metric="renyi", alpha=1 + delta)[0, 0] == pytest.approx(
         expected, rel=1e-12 + delta**2 * 10)
+
+
+def test_normalised_weights_that_round_to_subnormals_keep_their_digits():
+    # q / sum(q) = [1, 1e-318]: the second weight, rounded to a subnormal, has ~6 digits;
+    # the logarithms are then taken from the raw weight and the total instead
+    p, q = [1.0, 1.0], [3.0, 3e-318]
+    big = math.log(3.0) - math.log(3e-318)  # -log b_2 (3e-318 is itself a subnormal)
+    assert kl(p, q) == pytest.approx(math.log(0.5) + 0.5 * big, rel=1e-14)
+    assert chi2(p, q) == pytest.approx(0.25e318, rel=1e-13)
+    assert renyi(p, q, 2.0) == pytest.approx(math.log(0.25) + big, rel=1e-14)
+    assert renyi(p, q, np.inf) == pytest.approx(math.log(0.5) + big, rel=1e-14)
+    for metric, f in (("kl", kl), ("chi2", chi2)):
+        assert pairwise([p], [q], metric=metric)[0, 0] == pytest.approx(f(p, q), rel=1e-13)

@@ -75,14 +75,24 @@ def log_ratio(a, b):
 
 
 @kernel
+def log_scaled(x, c):
+    """``log(x * c)`` for ``x, c > 0``, from ``log x + log c`` where the product is subnormal
+    (a weight below 1e-308 of its total: imprecise) or underflows to 0."""
+    v = x * c
+    if v >= _TINY:
+        return math.log(v)
+    return math.log(x) + math.log(c)
+
+
+@kernel
 def log_ratio_scaled(x, y, cx, cy):
-    """``log(a / b)`` for ``a = x * cx``, ``b = y * cy`` with ``x, y > 0``, even where ``a`` or
-    ``b`` underflows to 0 (a weight below 1e-308 of its total): then from the raw weights."""
+    """``log(a / b)`` for ``a = x * cx``, ``b = y * cy`` with ``x, y > 0``, accurate even where
+    ``a`` or ``b`` is subnormal or underflows to 0 (see :func:`log_scaled`)."""
     a = x * cx
     b = y * cy
-    if a > 0.0 and b > 0.0:
+    if a >= _TINY and b >= _TINY:
         return log_ratio(a, b)
-    return log_ratio(x, y) + (math.log(cx) - math.log(cy))
+    return log_scaled(x, cx) - log_scaled(y, cy)
 
 
 @kernel
@@ -229,26 +239,23 @@ def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
         for i in range(lo, hi):
             a = p[i] * cp
             b = q[i] * cq
-            if b > 0.0:
-                d = a - b
+            if b >= _TINY:
+                # the select keeps 0 exact for identical rows: under the ``contract`` flag
+                # LLVM may compute a - b as fma(p, cp, -b), the rounding error of a
+                d = 0.0 if a == b else a - b
                 s0 += d * (d / b)
-            elif q[i] > 0.0:  # b underflowed: the term is a^2 / b = a (a / b)
-                if a > 0.0:
-                    s0 += a * math.exp(log_ratio_scaled(p[i], q[i], cp, cq))
+            elif q[i] > 0.0:  # b subnormal or 0: the term is a^2 / b (up to < 1e-307)
+                if p[i] > 0.0:
+                    s0 += math.exp(log_scaled(p[i], cp) + log_ratio_scaled(p[i], q[i], cp, cq))
             elif p[i] > 0.0:
                 s1 = 1.0
     elif code == RENYI:
         # online log-sum-exp of t = alpha log a + (1 - alpha) log b: s0 = max, s1 = sum
         s0 = -np.inf
         for i in range(lo, hi):
-            a = p[i] * cp
             if p[i] > 0.0:
                 if q[i] > 0.0:
-                    if a > 0.0:
-                        t = math.log(a) - (1.0 - alpha) * log_ratio_scaled(p[i], q[i], cp, cq)
-                    else:
-                        t = alpha * (math.log(p[i]) + math.log(cp)) + (1.0 - alpha) * (
-                            math.log(q[i]) + math.log(cq))
+                    t = log_scaled(p[i], cp) - (1.0 - alpha) * log_ratio_scaled(p[i], q[i], cp, cq)
                     if t > s0:
                         s1 = s1 * math.exp(s0 - t) + 1.0
                         s0 = t

@@ -114,12 +114,12 @@ def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
             s1 += la[k] * lb[k]
     elif code == CHI2:
         for k in range(n):
-            if b[k] > 0.0:
+            if b[k] >= _TINY:
                 d = a[k] - b[k]
                 s0 += d * (d / b[k])
-            elif lb[k] > -np.inf:  # b underflowed: the term is a^2 / b
-                if a[k] > 0.0:
-                    s0 += a[k] * math.exp(la[k] - lb[k])
+            elif lb[k] > -np.inf:  # b subnormal or 0: the term is a^2 / b (up to < 1e-307)
+                if la[k] > -np.inf:
+                    s0 += math.exp(2.0 * la[k] - lb[k])
             elif la[k] > -np.inf:
                 s1 = 1.0
     elif code == RENYI:
