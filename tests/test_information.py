@@ -191,6 +191,10 @@ def test_identical_inputs_give_exact_zero(h):
     for f in (kl, js, tv, hellinger, chi2):
         assert f(h, h) == 0.0
     assert renyi(h, h, np.inf) == 0.0 and renyi(h, h, 0.0) == 0.0
+    for alpha in (0.3, 0.95, 1.05, 2.0, 7.5):  # exactly +0.0, not eps nor -0.0
+        assert math.copysign(1.0, renyi(h, h, alpha)) == 1.0 and renyi(h, h, alpha) == 0.0
+        d = pairwise([h], [h], metric="renyi", alpha=alpha)[0, 0]
+        assert math.copysign(1.0, d) == 1.0 and d == 0.0
 
 
 def test_tiny_and_subnormal_values_no_warning():

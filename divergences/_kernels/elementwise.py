@@ -104,19 +104,25 @@ def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
             elif p[i] > 0.0:
                 s1 = 1.0
     elif code == RENYI:
-        # online log-sum-exp of t = alpha log a + (1 - alpha) log b: s0 = max, s1 = sum
+        # online log-sum-exp of t = alpha log a + (1 - alpha) log b: s0 = max, s1 = sum;
+        # s2: 2 if +inf (p > 0 = q, alpha > 1), else 1 if a bin has a != b (0: exact 0)
         s0 = -np.inf
         for i in range(lo, hi):
             if p[i] > 0.0:
                 if q[i] > 0.0:
-                    t = log_scaled(p[i], cp) - (1.0 - alpha) * log_ratio_scaled(p[i], q[i], cp, cq)
+                    lr = log_ratio_scaled(p[i], q[i], cp, cq)
+                    t = log_scaled(p[i], cp) - (1.0 - alpha) * lr
                     if t > s0:
                         s1 = s1 * math.exp(s0 - t) + 1.0
                         s0 = t
                     else:
                         s1 += math.exp(t - s0)
-                elif alpha > 1.0:
-                    s2 = 1.0
+                    if lr != 0.0:
+                        s2 = max(s2, 1.0)
+                else:
+                    s2 = 2.0 if alpha > 1.0 else max(s2, 1.0)
+            elif q[i] > 0.0:
+                s2 = max(s2, 1.0)
     elif code == RENYI1:
         # S - 1 = sum a (b/a)^(1-alpha) - sum a (s0); number of common bins (s1)
         for i in range(lo, hi):
@@ -188,15 +194,17 @@ def finish(code, alpha, acc):
         half = 0.5 * s0
         return math.sqrt(min(max(half if half < 0.5 else 1.0 - s1, 0.0), 1.0))
     if code == RENYI:
-        if s2 > 0.0:
+        if s2 > 1.0 or s1 == 0.0:  # p > 0 = q with alpha > 1; no common support
             return np.inf
-        if s1 == 0.0:  # no common support, alpha < 1
-            return np.inf
-        return max((s0 + math.log(s1)) / (alpha - 1.0), 0.0)
+        if s2 == 0.0:  # the same normalised weights: exactly 0 (not log(1 + eps))
+            return 0.0
+        d = (s0 + math.log(s1)) / (alpha - 1.0)
+        return d if d > 0.0 else 0.0  # not max(): it keeps -0.0
     if code == RENYI1:
         if s2 > 0.0 or s1 == 0.0 or s0 <= -1.0:
             return np.inf
-        return max(math.log1p(s0) / (alpha - 1.0), 0.0)
+        d = math.log1p(s0) / (alpha - 1.0)
+        return d if d > 0.0 else 0.0
     if code == RENYI0:
         return np.inf if s0 <= 0.0 else math.log1p(s1 / s0)
     return np.inf if s1 > 0.0 else max(s0, 0.0)

@@ -128,8 +128,10 @@ def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
             if la[k] > -np.inf:
                 if lb[k] > -np.inf:
                     s0 = max(s0, alpha * la[k] + (1.0 - alpha) * lb[k])
-                elif alpha > 1.0:
-                    s2 = 1.0
+                else:
+                    s2 = 2.0 if alpha > 1.0 else max(s2, 1.0)
+            if la[k] != lb[k]:  # s2 as in the elementwise kernel
+                s2 = max(s2, 1.0)
         if s0 > -np.inf:
             for k in range(n):
                 if la[k] > -np.inf and lb[k] > -np.inf:
