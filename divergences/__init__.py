@@ -7,7 +7,8 @@ with numba-compiled kernels. ``import divergences`` compiles nothing.
 
 from .entropic import sinkhorn, sinkhorn_divergence
 from .exact import emd
-from .information import chi2, hellinger, js, js_distance, kl, pairwise, renyi, tv
+from .information import chi2, hellinger, js, js_distance, kl, renyi, tv
+from .matrices import pairwise
 from .result import TransportResult
 from .samples import aligned_histograms, kl_knn
 from .transport import transport, wasserstein

@@ -37,7 +37,7 @@ def as_real_array(x, name, *, allow_empty=False):
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
-    if arr.dtype == object or not (
+    if arr.dtype == object or arr.dtype.kind in "mM" or not (  # mM: timedelta, datetime
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
         raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")

@@ -12,7 +12,14 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._validation import check_base, check_points, check_positive_int, check_same_dimension
+from ._validation import (
+    as_real_array,
+    check_base,
+    check_finite,
+    check_points,
+    check_positive_int,
+    check_same_dimension,
+)
 
 __all__ = ["AlignedHistograms", "aligned_histograms", "kl_knn"]
 
@@ -29,11 +36,28 @@ def _per_dimension(value, d, name):
         return [value]
     if isinstance(value, (str, numbers.Integral)) or value is None:
         return [value] * d
-    if name == "range" and len(value) == 2 and all(isinstance(v, numbers.Real) for v in value):
+    try:
+        size = len(value)
+    except TypeError:
+        raise TypeError(f"{name} must be one specification or a sequence of one per "
+                        f"dimension, got {type(value).__name__}") from None
+    if name == "range" and size == 2 and all(isinstance(v, numbers.Real) for v in value):
         return [tuple(value)] * d
-    if len(value) != d:
+    if size != d:
         raise ValueError(f"{name} must be one specification or one per dimension ({d})")
     return list(value)
+
+
+def _check_bin_spec(spec, lims):
+    """Raise, naming the argument, for explicit edges or a range that are not finite reals
+    (NumPy accepts NaN edges and names neither argument)."""
+    if lims is not None:
+        arr = as_real_array(lims, "range")
+        if arr.shape != (2,):
+            raise ValueError(f"range must be a pair (min, max), got shape {arr.shape}")
+        check_finite(arr, "range")
+    if not isinstance(spec, (str, numbers.Integral)):
+        check_finite(as_real_array(spec, "bins"), "bins")
 
 
 def aligned_histograms(x, y, *, bins="auto", range=None, discrete=False):
@@ -100,11 +124,16 @@ def aligned_histograms(x, y, *, bins="auto", range=None, discrete=False):
     ranges = _per_dimension(range, d, "range")
     edges = []
     for dim, (spec, lims) in enumerate(zip(bin_specs, ranges, strict=True)):
+        _check_bin_spec(spec, lims)
         try:
-            edges.append(np.histogram_bin_edges(pooled[:, dim], bins=spec, range=lims))
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflowing span: below
+                edges.append(np.histogram_bin_edges(pooled[:, dim], bins=spec, range=lims))
         except (ValueError, TypeError) as exc:
             name = "range" if "range" in str(exc) else "bins"
             raise type(exc)(f"{name}: {exc}") from None
+        if not np.isfinite(edges[-1]).all():  # the span of the data overflows float64
+            raise ValueError("x and y: the pooled data span a range that overflows float64; "
+                             "rescale them or pass range and bins")
     p = np.histogramdd(xs, bins=edges)[0].ravel()
     q = np.histogramdd(ys, bins=edges)[0].ravel()
     return AlignedHistograms(p, q, edges[0] if one_d else tuple(edges))
@@ -167,6 +196,11 @@ def kl_knn(x, y, *, k=1, base=None):
         raise ValueError(f"x needs more than k={k} points, got {n}")
     if m < k:
         raise ValueError(f"y needs at least k={k} points, got {m}")
+    # the estimator is scale-free: rescale by an exact power of two so that squared
+    # distances neither overflow nor underflow
+    scale = np.ldexp(1.0, -np.frexp(max(np.abs(xs).max(), np.abs(ys).max()))[1])
+    if scale != 0.0 and np.isfinite(scale):
+        xs, ys = xs * scale, ys * scale
     rho = cKDTree(xs).query(xs, k=[k + 1])[0][:, 0]
     nu = cKDTree(ys).query(xs, k=[k])[0][:, 0]
     if (rho == 0).any():

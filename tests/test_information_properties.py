@@ -128,6 +128,9 @@ BAD_HISTOGRAMS = [
     (np.array([None, 1, 2], dtype=object), TypeError, "real numbers"),
     (3.0, ValueError, "scalar"),
     ([1e308, 1e308, 1e308], ValueError, "overflows"),
+    ([[1.0, 2.0], [1.0]], TypeError, "real numbers"),  # ragged
+    (None, TypeError, "real numbers"),
+    (np.array([1, 2, 3], dtype="timedelta64[s]"), TypeError, "real numbers"),
 ]
 FUNCS = [kl, js, js_distance, tv, hellinger, chi2, lambda p, q, **kw: renyi(p, q, 2.0, **kw)]
 

@@ -139,3 +139,18 @@ def test_bad_input_names_the_argument():
     assert np.all(pairwise(X, metric="kl", base=0.5) <= 0)  # allowed, as in kl
     with pytest.raises(TypeError, match="^X"):
         pairwise([["a", "b"]])
+
+
+def test_supports_are_those_of_the_raw_weights_when_normalising_underflows():
+    X = np.array([[1e300, 1e-300], [1.0, 1e-150]])
+    Y = np.array([[1.0, 0.0], [1e300, 1e-30]])
+    for metric in ("kl", "chi2"):
+        np.testing.assert_allclose(pairwise(X, Y, metric=metric), loop(SCALAR[metric], X, Y),
+                                   rtol=1e-12)
+    assert pairwise(X, Y, metric="kl")[0, 0] == np.inf
+    assert pairwise(X, Y, metric="kl")[1, 1] == pytest.approx(1e-150 * (math.log(1e180) - 1),
+                                                                rel=1e-12, abs=0)
+    for alpha in (0.0, 0.5, 2.0, np.inf):
+        np.testing.assert_allclose(pairwise(X, Y, metric="renyi", alpha=alpha),
+                                   loop(lambda a, b, al=alpha: renyi(a, b, al), X, Y), rtol=1e-12)
+    assert pairwise(X, Y, metric="renyi", alpha=2.0)[0, 0] == np.inf

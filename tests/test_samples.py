@@ -105,6 +105,22 @@ def test_aligned_histograms_bad_input():
         aligned_histograms([0, 1], [1, 2], range=(2, 1))
     with pytest.raises(TypeError, match="^discrete"):
         aligned_histograms([0, 1], [1, 2], discrete="yes")
+    # explicit edges and ranges: NaN, wrong shapes and types name the right argument
+    with pytest.raises(ValueError, match="^bins contains NaN"):
+        aligned_histograms([0, 1], [1, 2], bins=[0, np.nan, 2])
+    with pytest.raises(ValueError, match="^range contains NaN"):
+        aligned_histograms([0, 1], [1, 2], range=(0, np.nan))
+    with pytest.raises(TypeError, match="^range"):
+        aligned_histograms([0, 1], [1, 2], range="ab")
+    with pytest.raises(ValueError, match="^range must be a pair"):
+        aligned_histograms([0, 1], [1, 2], range=(0, 1, 2))
+    with pytest.raises(ValueError, match="^range must be a pair"):
+        aligned_histograms(np.ones((3, 2)), np.ones((3, 2)), range=5)
+    with pytest.raises(TypeError, match="^bins"):
+        aligned_histograms(np.ones((3, 2)), np.ones((3, 2)), bins=2.5)
+    # a pooled span that overflows float64: an error, not a RuntimeWarning
+    with pytest.raises(ValueError, match="range"):
+        aligned_histograms([-1e308, 1e308], [0.0], bins=4)
 
 
 def gaussian_kl(m1, s1, m2, s2):
@@ -134,6 +150,12 @@ def test_kl_knn_one_dimensional_input_and_formula():
     # rho = (1, 1, 2), nu = (0.5, 0.5, 1): mean log(nu/rho) = -log 2, log(m/(n-1)) = 0
     assert kl_knn(x, y) == pytest.approx(-LOG2, rel=1e-14)
     assert kl_knn(np.array(x)[:, None], np.array(y)[:, None]) == kl_knn(x, y)
+
+
+def test_kl_knn_is_scale_free_even_where_squared_distances_overflow_or_underflow():
+    x, y = np.array([0.0, 1.0, 3.0]), np.array([0.5, 2.0])
+    for scale in (1e200, 1e-170, 2.0**-1000):
+        assert kl_knn(x * scale, y * scale) == pytest.approx(-LOG2, rel=1e-14)
 
 
 def test_kl_knn_duplicates_and_bad_input():

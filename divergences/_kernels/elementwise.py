@@ -12,7 +12,8 @@ kernel and its serial twin (used below :data:`PARALLEL_MIN` bins) agree to round
 
 KL and JS take their logarithms in blocks with :func:`.fastlog.log_block`, which LLVM
 vectorises (numba's ``math.log`` is a scalar libm call: no SVML in llvmlite's wheels);
-lanes whose argument is not a normal double are redone with the scalar :func:`log_ratio`.
+lanes whose argument is not a normal double are redone with the scalar
+:func:`.kljs.log_ratio_scaled` (these chunk kernels live in :mod:`.kljs`).
 
 Normalisation is folded into the loop: ``a = p * cp`` with ``cp = 1 / P``; no normalised
 copy is made. The caller guarantees ``P >= 2**-900`` (:func:`lift_tiny_rows` rescales rows
@@ -21,9 +22,12 @@ not do: the fastmath ``reassoc`` flag lets LLVM fold the two factors into one, w
 overflows.)
 
 Metric codes: 0 KL, 1 JS, 2 TV, 3 Hellinger, 4 chi2, 5 Renyi (alpha in (0,1) or (1,inf)),
-6 Renyi alpha=0, 7 Renyi alpha=inf. The formulas are chosen to be exact where the
-theory is sharp: KL/JS/TV/Hellinger/chi2 are exactly 0 for identical rows, JS is exactly
-log 2, TV and Hellinger exactly 1 on disjoint supports (see :func:`finish`).
+6 Renyi alpha=0, 7 Renyi alpha=inf, 8 Renyi with alpha near 1 (``0 < |alpha - 1| <=
+:data:`RENYI1_WIDTH```), summed as ``sum a expm1((1 - alpha) log(b/a))`` = S - 1, so the
+quotient ``log1p(S - 1) / (alpha - 1)`` does not cancel. The formulas are chosen to be
+exact where the theory is sharp: KL/JS/TV/Hellinger/chi2 are exactly 0 for identical
+rows, JS is exactly log 2, TV and Hellinger exactly 1 on disjoint supports (see
+:func:`finish`).
 """
 
 import math
@@ -32,17 +36,18 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel
-from .fastlog import BLOCK, log_block
+from .kljs import _TINY, _js_chunk, _kl_chunk, _scratch, log_ratio_scaled, log_scaled
 
-KL, JS, TV, HELLINGER, CHI2, RENYI, RENYI0, RENYIINF = 0, 1, 2, 3, 4, 5, 6, 7
+KL, JS, TV, HELLINGER, CHI2, RENYI, RENYI0, RENYIINF, RENYI1 = 0, 1, 2, 3, 4, 5, 6, 7, 8
 CHUNK = 1 << 15
+#: Renyi orders with 0 < |alpha - 1| <= this use the expm1 form (code RENYI1): there
+#: |(1 - alpha) log(b/a)| <= 0.125 * 1500 cannot overflow exp
+RENYI1_WIDTH = 0.125
 #: below this many bins in total, the serial twins run (starting threads costs more,
 #: and far more on a busy machine)
 PARALLEL_MIN = 1 << 17
 NACC = 3
 LOG2 = math.log(2.0)
-_TINY = 2.2250738585072014e-308  # smallest normal double
-_HUGE = 1.7976931348623157e308
 
 
 def lift_tiny_rows(rows, sums):
@@ -57,115 +62,6 @@ def lift_tiny_rows(rows, sums):
     shift = np.where(tiny, np.minimum(-np.frexp(sums)[1], 1000), 0)
     rows = np.ldexp(rows, shift[:, None])
     return rows, np.ldexp(sums, shift)
-
-
-@kernel
-def log_ratio(a, b):
-    """``log(a / b)`` for a, b > 0, without overflow/underflow of the quotient."""
-    r = a / b
-    if r >= _TINY and r <= _HUGE:
-        return math.log(r)
-    return math.log(a) - math.log(b)
-
-
-@kernel
-def _scratch():
-    """Buffers for :func:`log_block`: two inputs (int64 bits), its scratch, two outputs."""
-    x1 = np.empty(BLOCK, np.int64)
-    x2 = np.empty(BLOCK, np.int64)
-    mb = np.empty(BLOCK, np.int64)
-    eb = np.empty(BLOCK, np.int64)
-    return x1, x2, mb, eb, np.empty(BLOCK), np.empty(BLOCK)
-
-
-@kernel
-def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
-    """KL accumulators (sum a log(a/b), inf flag) with vectorised logarithms.
-
-    Per block: the ratios ``a/b`` (1.0 where a term is 0 or the ratio is not a normal
-    double), their logs by :func:`log_block`, the weighted sum; the rare lanes whose ratio
-    over/underflows are redone with the scalar :func:`log_ratio`.
-    """
-    x1, _, mb, eb, l1, _ = scratch
-    r1 = x1.view(np.float64)
-    s0 = 0.0
-    s1 = 0.0
-    for start in range(lo, hi, BLOCK):
-        nb = min(BLOCK, hi - start)
-        special = 0.0
-        for k in range(nb):
-            a = p[start + k] * cp
-            b = q[start + k] * cq
-            r = a / b
-            # bitwise & (not ``and``): no branches, so LLVM vectorises this loop
-            both = (a > 0.0) & (b > 0.0)
-            ok = both & (r >= _TINY) & (r <= _HUGE)
-            r1[k] = r if ok else 1.0
-            special += 1.0 if both != ok else 0.0  # ok implies both: "both and not ok"
-            s1 += 1.0 if (a > 0.0) & (b == 0.0) else 0.0  # a sum, not max(): vectorises
-        log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
-        for k in range(nb):
-            s0 += (p[start + k] * cp) * l1[k]
-        if special > 0.0:
-            for k in range(nb):
-                a = p[start + k] * cp
-                b = q[start + k] * cq
-                r = a / b
-                if a > 0.0 and b > 0.0 and not (r >= _TINY and r <= _HUGE):
-                    s0 += a * log_ratio(a, b)
-    acc[0] = s0
-    acc[1] = s1
-    acc[2] = 0.0
-
-
-@kernel
-def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
-    """JS accumulators: overlap terms a log(2a/m) + b log(2b/m), overlap mass, the rest.
-
-    Vectorised like :func:`_kl_chunk`; ``2a/m`` is in (0, 2], so only underflow (a term
-    below 1e-308 of the mixture) needs the scalar fallback.
-    """
-    x1, x2, mb, eb, l1, l2 = scratch
-    r1 = x1.view(np.float64)
-    r2 = x2.view(np.float64)
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    for start in range(lo, hi, BLOCK):
-        nb = min(BLOCK, hi - start)
-        special = 0.0
-        for k in range(nb):
-            # branch-free (the exact form matters: LLVM's vectoriser gives up on variants)
-            a = p[start + k] * cp
-            b = q[start + k] * cq
-            m = a + b
-            both = (a > 0.0) & (b > 0.0)
-            inv = 2.0 / m  # one division
-            u = a * inv
-            v = b * inv
-            ok = both & (u >= _TINY) & (v >= _TINY)
-            use = ok & (a != b)  # a == b: log 1 = 0 exactly (JS(p, p) = 0)
-            r1[k] = u if use else 1.0
-            r2[k] = v if use else 1.0
-            w = m if both else 0.0
-            special += (1.0 if both else 0.0) - (1.0 if ok else 0.0)
-            s1 += w
-            s2 += m - w
-        log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
-        log_block(x2, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l2)
-        for k in range(nb):
-            s0 += (p[start + k] * cp) * l1[k] + (q[start + k] * cq) * l2[k]
-        if special > 0.0:
-            for k in range(nb):
-                a = p[start + k] * cp
-                b = q[start + k] * cq
-                m = a + b
-                inv = 2.0 / m
-                if a > 0.0 and b > 0.0 and a != b and not (a * inv >= _TINY and b * inv >= _TINY):
-                    s0 += a * log_ratio(2.0 * a, m) + b * log_ratio(2.0 * b, m)
-    acc[0] = s0
-    acc[1] = s1
-    acc[2] = s2
 
 
 @kernel
@@ -197,27 +93,48 @@ def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
         for i in range(lo, hi):
             a = p[i] * cp
             b = q[i] * cq
-            if b > 0.0:
-                d = a - b
+            if b >= _TINY:
+                # the select keeps 0 exact for identical rows: under the ``contract`` flag
+                # LLVM may compute a - b as fma(p, cp, -b), the rounding error of a
+                d = 0.0 if a == b else a - b
                 s0 += d * (d / b)
-            elif a > 0.0:
+            elif q[i] > 0.0:  # b subnormal or 0: the term is a^2 / b (up to < 1e-307)
+                if p[i] > 0.0:
+                    s0 += math.exp(log_scaled(p[i], cp) + log_ratio_scaled(p[i], q[i], cp, cq))
+            elif p[i] > 0.0:
                 s1 = 1.0
     elif code == RENYI:
-        # online log-sum-exp of t = alpha log a + (1 - alpha) log b: s0 = max, s1 = sum
+        # online log-sum-exp of t = alpha log a + (1 - alpha) log b: s0 = max, s1 = sum;
+        # s2: 2 if +inf (p > 0 = q, alpha > 1), else 1 if a bin has a != b (0: exact 0)
         s0 = -np.inf
         for i in range(lo, hi):
-            a = p[i] * cp
-            b = q[i] * cq
-            if a > 0.0:
-                if b > 0.0:
-                    t = math.log(a) + (1.0 - alpha) * log_ratio(b, a)
+            if p[i] > 0.0:
+                if q[i] > 0.0:
+                    lr = log_ratio_scaled(p[i], q[i], cp, cq)
+                    t = log_scaled(p[i], cp) - (1.0 - alpha) * lr
                     if t > s0:
                         s1 = s1 * math.exp(s0 - t) + 1.0
                         s0 = t
                     else:
                         s1 += math.exp(t - s0)
+                    if lr != 0.0:
+                        s2 = max(s2, 1.0)
+                else:
+                    s2 = 2.0 if alpha > 1.0 else max(s2, 1.0)
+            elif q[i] > 0.0:
+                s2 = max(s2, 1.0)
+    elif code == RENYI1:
+        # S - 1 = sum a (b/a)^(1-alpha) - sum a (s0); number of common bins (s1)
+        for i in range(lo, hi):
+            if p[i] > 0.0:
+                if q[i] > 0.0:
+                    t = (alpha - 1.0) * log_ratio_scaled(p[i], q[i], cp, cq)
+                    s0 += (p[i] * cp) * math.expm1(t)
+                    s1 += 1.0
                 elif alpha > 1.0:
                     s2 = 1.0
+                else:
+                    s0 -= p[i] * cp
     elif code == RENYI0:
         # mass of q on the support of p (s0) and off it (s1)
         for i in range(lo, hi):
@@ -228,11 +145,9 @@ def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     else:  # RENYIINF: max log(a/b) over a > 0
         s0 = -np.inf
         for i in range(lo, hi):
-            a = p[i] * cp
-            b = q[i] * cq
-            if a > 0.0:
-                if b > 0.0:
-                    s0 = max(s0, log_ratio(a, b))
+            if p[i] > 0.0:
+                if q[i] > 0.0:
+                    s0 = max(s0, log_ratio_scaled(p[i], q[i], cp, cq))
                 else:
                     s1 = 1.0
     acc[0] = s0
@@ -279,11 +194,17 @@ def finish(code, alpha, acc):
         half = 0.5 * s0
         return math.sqrt(min(max(half if half < 0.5 else 1.0 - s1, 0.0), 1.0))
     if code == RENYI:
-        if s2 > 0.0:
+        if s2 > 1.0 or s1 == 0.0:  # p > 0 = q with alpha > 1; no common support
             return np.inf
-        if s1 == 0.0:  # no common support, alpha < 1
+        if s2 == 0.0:  # the same normalised weights: exactly 0 (not log(1 + eps))
+            return 0.0
+        d = (s0 + math.log(s1)) / (alpha - 1.0)
+        return d if d > 0.0 else 0.0  # not max(): it keeps -0.0
+    if code == RENYI1:
+        if s2 > 0.0 or s1 == 0.0 or s0 <= -1.0:
             return np.inf
-        return max((s0 + math.log(s1)) / (alpha - 1.0), 0.0)
+        d = math.log1p(s0) / (alpha - 1.0)
+        return d if d > 0.0 else 0.0
     if code == RENYI0:
         return np.inf if s0 <= 0.0 else math.log1p(s1 / s0)
     return np.inf if s1 > 0.0 else max(s0, 0.0)

@@ -12,8 +12,9 @@ in two branch-free passes over small (L1-resident) buffers:
    degree-14 minimax polynomial in ``s`` (the reduction of Cody & Waite / fdlibm's
    ``e_log.c``), then ``e * log 2`` added in two parts for accuracy.
 
-The error is below 1 ulp over the normal range. Zeros, subnormals, infinities and NaN are
-NOT handled: the callers replace such lanes by 1.0 and treat them separately.
+The error is below 1.5 ulp over the normal range (1.33 ulp seen against mpmath). Zeros,
+subnormals, infinities and NaN are NOT handled: the callers replace such lanes by 1.0 and
+treat them separately.
 
 References
 ----------

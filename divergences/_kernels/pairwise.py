@@ -25,7 +25,7 @@ from .elementwise import (
     NACC,
     RENYI,
     RENYI0,
-    RENYIINF,
+    RENYI1,
     TV,
     finish,
 )
@@ -34,7 +34,12 @@ from .fastlog import log_block
 
 @kernel
 def _normalise(x, s, a, aux, code):
-    """Row ``a = x / s`` (``s >= 2**-900``, see ``lift_tiny_rows``) and its per-bin auxiliary."""
+    """Row ``a = x / s`` (``s >= 2**-900``, see ``lift_tiny_rows``) and its per-bin auxiliary.
+
+    For the log-based metrics ``aux = log a``, taken from the raw weight where ``a``
+    underflows (a weight below 1e-308 of its total), so ``aux = -inf`` exactly on the
+    zeros of ``x``: the supports are those of the raw weights.
+    """
     c = 1.0 / s
     for k in range(x.shape[0]):
         v = x[k] * c
@@ -43,8 +48,11 @@ def _normalise(x, s, a, aux, code):
             aux[k] = v * math.log(v) if v > 0.0 else 0.0
         elif code == HELLINGER:
             aux[k] = math.sqrt(v)
-        elif code == KL or code == RENYI or code == RENYIINF:
-            aux[k] = math.log(v) if v > 0.0 else -np.inf
+        elif code != TV:
+            if v >= _TINY:
+                aux[k] = math.log(v)
+            else:
+                aux[k] = math.log(x[k]) + math.log(c) if x[k] > 0.0 else -np.inf
 
 
 @kernel
@@ -59,12 +67,16 @@ def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
     s2 = 0.0
     n = a.shape[0]
     if code == KL:
+        # + (b - a) in every bin: sums to 0, but cancels to first order the rounding of
+        # the normalisation (as in the elementwise kernel)
         for k in range(n):
-            if a[k] > 0.0:
-                if b[k] > 0.0:
-                    s0 += a[k] * (la[k] - lb[k])
+            if la[k] > -np.inf:
+                if lb[k] > -np.inf:
+                    s0 += a[k] * (la[k] - lb[k]) + (b[k] - a[k])
                 else:
                     s1 = 1.0
+            else:
+                s0 += b[k]
     elif code == JS:
         # a log(2a/m) + b log(2b/m) = a log a + b log b - m log m + m log 2 on the overlap;
         # log m vectorised by log_block (lanes with m not a normal double: scalar)
@@ -102,34 +114,49 @@ def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
             s1 += la[k] * lb[k]
     elif code == CHI2:
         for k in range(n):
-            if b[k] > 0.0:
+            if b[k] >= _TINY:
                 d = a[k] - b[k]
                 s0 += d * (d / b[k])
-            elif a[k] > 0.0:
+            elif lb[k] > -np.inf:  # b subnormal or 0: the term is a^2 / b (up to < 1e-307)
+                if la[k] > -np.inf:
+                    s0 += math.exp(2.0 * la[k] - lb[k])
+            elif la[k] > -np.inf:
                 s1 = 1.0
     elif code == RENYI:
         s0 = -np.inf
         for k in range(n):
-            if a[k] > 0.0:
-                if b[k] > 0.0:
+            if la[k] > -np.inf:
+                if lb[k] > -np.inf:
                     s0 = max(s0, alpha * la[k] + (1.0 - alpha) * lb[k])
-                elif alpha > 1.0:
-                    s2 = 1.0
+                else:
+                    s2 = 2.0 if alpha > 1.0 else max(s2, 1.0)
+            if la[k] != lb[k]:  # s2 as in the elementwise kernel
+                s2 = max(s2, 1.0)
         if s0 > -np.inf:
             for k in range(n):
-                if a[k] > 0.0 and b[k] > 0.0:
+                if la[k] > -np.inf and lb[k] > -np.inf:
                     s1 += math.exp(alpha * la[k] + (1.0 - alpha) * lb[k] - s0)
+    elif code == RENYI1:  # see the elementwise kernel
+        for k in range(n):
+            if la[k] > -np.inf:
+                if lb[k] > -np.inf:
+                    s0 += a[k] * math.expm1((1.0 - alpha) * (lb[k] - la[k]))
+                    s1 += 1.0
+                elif alpha > 1.0:
+                    s2 = 1.0
+                else:
+                    s0 -= a[k]
     elif code == RENYI0:
         for k in range(n):
-            if a[k] > 0.0:
+            if la[k] > -np.inf:
                 s0 += b[k]
             else:
                 s1 += b[k]
     else:  # RENYIINF
         s0 = -np.inf
         for k in range(n):
-            if a[k] > 0.0:
-                if b[k] > 0.0:
+            if la[k] > -np.inf:
+                if lb[k] > -np.inf:
                     s0 = max(s0, la[k] - lb[k])
                 else:
                     s1 = 1.0

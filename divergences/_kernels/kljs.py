@@ -1,0 +1,162 @@
+"""The vectorised KL and JS chunk kernels and the scaled logarithms they fall back on.
+
+Part of :mod:`.elementwise` (split out for length): see there for the layout. The
+per-block passes are branch-free so that LLVM vectorises them, with the logarithms taken
+by :func:`.fastlog.log_block`; lanes whose argument is not a normal double are redone
+with the scalar :func:`log_ratio_scaled`.
+"""
+
+import math
+
+import numpy as np
+
+from .._jit import kernel
+from .fastlog import BLOCK, log_block
+
+_TINY = 2.2250738585072014e-308  # smallest normal double
+_HUGE = 1.7976931348623157e308
+
+
+@kernel
+def log_ratio(a, b):
+    """``log(a / b)`` for a, b > 0, without overflow/underflow of the quotient."""
+    r = a / b
+    if r >= _TINY and r <= _HUGE:
+        return math.log(r)
+    return math.log(a) - math.log(b)
+
+
+@kernel
+def log_scaled(x, c):
+    """``log(x * c)`` for ``x, c > 0``, from ``log x + log c`` where the product is subnormal
+    (a weight below 1e-308 of its total: imprecise) or underflows to 0."""
+    v = x * c
+    if v >= _TINY:
+        return math.log(v)
+    return math.log(x) + math.log(c)
+
+
+@kernel
+def log_ratio_scaled(x, y, cx, cy):
+    """``log(a / b)`` for ``a = x * cx``, ``b = y * cy`` with ``x, y > 0``, accurate even where
+    ``a`` or ``b`` is subnormal or underflows to 0 (see :func:`log_scaled`)."""
+    a = x * cx
+    b = y * cy
+    if a >= _TINY and b >= _TINY:
+        return log_ratio(a, b)
+    return log_scaled(x, cx) - log_scaled(y, cy)
+
+
+@kernel
+def _scratch():
+    """Buffers for :func:`log_block`: two inputs (int64 bits), its scratch, two outputs."""
+    x1 = np.empty(BLOCK, np.int64)
+    x2 = np.empty(BLOCK, np.int64)
+    mb = np.empty(BLOCK, np.int64)
+    eb = np.empty(BLOCK, np.int64)
+    return x1, x2, mb, eb, np.empty(BLOCK), np.empty(BLOCK)
+
+
+@kernel
+def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
+    """KL accumulators (sum a log(a/b), inf flag) with vectorised logarithms.
+
+    Per block: the ratios ``a/b`` (1.0 where a term is 0 or the ratio is not a normal
+    double), their logs by :func:`log_block`, the weighted sum; the rare lanes whose ratio
+    over/underflows are redone with the scalar :func:`log_ratio`.
+    """
+    x1, _, mb, eb, l1, _ = scratch
+    r1 = x1.view(np.float64)
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    for start in range(lo, hi, BLOCK):
+        nb = min(BLOCK, hi - start)
+        special = 0.0
+        for k in range(nb):
+            x = p[start + k]
+            y = q[start + k]
+            a = x * cp
+            b = y * cq
+            r = a / b
+            # bitwise & (not ``and``): no branches, so LLVM vectorises this loop. The
+            # supports are those of the raw weights: a normalised weight may underflow.
+            both = (x > 0.0) & (y > 0.0)
+            ok = both & (r >= _TINY) & (r <= _HUGE)
+            r1[k] = r if ok else 1.0
+            special += 1.0 if both != ok else 0.0  # ok implies both: "both and not ok"
+            s1 += 1.0 if (x > 0.0) & (y == 0.0) else 0.0  # a sum, not max(): vectorises
+            s2 += 0.0 if ok else b - a
+        log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
+        for k in range(nb):
+            # a log r + (b - a) = a (log r + (1 - r) / r) ~ a (r - 1)^2 / 2: the terms sum
+            # to KL (sum b - a = 0, the other lanes are in s2) but are all >= 0 and flat at
+            # r = 1, so neither the cancellation nor the rounding of r and of the
+            # normalisation costs digits when p ~ q (the rounded r is read back from memory)
+            r = r1[k]
+            s0 += (p[start + k] * cp) * (l1[k] + (1.0 - r) / r)
+        if special > 0.0:
+            for k in range(nb):
+                x = p[start + k]
+                y = q[start + k]
+                r = (x * cp) / (y * cq)
+                if x > 0.0 and y > 0.0 and not (r >= _TINY and r <= _HUGE):
+                    s0 += (x * cp) * log_ratio_scaled(x, y, cp, cq)
+    acc[0] = s0 + s2
+    acc[1] = s1
+    acc[2] = 0.0
+
+
+@kernel
+def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
+    """JS accumulators: overlap terms a log(2a/m) + b log(2b/m), overlap mass, the rest.
+
+    Vectorised like :func:`_kl_chunk`; ``2a/m`` is in (0, 2], so only underflow (a term
+    below 1e-308 of the mixture) needs the scalar fallback.
+    """
+    x1, x2, mb, eb, l1, l2 = scratch
+    r1 = x1.view(np.float64)
+    r2 = x2.view(np.float64)
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    for start in range(lo, hi, BLOCK):
+        nb = min(BLOCK, hi - start)
+        special = 0.0
+        for k in range(nb):
+            # branch-free (the exact form matters: LLVM's vectoriser gives up on variants)
+            a = p[start + k] * cp
+            b = q[start + k] * cq
+            m = a + b
+            both = (a > 0.0) & (b > 0.0)
+            inv = 2.0 / m  # one division
+            u = a * inv
+            v = b * inv
+            ok = both & (u >= _TINY) & (v >= _TINY)
+            use = ok & (a != b)  # a == b: log 1 = 0 exactly (JS(p, p) = 0)
+            r1[k] = u if use else 1.0
+            r2[k] = v if use else 1.0
+            w = m if both else 0.0
+            special += (1.0 if both else 0.0) - (1.0 if ok else 0.0)
+            s1 += w
+            s2 += m - w
+        log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
+        log_block(x2, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l2)
+        for k in range(nb):
+            # a log u + b log v = a g(u) + b g(v), g(u) = log u + (1 - u) / u ~ (u - 1)^2 / 2,
+            # as a / u + b / v = m: flat at u = v = 1, so p ~ q keeps its digits (see KL)
+            u = r1[k]
+            v = r2[k]
+            s0 += (p[start + k] * cp) * (l1[k] + (1.0 - u) / u) + (q[start + k] * cq) * (
+                l2[k] + (1.0 - v) / v)
+        if special > 0.0:
+            for k in range(nb):
+                a = p[start + k] * cp
+                b = q[start + k] * cq
+                m = a + b
+                inv = 2.0 / m
+                if a > 0.0 and b > 0.0 and a != b and not (a * inv >= _TINY and b * inv >= _TINY):
+                    s0 += a * log_ratio(2.0 * a, m) + b * log_ratio(2.0 * b, m)
+    acc[0] = s0
+    acc[1] = s1
+    acc[2] = s2
