@@ -47,6 +47,7 @@ import numba
 import numpy as np
 
 from ._kernels import sinkhorn as _k
+from ._kernels import sinkhorn_sweeps as _sw
 from ._kernels.cost import EUCLIDEAN, SQEUCLIDEAN, cost_matrix, ground_distance
 from ._metrics import metric_code
 from ._validation import (
@@ -141,6 +142,66 @@ def _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span,
     objective = f[a > 0] @ r[a > 0] + g[b > 0] @ col[b > 0] - reg * (r.sum() - 1.0)
     return dict(plan=None if online else K, cost=float(cost), objective=float(objective),
                 f=f, g=g, converged=bool(conv), n_iter=int(it),
+                marginal_error=float(np.abs(r - a).sum() + np.abs(col - b).sum()))
+
+
+#: what the last batched :func:`sinkhorn` call did (for tests): number of targets solved on
+#: the shared kernel, indices of those that fell back to the single-problem solver.
+_LAST_BATCH = {"shared": 0, "fallback": []}
+
+
+def _solve_shared(C, a, B, reg, tol, max_iter, span):
+    """All targets ``B[:, k]`` on one shared kernel (:func:`_k.solve_multi`).
+
+    Taken only when the single solver would run one epsilon stage on unscaled costs (``reg >=
+    SCALING_BELOW * range(C)``, ``max|C|`` in ``[1e-100, 1e100]``) and there are at least 2
+    targets; returns ``None`` otherwise, else a list with, per target, the raw fields (as
+    :func:`_solve`) or ``None`` where the shared kernel could not be used (scalings out of
+    range, or not converged): the caller solves those alone.
+    """
+    nt = B.shape[1]
+    cmax = float(np.abs(C).max())
+    if nt < 2 or reg < SCALING_BELOW * span or not (cmax == 0 or 1e-100 <= cmax <= 1e100):
+        return None
+    n, m = C.shape
+    threads = numba.get_num_threads()
+    nch = 1 if n * m * nt < SERIAL_BELOW else max(1, min(threads, n))
+    numba.set_num_threads(nch)
+    try:
+        Km, U, V, f0, g0, lbar, n_iter, ok = _k.solve_multi(
+            C, a, np.ascontiguousarray(B.T), reg, tol, max_iter, BIG, nch, OMEGA_MAX)
+        out = [None if not ok[k] else _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0,
+                                                     g0, lbar, int(n_iter[k]), nch)
+               for k in range(nt)]
+    finally:
+        numba.set_num_threads(threads)
+    return out
+
+
+def _finish_shared(C, a, b, reg, Km, u, v, f0, g0, lbar, n_iter, nch):
+    """Plan, potentials and statistics of one converged target of :func:`_solve_shared`."""
+    la = np.log(a, where=a > 0, out=np.full(a.shape, -np.inf))
+    lb = np.log(b, where=b > 0, out=np.full(b.shape, -np.inf))
+    u, v = np.ascontiguousarray(u), np.ascontiguousarray(v)
+    P = Km.copy()
+    _sw.scale_plan(P, u, v)
+    f, g = f0.copy(), g0.copy()
+    pa, pb = a > 0, b > 0
+    f[pa] += reg * np.log(u[pa])
+    g[pb] += reg * (np.log(v[pb]) + lbar[pb] - lb[pb])
+    dummy = np.zeros((1, 1))
+    zr, zc = np.nonzero(~pa)[0], np.nonzero(~pb)[0]
+    if zr.shape[0] > 0:
+        _sw.row_lse(C, dummy, dummy, 0, 2.0, 1.0, False, g, lb, reg, zr, f)
+    if zc.shape[0] > 0:
+        _sw.col_lse(C, dummy, dummy, 0, 2.0, 1.0, False, f, la, reg, zc, g)
+    parts, cbuf, r = np.zeros((nch, b.shape[0])), np.empty((nch, b.shape[0])), np.zeros(a.shape)
+    cost = _sw.plan_stats(P, C, dummy, dummy, 0, 2.0, 1.0, False, f, g, la, lb, reg, parts,
+                          cbuf, r)
+    col = parts.sum(axis=0)
+    objective = f[pa] @ r[pa] + g[pb] @ col[pb] - reg * (r.sum() - 1.0)
+    return dict(plan=P, cost=float(cost), objective=float(objective), f=f, g=g,
+                converged=True, n_iter=n_iter,
                 marginal_error=float(np.abs(r - a).sum() + np.abs(col - b).sum()))
 
 
@@ -263,8 +324,18 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     span = max(float(C.max() - C.min()), reg)
     dummy = np.zeros((1, 1))
     bs = b[:, None] if b.ndim == 1 else b
-    fields = [_solve(C, dummy, dummy, 0, 2.0, 1.0, False, a, np.ascontiguousarray(bs[:, k]),
-                     reg, tol, max_iter, span) for k in range(bs.shape[1])]
+    shared = _solve_shared(C, a, bs, reg, tol, max_iter, span) if b.ndim == 2 else None
+    _LAST_BATCH["shared"], _LAST_BATCH["fallback"] = 0, []
+    fields = []
+    for k in range(bs.shape[1]):
+        if shared is not None and shared[k] is not None:
+            fields.append(shared[k])
+            _LAST_BATCH["shared"] += 1
+            continue
+        if shared is not None:
+            _LAST_BATCH["fallback"].append(k)
+        fields.append(_solve(C, dummy, dummy, 0, 2.0, 1.0, False, a,
+                             np.ascontiguousarray(bs[:, k]), reg, tol, max_iter, span))
     for fl in fields:
         _warn(fl, tol, max_iter)
     return _wrap(fields, reg, 1.0, batched=True) if b.ndim == 2 else _wrap(fields[0], reg, 1.0)

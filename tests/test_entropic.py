@@ -18,6 +18,7 @@ from divergences import sinkhorn, sinkhorn_divergence, transport, wasserstein
 from divergences._jit import serial_twin
 from divergences._kernels import sinkhorn_sweeps as K
 from divergences._warnings import ConvergenceWarning
+from divergences import entropic
 from divergences.entropic import _point_problem
 
 
@@ -157,18 +158,65 @@ def test_not_converged_is_flagged():
     assert res.marginal_error > 1e-9 and np.isfinite(res.plan).all()
 
 
+def _same_as_one_by_one(res, a, B, C, reg, **kw):
+    """Every target of a batched result equals its own single solve: plan, cost, objective
+    to 1e-12, potentials to 1e-10 up to the gauge ``(f + c, g - c)``."""
+    for k in range(B.shape[1]):
+        one = sinkhorn(a, B[:, k], C, reg, **kw)
+        np.testing.assert_allclose(res.plan[k], one.plan, rtol=0, atol=1e-12)
+        assert abs(res.cost[k] - one.cost) < 1e-12
+        assert abs(res.objective[k] - one.objective) < 1e-12
+        assert res.converged[k] == one.converged
+        f, g = res.potentials[0][:, k], res.potentials[1][:, k]
+        c = np.mean(f - one.potentials[0])
+        np.testing.assert_allclose(f - c, one.potentials[0], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(g + c, one.potentials[1], rtol=0, atol=1e-10)
+        check_transport(one, a, B[:, k] / B[:, k].sum(), C, atol=1e-8, optimal=False)
+
+
 def test_several_targets_equal_one_by_one():
     _, _, a, _, C = _problem(8, 9, 6)
     B = np.random.default_rng(8).random((6, 3))
-    res = sinkhorn(a, B, C, 0.3)
+    B[2, 1] = 0.0  # a zero weight in one target only
+    res = sinkhorn(a, B, C, 0.3, tol=1e-13)
     assert res.plan.shape == (3, 9, 6)
     assert res.potentials[0].shape == (9, 3) and res.potentials[1].shape == (6, 3)
     assert res.converged.all() and res.status == "converged"
-    for k in range(3):
-        one = sinkhorn(a, B[:, k], C, 0.3)
-        np.testing.assert_array_equal(res.plan[k], one.plan)
-        assert res.cost[k] == one.cost and res.objective[k] == one.objective
-        np.testing.assert_array_equal(res.potentials[1][:, k], one.potentials[1])
+    assert entropic._LAST_BATCH == {"shared": 3, "fallback": []}  # one shared kernel
+    _same_as_one_by_one(res, a, B, C, 0.3, tol=1e-13)
+    P = res.plan[1]
+    np.testing.assert_allclose(P.sum(0), B[:, 1] / B[:, 1].sum(), atol=1e-13)
+    assert (P[:, 2] == 0.0).all() and np.isfinite(res.potentials[1]).all()
+
+
+def test_several_targets_fallback_for_a_far_target():
+    """A target concentrated on one far point at reg = range/90: its scalings leave
+    [1e-10, 1e10] on the shared kernel (centred on the mean target), so it is solved alone;
+    the others stay on the shared kernel. All agree with one-by-one solves."""
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(12, 2)), rng.normal(size=(9, 2))
+    y[-1] = [8.0, 8.0]
+    C = ot.dist(x, y)
+    a = rng.random(12) + 0.1
+    B = rng.random((9, 3)) + 0.1
+    B[-1, :2] = 0.0
+    B[:, 2] = 0.0
+    B[-1, 2] = 1.0
+    reg = (C.max() - C.min()) / 90
+    res = sinkhorn(a, B, C, reg)
+    assert entropic._LAST_BATCH == {"shared": 2, "fallback": [2]}
+    assert res.converged.all() and np.isfinite(res.plan).all()
+    _same_as_one_by_one(res, a / a.sum(), B, C, reg)
+    np.testing.assert_allclose(res.plan[2][:, -1], a / a.sum(), atol=1e-12)
+
+
+def test_several_targets_not_converged_falls_back():
+    _, _, a, _, C = _problem(8, 9, 6)
+    B = np.random.default_rng(8).random((6, 2))
+    with pytest.warns(ConvergenceWarning):
+        res = sinkhorn(a, B, C, 0.05 * C.max(), max_iter=2)
+    assert entropic._LAST_BATCH == {"shared": 0, "fallback": [0, 1]}
+    assert not res.converged.any() and (res.n_iter == 2).all() and res.status == "max_iter"
 
 
 @pytest.mark.parametrize("metric, p", [("euclidean", 2), ("euclidean", 1), ("cityblock", 1.5)])

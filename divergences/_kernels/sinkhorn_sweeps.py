@@ -339,3 +339,79 @@ def scale_plan(K, u, v):
         ui = u[i]
         for j in range(m):
             K[i, j] *= ui * v[j]
+
+
+@kernel(parallel=True)
+def multi_pass(Km, a, Bt, U, Vt, Un, Vn, parts, omega, active, big, rerr, cerr, flags):
+    """One fused Sinkhorn iteration for ``nt`` targets sharing the kernel ``Km`` (n, m).
+
+    Targets are rows of ``Bt`` (nt, m) and of the scalings ``Vt`` (nt, m); ``U`` is (nt, n).
+    Row ``i`` of ``Km`` is read from memory once for all targets (it stays in cache while
+    the ``nt`` dot products ``s_k = Km[i] . Vt[k]`` and then the ``nt`` column updates run):
+    ``Un[k, i] = U[k, i] (a_i / (U[k, i] s_k))**omega_k`` and ``Km[i] Un[k, i]`` is added to
+    the per-chunk column sums ``parts`` (nch, nt, m); then
+    ``Vn = Vt (Bt / (Vt Km^T Un))**omega``. Per target ``k`` (only where ``active[k]``):
+    ``rerr[k]`` is the row error of the plan before the iteration, ``cerr[k]`` the column
+    error after it (0 for omega = 1), ``flags[k] = 1`` when a new scaling is not finite or
+    leaves ``[1/big, big]``.
+    """
+    n, m = Km.shape
+    nt, nch = Bt.shape[0], parts.shape[0]
+    small = 1.0 / big
+    errs = np.zeros((nch, nt))
+    cflags = np.zeros((nch, nt), dtype=np.int64)
+    for c in prange(nch):
+        for k in range(nt):
+            acc = parts[c, k]
+            for j in range(m):
+                acc[j] = 0.0
+        for i in range(c * n // nch, (c + 1) * n // nch):
+            ai = a[i]
+            row = Km[i]
+            for k in range(nt):
+                if not active[k]:
+                    continue
+                if ai == 0.0:
+                    Un[k, i] = 0.0
+                    continue
+                vk = Vt[k]
+                s = 0.0
+                for j in range(m):
+                    s += row[j] * vk[j]
+                uik = U[k, i]
+                errs[c, k] += abs(uik * s - ai)
+                ok = omega[k]
+                un = ai / s if ok == 1.0 else uik * (ai / (uik * s)) ** ok
+                Un[k, i] = un
+                if not (un < np.inf and un > 0.0) or un > big or un < small:
+                    cflags[c, k] = 1
+                    continue
+                acc = parts[c, k]
+                for j in range(m):
+                    acc[j] += row[j] * un
+    for k in range(nt):
+        rerr[k] = 0.0
+        cerr[k] = 0.0
+        flags[k] = 0
+        for c in range(nch):
+            rerr[k] += errs[c, k]
+            flags[k] = max(flags[k], cflags[c, k])
+    for k in range(nt):  # O(nt * m * nchunks): serial
+        if not active[k]:
+            continue
+        for j in range(m):
+            if Bt[k, j] == 0.0:
+                Vn[k, j] = 0.0
+                continue
+            t = 0.0
+            for c in range(nch):
+                t += parts[c, k, j]
+            vkj = Vt[k, j]
+            if omega[k] == 1.0:
+                vn = Bt[k, j] / t
+            else:
+                vn = vkj * (Bt[k, j] / (vkj * t)) ** omega[k]
+                cerr[k] += abs(vn * t - Bt[k, j])
+            Vn[k, j] = vn
+            if not (vn < np.inf and vn > 0.0) or vn > big or vn < small:
+                flags[k] = 1
