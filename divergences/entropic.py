@@ -165,7 +165,7 @@ def _solve_shared(C, a, B, reg, tol, max_iter, span):
         return None
     n, m = C.shape
     threads = numba.get_num_threads()
-    nch = 1 if n * m * nt < SERIAL_BELOW else max(1, min(threads, n))
+    nch = 1 if n * m < SERIAL_BELOW else max(1, min(threads, n))  # as the single solver
     numba.set_num_threads(nch)
     try:
         Km, U, V, f0, g0, lbar, n_iter, ok = _k.solve_multi(
@@ -325,7 +325,8 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     dummy = np.zeros((1, 1))
     bs = b[:, None] if b.ndim == 1 else b
     shared = _solve_shared(C, a, bs, reg, tol, max_iter, span) if b.ndim == 2 else None
-    _LAST_BATCH["shared"], _LAST_BATCH["fallback"] = 0, []
+    if b.ndim == 2:
+        _LAST_BATCH["shared"], _LAST_BATCH["fallback"] = 0, []
     fields = []
     for k in range(bs.shape[1]):
         if shared is not None and shared[k] is not None:

@@ -275,6 +275,39 @@ def test_parallel_equals_serial():
     np.testing.assert_allclose(res[0][2], res[1][2], rtol=1e-13, atol=1e-15)
 
 
+def test_multi_pass_against_numpy_and_serial():
+    """The fused multi-target sweep == two matrix products (numpy), parallel == serial."""
+    _, _, a, _, C = _problem(12, 50, 37)
+    rng = np.random.default_rng(12)
+    Bt = rng.random((3, 37))
+    Bt[1, 4] = 0.0
+    Bt /= Bt.sum(axis=1, keepdims=True)
+    Km = np.exp(-C / C.max()) / (50 * 37)
+    U, V = rng.random((3, 50)) + 0.5, rng.random((3, 37)) + 0.5
+    V[1, 4] = 0.0
+    omega = np.array([1.0, 1.0, 1.5])
+    active = np.array([True, True, True])
+    S = V @ Km.T  # (3, n)
+    Un = U * (a / (U * S)) ** omega[:, None]
+    T = Un @ Km  # (3, m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        Vn = np.where(Bt > 0, V * (Bt / (V * T)) ** omega[:, None], 0.0)
+    rerr = np.abs(U * S - a).sum(axis=1)
+    cerr = np.abs(Vn * T - Bt).sum(axis=1) * (omega != 1.0)
+    for fn in (K.multi_pass, serial_twin(K.multi_pass)):
+        Un2, Vn2, parts = np.empty((3, 50)), np.empty((3, 37)), np.zeros((2, 3, 37))
+        r, c, fl = np.empty(3), np.empty(3), np.empty(3, dtype=np.int64)
+        fn(Km, a, Bt, U, V, Un2, Vn2, parts, omega, active, 1e10, r, c, fl)
+        np.testing.assert_allclose(Un2, Un, rtol=1e-12)
+        np.testing.assert_allclose(Vn2, Vn, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(r, rerr, rtol=1e-10)
+        np.testing.assert_allclose(c, cerr, rtol=1e-10, atol=1e-300)
+        assert (fl == 0).all()
+    Un2, Vn2, parts = np.empty((3, 50)), np.empty((3, 37)), np.zeros((2, 3, 37))
+    K.multi_pass(Km, a, Bt, U, V, Un2, Vn2, parts, omega, active, 1.5, r, c, fl)
+    assert (fl == 1).all()  # scalings outside [1/1.5, 1.5] are flagged
+
+
 def test_divergence_properties():
     rng = np.random.default_rng(12)
     x, y = rng.normal(size=(15, 2)), rng.normal(size=(12, 2)) + 0.5
