@@ -155,14 +155,15 @@ def _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span,
 _LAST_BATCH = {"shared": 0, "fallback": []}
 
 
-def _solve_shared(C, a, B, reg, tol, max_iter, span):
+def _solve_shared(C, a, B, reg, tol, max_iter, span, plans):
     """All targets ``B[:, k]`` on one shared kernel (:func:`_k.solve_multi`).
 
     Taken only when the single solver would run one epsilon stage on unscaled costs (``reg >=
     SCALING_BELOW * range(C)``, ``max|C|`` in ``[1e-100, 1e100]``) and there are at least 2
     targets; returns ``None`` otherwise, else a list with, per target, the raw fields (as
     :func:`_solve`) or ``None`` where the shared kernel could not be used (scalings out of
-    range, or not converged): the caller solves those alone.
+    range, or not converged): the caller solves those alone. The plan of target ``k`` is
+    written into ``plans[k]`` (preallocated (K, n, m): no copy when the result is stacked).
     """
     nt = B.shape[1]
     cmax = float(np.abs(C).max())
@@ -175,7 +176,7 @@ def _solve_shared(C, a, B, reg, tol, max_iter, span):
     try:
         Km, U, V, f0, g0, lbar, n_iter, ok = _k.solve_multi(
             C, a, np.ascontiguousarray(B.T), reg, tol, max_iter, BIG, nch, OMEGA_MAX)
-        out = [None if not ok[k] else _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0,
+        out = [None if not ok[k] else _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0, plans[k],
                                                      g0, lbar, int(n_iter[k]), nch)
                for k in range(nt)]
     finally:
@@ -183,13 +184,11 @@ def _solve_shared(C, a, B, reg, tol, max_iter, span):
     return out
 
 
-def _finish_shared(C, a, b, reg, Km, u, v, f0, g0, lbar, n_iter, nch):
+def _finish_shared(C, a, b, reg, Km, u, v, f0, P, g0, lbar, n_iter, nch):
     """Plan, potentials and statistics of one converged target of :func:`_solve_shared`."""
     la = np.log(a, where=a > 0, out=np.full(a.shape, -np.inf))
     lb = np.log(b, where=b > 0, out=np.full(b.shape, -np.inf))
     u, v = np.ascontiguousarray(u), np.ascontiguousarray(v)
-    P = Km.copy()
-    _sw.scale_plan(P, u, v)
     f, g = f0.copy(), g0.copy()
     pa, pb = a > 0, b > 0
     f[pa] += reg * np.log(u[pa])
@@ -200,9 +199,8 @@ def _finish_shared(C, a, b, reg, Km, u, v, f0, g0, lbar, n_iter, nch):
         _sw.row_lse(C, dummy, dummy, 0, 2.0, 1.0, False, g, lb, reg, zr, f)
     if zc.shape[0] > 0:
         _sw.col_lse(C, dummy, dummy, 0, 2.0, 1.0, False, f, la, reg, zc, g)
-    parts, cbuf, r = np.zeros((nch, b.shape[0])), np.empty((nch, b.shape[0])), np.zeros(a.shape)
-    cost = _sw.plan_stats(P, C, dummy, dummy, 0, 2.0, 1.0, False, f, g, la, lb, reg, parts,
-                          cbuf, r)
+    parts, r = np.zeros((nch, b.shape[0])), np.zeros(a.shape)
+    cost = _sw.shared_plan(Km, C, u, v, P, parts, r)
     col = parts.sum(axis=0)
     objective = f[pa] @ r[pa] + g[pb] @ col[pb] - reg * (r.sum() - 1.0)
     return dict(plan=P, cost=float(cost), objective=float(objective), f=f, g=g,
@@ -218,12 +216,12 @@ def _warn(fields, tol, max_iter, what="sinkhorn"):
             ConvergenceWarning, stacklevel=3)
 
 
-def _wrap(fields, reg, p, batched=False):
+def _wrap(fields, reg, p, batched=False, plan=None):
     if batched:
         keys = ("cost", "objective", "converged", "n_iter", "marginal_error")
         vals = {k: np.array([fl[k] for fl in fields]) for k in keys}
-        plans = [fl["plan"] for fl in fields]
-        plan = None if plans[0] is None else np.stack(plans)
+        if plan is None and fields[0]["plan"] is not None:
+            plan = np.stack([fl["plan"] for fl in fields])
         pots = (np.stack([fl["f"] for fl in fields], axis=1),
                 np.stack([fl["g"] for fl in fields], axis=1))
         status = "converged" if vals["converged"].all() else "max_iter"
@@ -333,7 +331,8 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     span = max(float(C.max() - C.min()), reg)
     dummy = np.zeros((1, 1))
     bs = b[:, None] if b.ndim == 1 else b
-    shared = _solve_shared(C, a, bs, reg, tol, max_iter, span) if b.ndim == 2 else None
+    plans = np.empty((bs.shape[1],) + C.shape) if b.ndim == 2 else None
+    shared = _solve_shared(C, a, bs, reg, tol, max_iter, span, plans) if b.ndim == 2 else None
     if b.ndim == 2:
         _LAST_BATCH["shared"], _LAST_BATCH["fallback"] = 0, []
     fields = []
@@ -348,7 +347,12 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
                              np.ascontiguousarray(bs[:, k]), reg, tol, max_iter, span))
     for fl in fields:
         _warn(fl, tol, max_iter)
-    return _wrap(fields, reg, 1.0, batched=True) if b.ndim == 2 else _wrap(fields[0], reg, 1.0)
+    if b.ndim == 1:
+        return _wrap(fields[0], reg, 1.0)
+    for k in range(bs.shape[1]):
+        if shared is None or shared[k] is None:  # solved alone: copy its own array in
+            plans[k] = fields[k]["plan"]
+    return _wrap(fields, reg, 1.0, batched=True, plan=plans)
 
 
 def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):

@@ -276,7 +276,8 @@ def test_parallel_equals_serial():
 
 
 def test_multi_pass_against_numpy_and_serial():
-    """The fused multi-target sweep == two matrix products (numpy), parallel == serial."""
+    """The multi-target sweep against numpy (the error sums, the over-relaxed updates, the
+    zero weights, the flags), and the fused plan builder against its definition."""
     _, _, a, _, C = _problem(12, 50, 37)
     rng = np.random.default_rng(12)
     Bt = rng.random((3, 37))
@@ -294,18 +295,24 @@ def test_multi_pass_against_numpy_and_serial():
         Vn = np.where(Bt > 0, V * (Bt / (V * T)) ** omega[:, None], 0.0)
     rerr = np.abs(U * S - a).sum(axis=1)
     cerr = np.abs(Vn * T - Bt).sum(axis=1) * (omega != 1.0)
-    for fn in (K.multi_pass, serial_twin(K.multi_pass)):
-        Un2, Vn2, parts = np.empty((3, 50)), np.empty((3, 37)), np.zeros((2, 3, 37))
-        r, c, fl = np.empty(3), np.empty(3), np.empty(3, dtype=np.int64)
-        fn(Km, a, Bt, U, V, Un2, Vn2, parts, omega, active, 1e10, r, c, fl)
-        np.testing.assert_allclose(Un2, Un, rtol=1e-12)
-        np.testing.assert_allclose(Vn2, Vn, rtol=1e-12, atol=1e-300)
-        np.testing.assert_allclose(r, rerr, rtol=1e-10)
-        np.testing.assert_allclose(c, cerr, rtol=1e-10, atol=1e-300)
-        assert (fl == 0).all()
-    Un2, Vn2, parts = np.empty((3, 50)), np.empty((3, 37)), np.zeros((2, 3, 37))
-    K.multi_pass(Km, a, Bt, U, V, Un2, Vn2, parts, omega, active, 1.5, r, c, fl)
+    Un2, Vn2, W = np.empty((3, 50)), np.empty((3, 37)), np.zeros((3, 50))
+    r, c, fl = np.empty(3), np.empty(3), np.empty(3, dtype=np.int64)
+    K.multi_pass(Km, a, Bt, U, V, Un2, Vn2, W, omega, active, 1e10, r, c, fl)
+    np.testing.assert_allclose(Un2, Un, rtol=1e-12)
+    np.testing.assert_allclose(Vn2, Vn, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(r, rerr, rtol=1e-10)
+    np.testing.assert_allclose(c, cerr, rtol=1e-10, atol=1e-300)
+    assert (fl == 0).all()
+    K.multi_pass(Km, a, Bt, U, V, Un2, Vn2, W, omega, active, 1.5, r, c, fl)
     assert (fl == 1).all()  # scalings outside [1/1.5, 1.5] are flagged
+    for fn in (K.shared_plan, serial_twin(K.shared_plan)):
+        P, parts, rows = np.empty((50, 37)), np.zeros((2, 37)), np.empty(50)
+        cost = fn(Km, C, U[0], V[0], P, parts, rows)
+        ref = U[0][:, None] * Km * V[0][None, :]
+        np.testing.assert_allclose(P, ref, rtol=1e-14)
+        np.testing.assert_allclose(rows, ref.sum(1), rtol=1e-13)
+        np.testing.assert_allclose(parts.sum(0), ref.sum(0), rtol=1e-13)
+        assert abs(cost - np.sum(ref * C)) < 1e-13 * np.sum(ref * C)
 
 
 def test_divergence_properties():

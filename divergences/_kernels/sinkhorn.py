@@ -281,7 +281,7 @@ def solve_multi(C, a, Bt, eps, tol, max_iter, big, nch, omega_max):
         for j in range(m):
             V[k, j] = Bt[k, j] / bbar[j] if Bt[k, j] > 0.0 else 0.0
     Un, Vn = U.copy(), V.copy()
-    parts = np.zeros((nch, nt, m))
+    W = np.zeros((nt, n))
     omega = np.ones(nt)
     active = np.ones(nt, dtype=np.bool_)
     ok = np.zeros(nt, dtype=np.bool_)
@@ -294,7 +294,7 @@ def solve_multi(C, a, Bt, eps, tol, max_iter, big, nch, omega_max):
         st[k, 0], st[k, 1], st[k, 2], st[k, 3], st[k, 4] = 1.0, 0.0, np.inf, omega_max, 0.0
     it, n_active = 0, nt
     while it < max_iter and n_active > 0:
-        multi_pass(Km, a, Bt, U, V, Un, Vn, parts, omega, active, big, rerr, cerr_new, flags)
+        multi_pass(Km, a, Bt, U, V, Un, Vn, W, omega, active, big, rerr, cerr_new, flags)
         it += 1
         for k in range(nt):
             if not active[k]:

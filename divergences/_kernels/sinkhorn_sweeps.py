@@ -341,72 +341,54 @@ def scale_plan(K, u, v):
             K[i, j] *= ui * v[j]
 
 
-@kernel(parallel=True)
-def multi_pass(Km, a, Bt, U, Vt, Un, Vn, parts, omega, active, big, rerr, cerr, flags):
-    """One fused Sinkhorn iteration for ``nt`` targets sharing the kernel ``Km`` (n, m).
+@kernel
+def multi_pass(Km, a, Bt, U, Vt, Un, Vn, W, omega, active, big, rerr, cerr, flags):
+    """One (over-relaxed) Sinkhorn iteration for ``nt`` targets sharing the kernel ``Km``.
 
-    Targets are rows of ``Bt`` (nt, m) and of the scalings ``Vt`` (nt, m); ``U`` is (nt, n).
-    Row ``i`` of ``Km`` is read from memory once for all targets (it stays in cache while
-    the ``nt`` dot products ``s_k = Km[i] . Vt[k]`` and then the ``nt`` column updates run):
-    ``Un[k, i] = U[k, i] (a_i / (U[k, i] s_k))**omega_k`` and ``Km[i] Un[k, i]`` is added to
-    the per-chunk column sums ``parts`` (nch, nt, m); then
-    ``Vn = Vt (Bt / (Vt Km^T Un))**omega``. Per target ``k`` (only where ``active[k]``):
-    ``rerr[k]`` is the row error of the plan before the iteration, ``cerr[k]`` the column
-    error after it (0 for omega = 1), ``flags[k] = 1`` when a new scaling is not finite or
-    leaves ``[1/big, big]``.
+    Targets are rows of ``Bt`` (nt, m); scalings ``U`` (nt, n), ``Vt`` (nt, m). The two
+    products ``S = Vt Km^T`` and ``T = W Km`` are matrix-matrix products (BLAS: the kernel is
+    streamed in cache-sized tiles for all targets at once), with
+    ``Un = U (a / (U S))**omega`` and ``Vn = Vt (Bt / (Vt T))**omega`` (``W`` = ``Un``, zeroed
+    for inactive or flagged targets). Per active target ``k``: ``rerr[k]`` is the row error
+    of the plan before the iteration, ``cerr[k]`` the column error after it (0 for
+    omega = 1), ``flags[k] = 1`` when a new scaling is not finite or leaves ``[1/big, big]``.
     """
     n, m = Km.shape
-    nt, nch = Bt.shape[0], parts.shape[0]
+    nt = Bt.shape[0]
     small = 1.0 / big
-    errs = np.zeros((nch, nt))
-    cflags = np.zeros((nch, nt), dtype=np.int64)
-    for c in prange(nch):
-        for k in range(nt):
-            acc = parts[c, k]
-            for j in range(m):
-                acc[j] = 0.0
-        for i in range(c * n // nch, (c + 1) * n // nch):
-            ai = a[i]
-            row = Km[i]
-            for k in range(nt):
-                if not active[k]:
-                    continue
-                if ai == 0.0:
-                    Un[k, i] = 0.0
-                    continue
-                vk = Vt[k]
-                s = 0.0
-                for j in range(m):
-                    s += row[j] * vk[j]
-                uik = U[k, i]
-                errs[c, k] += abs(uik * s - ai)
-                ok = omega[k]
-                un = ai / s if ok == 1.0 else uik * (ai / (uik * s)) ** ok
-                Un[k, i] = un
-                if not (un < np.inf and un > 0.0) or un > big or un < small:
-                    cflags[c, k] = 1
-                    continue
-                acc = parts[c, k]
-                for j in range(m):
-                    acc[j] += row[j] * un
+    S = np.dot(Vt, Km.T)
     for k in range(nt):
         rerr[k] = 0.0
         cerr[k] = 0.0
         flags[k] = 0
-        for c in range(nch):
-            rerr[k] += errs[c, k]
-            flags[k] = max(flags[k], cflags[c, k])
-    for k in range(nt):  # O(nt * m * nchunks): serial
+        for i in range(n):
+            W[k, i] = 0.0
         if not active[k]:
+            continue
+        ok = omega[k]
+        for i in range(n):
+            ai = a[i]
+            if ai == 0.0:
+                Un[k, i] = 0.0
+                continue
+            s, uik = S[k, i], U[k, i]
+            rerr[k] += abs(uik * s - ai)
+            un = ai / s if ok == 1.0 else uik * (ai / (uik * s)) ** ok
+            Un[k, i] = un
+            if not (un < np.inf and un > 0.0) or un > big or un < small:
+                flags[k] = 1
+        if flags[k] == 0:
+            for i in range(n):
+                W[k, i] = Un[k, i]
+    T = np.dot(W, Km)
+    for k in range(nt):
+        if not active[k] or flags[k] != 0:
             continue
         for j in range(m):
             if Bt[k, j] == 0.0:
                 Vn[k, j] = 0.0
                 continue
-            t = 0.0
-            for c in range(nch):
-                t += parts[c, k, j]
-            vkj = Vt[k, j]
+            t, vkj = T[k, j], Vt[k, j]
             if omega[k] == 1.0:
                 vn = Bt[k, j] / t
             else:
@@ -415,3 +397,29 @@ def multi_pass(Km, a, Bt, U, Vt, Un, Vn, parts, omega, active, big, rerr, cerr, 
             Vn[k, j] = vn
             if not (vn < np.inf and vn > 0.0) or vn > big or vn < small:
                 flags[k] = 1
+
+
+@kernel(parallel=True)
+def shared_plan(Km, C, u, v, P, parts, r):
+    """``P = diag(u) Km diag(v)`` with its row sums ``r``, per-chunk column sums ``parts``
+    and ``<P, C>`` (returned), in one pass over ``Km`` and ``C``."""
+    n, m = Km.shape
+    nch = parts.shape[0]
+    totals = np.zeros(nch)
+    for c in prange(nch):
+        acc = parts[c]
+        for j in range(m):
+            acc[j] = 0.0
+        tc = 0.0
+        for i in range(c * n // nch, (c + 1) * n // nch):
+            ui = u[i]
+            s = 0.0
+            for j in range(m):
+                pij = Km[i, j] * ui * v[j]
+                P[i, j] = pij
+                s += pij
+                acc[j] += pij
+                tc += pij * C[i, j]
+            r[i] = s
+        totals[c] = tc
+    return totals.sum()
