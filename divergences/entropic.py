@@ -176,15 +176,15 @@ def _solve_shared(C, a, B, reg, tol, max_iter, span, plans):
     try:
         Km, U, V, f0, g0, lbar, n_iter, ok = _k.solve_multi(
             C, a, np.ascontiguousarray(B.T), reg, tol, max_iter, BIG, nch, OMEGA_MAX)
-        out = [None if not ok[k] else _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0, plans[k],
-                                                     g0, lbar, int(n_iter[k]), nch)
-               for k in range(nt)]
+        out = [None if not ok[k] else
+               _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0, g0, lbar, plans[k],
+                              int(n_iter[k]), nch) for k in range(nt)]
     finally:
         numba.set_num_threads(threads)
     return out
 
 
-def _finish_shared(C, a, b, reg, Km, u, v, f0, P, g0, lbar, n_iter, nch):
+def _finish_shared(C, a, b, reg, Km, u, v, f0, g0, lbar, P, n_iter, nch):
     """Plan, potentials and statistics of one converged target of :func:`_solve_shared`."""
     la = np.log(a, where=a > 0, out=np.full(a.shape, -np.inf))
     lb = np.log(b, where=b > 0, out=np.full(b.shape, -np.inf))

@@ -14,11 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import histograms
 
-from divergences import sinkhorn, sinkhorn_divergence, transport, wasserstein
+from divergences import entropic, sinkhorn, sinkhorn_divergence, transport, wasserstein
 from divergences._jit import serial_twin
 from divergences._kernels import sinkhorn_sweeps as K
 from divergences._warnings import ConvergenceWarning
-from divergences import entropic
 from divergences.entropic import _point_problem
 
 
