@@ -171,7 +171,7 @@ def _solve_shared(C, a, B, reg, tol, max_iter, span, plans):
         return None
     n, m = C.shape
     threads = numba.get_num_threads()
-    nch = 1 if n * m < SERIAL_BELOW else max(1, min(threads, n))  # as the single solver
+    nch = 1  # numba serial: the BLAS products run in parallel (numba workers would contend)
     numba.set_num_threads(nch)
     try:
         Km, U, V, f0, g0, lbar, n_iter, ok = _k.solve_multi(
