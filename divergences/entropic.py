@@ -34,7 +34,8 @@ Algorithm (see :mod:`divergences._kernels.sinkhorn` and ``sinkhorn_sweeps``):
   the averaged update ``f <- (f + T(f))/2``.
 * *Several targets* ``b`` (m, K) at ``reg >= range(C)/100``: one kernel built from common
   hard-init potentials of ``(a, mean target)``, scalings ``U`` (K, n), ``V`` (K, m) updated
-  together (each kernel row read once per iteration for all targets), per-target
+  together by two matrix-matrix products per iteration (BLAS: the kernel is streamed once
+  per product for all targets, instead of twice per target), per-target
   over-relaxation, no absorption: a target that leaves ``[1e-10, 1e10]`` or does not
   converge is handed to the single solver.
 * Sweeps are row-parallel with per-chunk column buffers, so results are deterministic for a
@@ -262,7 +263,7 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     b : array_like, shape (m,) or (m, K)
         Target weights, or ``K`` target histograms as columns, each normalised to sum 1.
         When ``reg >= range(C) / 100`` (no epsilon-scaling), the ``K`` problems share one
-        stabilised kernel and every iteration reads it once for all targets; a target whose
+        stabilised kernel, each iteration being two matrix-matrix products; a target whose
         scalings leave ``[1e-10, 1e10]`` on that kernel, or that does not converge there, is
         re-solved alone by the single-problem solver. Either way each target's result
         equals its own single solve (to the stopping tolerance).
