@@ -9,6 +9,7 @@ weaker criterion: the final L1 marginal error of both is printed for the record.
 Run ``python benchmarks/bench_entropic.py`` (full), ``--quick`` (CI smoke, tiny sizes) and
 Set NUMBA_NUM_THREADS to compare thread counts: on a loaded machine (other processes on
 every core) parallel sweeps lose much more to synchronisation than single-threaded code.
+``--multi`` runs only the several-targets case (n = m = 1000, K = 16, reg = 0.05).
 ``--memory`` (adds the online case: n = m = 20,000 in 2-D, peak RSS (VmHWM) measured in a
 subprocess).
 """
@@ -91,6 +92,50 @@ def dense_cases(n, regs, repeat, log_ref=True, shift=0.0):
     return rows
 
 
+def multi_cases(n, nt, reg, repeat):
+    """``b`` of shape (m, nt): the shared-kernel path vs nt single solves vs POT's
+    kernel-domain ``ot.sinkhorn(a, B, C, reg)`` (which also shares one kernel; it returns the
+    nt costs, not the plans). Targets: random positive histograms on the same points."""
+    a, _, C = _problem(n)
+    B = np.random.default_rng(1).random((n, nt)) + 0.05
+    B /= B.sum(axis=0)
+    cols = [np.ascontiguousarray(B[:, k]) for k in range(nt)]
+
+    def singles():
+        return [sinkhorn(a, c, C, reg, tol=1e-9) for c in cols]
+
+    def pot():
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return ot.sinkhorn(a, B, C, reg, stopThr=1e-9, numItermax=100_000)
+
+    sinkhorn(a, B[:, :2], C, reg)  # warm-up (compilation)
+    singles()
+    pot()
+    t_sh, t_si, t_pot = [], [], []
+    for _ in range(repeat):  # alternated: load noise hits all three alike
+        t, res = _time(sinkhorn, 1, a, B, C, reg, tol=1e-9)
+        t_sh.append(t)
+        t, ones = _time(singles, 1)
+        t_si.append(t)
+        t, pot_costs = _time(pot, 1)
+        t_pot.append(t)
+    from divergences.entropic import _LAST_BATCH
+    sh, si, po = (float(np.median(t)) for t in (t_sh, t_si, t_pot))
+    case = f"sinkhorn n=m={n} K={nt} targets reg={reg:g} ({numba.get_num_threads()} threads)"
+    extra = dict(shared=_LAST_BATCH["shared"], fallback=len(_LAST_BATCH["fallback"]),
+                 converged=bool(res.converged.all()), max_err=float(res.marginal_error.max()),
+                 max_cost_diff_vs_singles=float(max(abs(res.cost[k] - ones[k].cost)
+                                                    for k in range(nt))),
+                 max_cost_diff_vs_pot=float(np.max(np.abs(res.cost - pot_costs))))
+    return [dict(case=case + " shared", ours_s=sh, ref_name=f"{nt} single sinkhorn (ours)",
+                 ref_s=si, ratio=sh / si, **extra),
+            dict(case=case + " shared", ours_s=sh, ref_name="ot.sinkhorn(a, B) (kernel)",
+                 ref_s=po, ratio=sh / po),
+            dict(case=case + " singles", ours_s=si, ref_name="ot.sinkhorn(a, B) (kernel)",
+                 ref_s=po, ratio=si / po)]
+
+
 _CHILD = """
 import sys, time, json
 import numpy as np
@@ -141,15 +186,19 @@ def memory_cases(n_big=20_000, n_both=3000):
     return rows
 
 
-def main(quick=False, memory=False):
-    if quick:
+def main(quick=False, memory=False, multi=False):
+    if multi:
+        rows = multi_cases(200, 4, 0.05, repeat=3) if quick else multi_cases(1000, 16, 0.05, 7)
+    elif quick:
         rows = dense_cases(200, (0.05, 0.01, 1e-3), repeat=3)
         rows += dense_cases(200, (1e-4,), repeat=3, log_ref=False, shift=1.5)
+        rows += multi_cases(200, 4, 0.05, repeat=3)
     else:
         rows = dense_cases(2000, (0.05, 0.01), repeat=5)
         rows += dense_cases(2000, (1e-3,), repeat=3, log_ref=False)
         # separated clouds: whole rows of exp(-C/reg) underflow, POT's kernel domain breaks
         rows += dense_cases(2000, (1e-4,), repeat=3, log_ref=False, shift=1.5)
+        rows += multi_cases(1000, 16, 0.05, repeat=5)
     if memory:
         rows += memory_cases()
     for r in rows:
@@ -161,5 +210,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (CI smoke run)")
     parser.add_argument("--memory", action="store_true", help="add the online memory case")
+    parser.add_argument("--multi", action="store_true", help="only the several-targets case")
     args = parser.parse_args()
-    main(quick=args.quick, memory=args.memory)
+    main(quick=args.quick, memory=args.memory, multi=args.multi)

@@ -32,6 +32,12 @@ Algorithm (see :mod:`divergences._kernels.sinkhorn` and ``sinkhorn_sweeps``):
   iteration (one exponential per entry per iteration).
 * *Symmetric problems* ``OT(a, a)`` (the debiasing terms of :func:`sinkhorn_divergence`) use
   the averaged update ``f <- (f + T(f))/2``.
+* *Several targets* ``b`` (m, K) at ``reg >= range(C)/100``: one kernel built from common
+  hard-init potentials of ``(a, mean target)``, scalings ``U`` (K, n), ``V`` (K, m) updated
+  together by two matrix-matrix products per iteration (BLAS: the kernel is streamed once
+  per product for all targets, instead of twice per target), per-target
+  over-relaxation, no absorption: a target that leaves ``[1e-10, 1e10]`` or does not
+  converge is handed to the single solver.
 * Sweeps are row-parallel with per-chunk column buffers, so results are deterministic for a
   given thread count; problems with fewer than ``2**17`` cost entries run on one thread.
 
@@ -47,6 +53,7 @@ import numba
 import numpy as np
 
 from ._kernels import sinkhorn as _k
+from ._kernels import sinkhorn_sweeps as _sw
 from ._kernels.cost import EUCLIDEAN, SQEUCLIDEAN, cost_matrix, ground_distance
 from ._metrics import metric_code
 from ._validation import (
@@ -144,6 +151,64 @@ def _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span,
                 marginal_error=float(np.abs(r - a).sum() + np.abs(col - b).sum()))
 
 
+#: what the last batched :func:`sinkhorn` call did (for tests): number of targets solved on
+#: the shared kernel, indices of those that fell back to the single-problem solver.
+_LAST_BATCH = {"shared": 0, "fallback": []}
+
+
+def _solve_shared(C, a, B, reg, tol, max_iter, span, plans):
+    """All targets ``B[:, k]`` on one shared kernel (:func:`_k.solve_multi`).
+
+    Taken only when the single solver would run one epsilon stage on unscaled costs (``reg >=
+    SCALING_BELOW * range(C)``, ``max|C|`` in ``[1e-100, 1e100]``) and there are at least 2
+    targets; returns ``None`` otherwise, else a list with, per target, the raw fields (as
+    :func:`_solve`) or ``None`` where the shared kernel could not be used (scalings out of
+    range, or not converged): the caller solves those alone. The plan of target ``k`` is
+    written into ``plans[k]`` (preallocated (K, n, m): no copy when the result is stacked).
+    """
+    nt = B.shape[1]
+    cmax = float(np.abs(C).max())
+    if nt < 2 or reg < SCALING_BELOW * span or not (cmax == 0 or 1e-100 <= cmax <= 1e100):
+        return None
+    n, m = C.shape
+    threads = numba.get_num_threads()
+    nch = 1  # numba serial: the BLAS products run in parallel (numba workers would contend)
+    numba.set_num_threads(nch)
+    try:
+        Km, U, V, f0, g0, lbar, n_iter, ok = _k.solve_multi(
+            C, a, np.ascontiguousarray(B.T), reg, tol, max_iter, BIG, nch, OMEGA_MAX)
+        out = [None if not ok[k] else
+               _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0, g0, lbar, plans[k],
+                              int(n_iter[k]), nch) for k in range(nt)]
+    finally:
+        numba.set_num_threads(threads)
+    return out
+
+
+def _finish_shared(C, a, b, reg, Km, u, v, f0, g0, lbar, P, n_iter, nch):
+    """Plan, potentials and statistics of one converged target of :func:`_solve_shared`."""
+    la = np.log(a, where=a > 0, out=np.full(a.shape, -np.inf))
+    lb = np.log(b, where=b > 0, out=np.full(b.shape, -np.inf))
+    u, v = np.ascontiguousarray(u), np.ascontiguousarray(v)
+    f, g = f0.copy(), g0.copy()
+    pa, pb = a > 0, b > 0
+    f[pa] += reg * np.log(u[pa])
+    g[pb] += reg * (np.log(v[pb]) + lbar[pb] - lb[pb])
+    dummy = np.zeros((1, 1))
+    zr, zc = np.nonzero(~pa)[0], np.nonzero(~pb)[0]
+    if zr.shape[0] > 0:
+        _sw.row_lse(C, dummy, dummy, 0, 2.0, 1.0, False, g, lb, reg, zr, f)
+    if zc.shape[0] > 0:
+        _sw.col_lse(C, dummy, dummy, 0, 2.0, 1.0, False, f, la, reg, zc, g)
+    parts, r = np.zeros((nch, b.shape[0])), np.zeros(a.shape)
+    cost = _sw.shared_plan(Km, C, u, v, P, parts, r)
+    col = parts.sum(axis=0)
+    objective = f[pa] @ r[pa] + g[pb] @ col[pb] - reg * (r.sum() - 1.0)
+    return dict(plan=P, cost=float(cost), objective=float(objective), f=f, g=g,
+                converged=True, n_iter=n_iter,
+                marginal_error=float(np.abs(r - a).sum() + np.abs(col - b).sum()))
+
+
 def _warn(fields, tol, max_iter, what="sinkhorn"):
     if not fields["converged"]:
         warnings.warn(
@@ -152,12 +217,12 @@ def _warn(fields, tol, max_iter, what="sinkhorn"):
             ConvergenceWarning, stacklevel=3)
 
 
-def _wrap(fields, reg, p, batched=False):
+def _wrap(fields, reg, p, batched=False, plan=None):
     if batched:
         keys = ("cost", "objective", "converged", "n_iter", "marginal_error")
         vals = {k: np.array([fl[k] for fl in fields]) for k in keys}
-        plans = [fl["plan"] for fl in fields]
-        plan = None if plans[0] is None else np.stack(plans)
+        if plan is None and fields[0]["plan"] is not None:
+            plan = np.stack([fl["plan"] for fl in fields])
         pots = (np.stack([fl["f"] for fl in fields], axis=1),
                 np.stack([fl["g"] for fl in fields], axis=1))
         status = "converged" if vals["converged"].all() else "max_iter"
@@ -196,8 +261,12 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     a : array_like, shape (n,)
         Source weights (counts are fine: normalised to sum 1). Zeros allowed.
     b : array_like, shape (m,) or (m, K)
-        Target weights, or ``K`` target histograms as columns, solved one after the other
-        on the same cost matrix; each column is normalised to sum 1.
+        Target weights, or ``K`` target histograms as columns, each normalised to sum 1.
+        When ``reg >= range(C) / 100`` (no epsilon-scaling), the ``K`` problems share one
+        stabilised kernel, each iteration being two matrix-matrix products; a target whose
+        scalings leave ``[1e-10, 1e10]`` on that kernel, or that does not converge there, is
+        re-solved alone by the single-problem solver. Either way each target's result
+        equals its own single solve (to the stopping tolerance).
     cost : array_like, shape (n, m)
         Finite ground costs (any sign).
     reg : float
@@ -263,11 +332,28 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     span = max(float(C.max() - C.min()), reg)
     dummy = np.zeros((1, 1))
     bs = b[:, None] if b.ndim == 1 else b
-    fields = [_solve(C, dummy, dummy, 0, 2.0, 1.0, False, a, np.ascontiguousarray(bs[:, k]),
-                     reg, tol, max_iter, span) for k in range(bs.shape[1])]
+    plans = np.empty((bs.shape[1],) + C.shape) if b.ndim == 2 else None
+    shared = _solve_shared(C, a, bs, reg, tol, max_iter, span, plans) if b.ndim == 2 else None
+    if b.ndim == 2:
+        _LAST_BATCH["shared"], _LAST_BATCH["fallback"] = 0, []
+    fields = []
+    for k in range(bs.shape[1]):
+        if shared is not None and shared[k] is not None:
+            fields.append(shared[k])
+            _LAST_BATCH["shared"] += 1
+            continue
+        if shared is not None:
+            _LAST_BATCH["fallback"].append(k)
+        fields.append(_solve(C, dummy, dummy, 0, 2.0, 1.0, False, a,
+                             np.ascontiguousarray(bs[:, k]), reg, tol, max_iter, span))
     for fl in fields:
         _warn(fl, tol, max_iter)
-    return _wrap(fields, reg, 1.0, batched=True) if b.ndim == 2 else _wrap(fields[0], reg, 1.0)
+    if b.ndim == 1:
+        return _wrap(fields[0], reg, 1.0)
+    for k in range(bs.shape[1]):
+        if shared is None or shared[k] is None:  # solved alone: copy its own array in
+            plans[k] = fields[k]["plan"]
+    return _wrap(fields, reg, 1.0, batched=True, plan=plans)
 
 
 def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):

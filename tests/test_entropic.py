@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import histograms
 
-from divergences import sinkhorn, sinkhorn_divergence, transport, wasserstein
+from divergences import entropic, sinkhorn, sinkhorn_divergence, transport, wasserstein
 from divergences._jit import serial_twin
 from divergences._kernels import sinkhorn_sweeps as K
 from divergences._warnings import ConvergenceWarning
@@ -157,18 +157,65 @@ def test_not_converged_is_flagged():
     assert res.marginal_error > 1e-9 and np.isfinite(res.plan).all()
 
 
+def _same_as_one_by_one(res, a, B, C, reg, **kw):
+    """Every target of a batched result equals its own single solve: plan, cost, objective
+    to 1e-12, potentials to 1e-10 up to the gauge ``(f + c, g - c)``."""
+    for k in range(B.shape[1]):
+        one = sinkhorn(a, B[:, k], C, reg, **kw)
+        np.testing.assert_allclose(res.plan[k], one.plan, rtol=0, atol=1e-12)
+        assert abs(res.cost[k] - one.cost) < 1e-12
+        assert abs(res.objective[k] - one.objective) < 1e-12
+        assert res.converged[k] == one.converged
+        f, g = res.potentials[0][:, k], res.potentials[1][:, k]
+        c = np.mean(f - one.potentials[0])
+        np.testing.assert_allclose(f - c, one.potentials[0], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(g + c, one.potentials[1], rtol=0, atol=1e-10)
+        check_transport(one, a, B[:, k] / B[:, k].sum(), C, atol=1e-8, optimal=False)
+
+
 def test_several_targets_equal_one_by_one():
     _, _, a, _, C = _problem(8, 9, 6)
     B = np.random.default_rng(8).random((6, 3))
-    res = sinkhorn(a, B, C, 0.3)
+    B[2, 1] = 0.0  # a zero weight in one target only
+    res = sinkhorn(a, B, C, 0.3, tol=1e-13)
     assert res.plan.shape == (3, 9, 6)
     assert res.potentials[0].shape == (9, 3) and res.potentials[1].shape == (6, 3)
     assert res.converged.all() and res.status == "converged"
-    for k in range(3):
-        one = sinkhorn(a, B[:, k], C, 0.3)
-        np.testing.assert_array_equal(res.plan[k], one.plan)
-        assert res.cost[k] == one.cost and res.objective[k] == one.objective
-        np.testing.assert_array_equal(res.potentials[1][:, k], one.potentials[1])
+    assert entropic._LAST_BATCH == {"shared": 3, "fallback": []}  # one shared kernel
+    _same_as_one_by_one(res, a, B, C, 0.3, tol=1e-13)
+    P = res.plan[1]
+    np.testing.assert_allclose(P.sum(0), B[:, 1] / B[:, 1].sum(), atol=1e-13)
+    assert (P[:, 2] == 0.0).all() and np.isfinite(res.potentials[1]).all()
+
+
+def test_several_targets_fallback_for_a_far_target():
+    """A target concentrated on one far point at reg = range/90: its scalings leave
+    [1e-10, 1e10] on the shared kernel (centred on the mean target), so it is solved alone;
+    the others stay on the shared kernel. All agree with one-by-one solves."""
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(12, 2)), rng.normal(size=(9, 2))
+    y[-1] = [8.0, 8.0]
+    C = ot.dist(x, y)
+    a = rng.random(12) + 0.1
+    B = rng.random((9, 3)) + 0.1
+    B[-1, :2] = 0.0
+    B[:, 2] = 0.0
+    B[-1, 2] = 1.0
+    reg = (C.max() - C.min()) / 90
+    res = sinkhorn(a, B, C, reg)
+    assert entropic._LAST_BATCH == {"shared": 2, "fallback": [2]}
+    assert res.converged.all() and np.isfinite(res.plan).all()
+    _same_as_one_by_one(res, a / a.sum(), B, C, reg)
+    np.testing.assert_allclose(res.plan[2][:, -1], a / a.sum(), atol=1e-12)
+
+
+def test_several_targets_not_converged_falls_back():
+    _, _, a, _, C = _problem(8, 9, 6)
+    B = np.random.default_rng(8).random((6, 2))
+    with pytest.warns(ConvergenceWarning):
+        res = sinkhorn(a, B, C, 0.05 * C.max(), max_iter=2)
+    assert entropic._LAST_BATCH == {"shared": 0, "fallback": [0, 1]}
+    assert not res.converged.any() and (res.n_iter == 2).all() and res.status == "max_iter"
 
 
 @pytest.mark.parametrize("metric, p", [("euclidean", 2), ("euclidean", 1), ("cityblock", 1.5)])
@@ -225,6 +272,46 @@ def test_parallel_equals_serial():
     np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(res[0][2], res[1][2], rtol=1e-13, atol=1e-15)
+
+
+def test_multi_pass_and_shared_plan_against_numpy():
+    """The multi-target sweep against numpy (the error sums, the over-relaxed updates, the
+    zero weights, the flags), and the fused plan builder against its definition."""
+    _, _, a, _, C = _problem(12, 50, 37)
+    rng = np.random.default_rng(12)
+    Bt = rng.random((3, 37))
+    Bt[1, 4] = 0.0
+    Bt /= Bt.sum(axis=1, keepdims=True)
+    Km = np.exp(-C / C.max()) / (50 * 37)
+    U, V = rng.random((3, 50)) + 0.5, rng.random((3, 37)) + 0.5
+    V[1, 4] = 0.0
+    omega = np.array([1.0, 1.0, 1.5])
+    active = np.array([True, True, True])
+    S = V @ Km.T  # (3, n)
+    Un = U * (a / (U * S)) ** omega[:, None]
+    T = Un @ Km  # (3, m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        Vn = np.where(Bt > 0, V * (Bt / (V * T)) ** omega[:, None], 0.0)
+    rerr = np.abs(U * S - a).sum(axis=1)
+    cerr = np.abs(Vn * T - Bt).sum(axis=1) * (omega != 1.0)
+    Un2, Vn2, W = np.empty((3, 50)), np.empty((3, 37)), np.zeros((3, 50))
+    r, c, fl = np.empty(3), np.empty(3), np.empty(3, dtype=np.int64)
+    K.multi_pass(Km, a, Bt, U, V, Un2, Vn2, W, omega, active, 1e10, r, c, fl)
+    np.testing.assert_allclose(Un2, Un, rtol=1e-12)
+    np.testing.assert_allclose(Vn2, Vn, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(r, rerr, rtol=1e-10)
+    np.testing.assert_allclose(c, cerr, rtol=1e-10, atol=1e-300)
+    assert (fl == 0).all()
+    K.multi_pass(Km, a, Bt, U, V, Un2, Vn2, W, omega, active, 1.5, r, c, fl)
+    assert (fl == 1).all()  # scalings outside [1/1.5, 1.5] are flagged
+    for fn in (K.shared_plan, serial_twin(K.shared_plan)):
+        P, parts, rows = np.empty((50, 37)), np.zeros((2, 37)), np.empty(50)
+        cost = fn(Km, C, U[0], V[0], P, parts, rows)
+        ref = U[0][:, None] * Km * V[0][None, :]
+        np.testing.assert_allclose(P, ref, rtol=1e-14)
+        np.testing.assert_allclose(rows, ref.sum(1), rtol=1e-13)
+        np.testing.assert_allclose(parts.sum(0), ref.sum(0), rtol=1e-13)
+        assert abs(cost - np.sum(ref * C)) < 1e-13 * np.sum(ref * C)
 
 
 def test_divergence_properties():

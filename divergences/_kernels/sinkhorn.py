@@ -10,6 +10,7 @@ from .sinkhorn_sweeps import (
     col_lse,
     hard_init,
     log_row_pass,
+    multi_pass,
     plan_stats,
     row_lse,
     scale_plan,
@@ -17,7 +18,7 @@ from .sinkhorn_sweeps import (
     update_g,
 )
 
-__all__ = ["solve", "solve_symmetric"]
+__all__ = ["solve", "solve_multi", "solve_symmetric"]
 
 
 @kernel
@@ -240,3 +241,77 @@ def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max
         for j in range(n):
             col[j] += parts[c, j]
     return K, f, f.copy(), r, col, cost, it, converged, err
+
+
+@kernel
+def solve_multi(C, a, Bt, eps, tol, max_iter, big, nch, omega_max):
+    """``nt`` problems ``(a, Bt[k])`` on one cost, one shared kernel, one stage (no scaling).
+
+    The kernel ``Km = exp((f0 + g0 - C)/eps + log a + log bbar)`` is built once from the
+    hard-init potentials of ``(a, bbar)``, ``bbar`` the mean target; the scalings ``U``
+    (nt, n) and ``V`` (nt, m) (``V = Bt / bbar`` at the start) are updated by
+    :func:`multi_pass` with a per-target over-relaxation controller (as in :func:`solve`).
+    There is no absorption: a target whose scalings leave ``[1/big, big]`` (or under/overflow),
+    or that has not converged after ``max_iter`` iterations, is dropped (``ok[k] = False``)
+    for the caller to solve alone. A converged target keeps the scalings at which its error
+    was measured.
+
+    Returns ``(Km, U, V, f0, g0, lbar, n_iter, ok)``; the plan of target ``k`` is
+    ``diag(U[k]) Km diag(V[k])``.
+    """
+    n, m = C.shape
+    nt = Bt.shape[0]
+    la = np.log(a)
+    bbar = np.zeros(m)
+    for k in range(nt):
+        for j in range(m):
+            bbar[j] += Bt[k, j]
+    bbar /= nt
+    lbar = np.log(bbar)
+    f0, g0 = np.zeros(n), np.zeros(m)
+    dummy = np.zeros((1, 1))
+    parts1, cbuf = np.zeros((nch, m)), np.empty((nch, m))
+    hard_init(C, dummy, dummy, 0, 2.0, 1.0, False, a, bbar, f0, g0, parts1, cbuf)
+    Km = np.empty((n, m))
+    build_kernel(C, f0, g0, la, lbar, eps, Km)
+    U, V = np.empty((nt, n)), np.empty((nt, m))
+    for k in range(nt):
+        for i in range(n):
+            U[k, i] = 1.0 if a[i] > 0.0 else 0.0
+        for j in range(m):
+            V[k, j] = Bt[k, j] / bbar[j] if Bt[k, j] > 0.0 else 0.0
+    Un, Vn = U.copy(), V.copy()
+    W = np.zeros((nt, n))
+    omega = np.ones(nt)
+    active = np.ones(nt, dtype=np.bool_)
+    ok = np.zeros(nt, dtype=np.bool_)
+    n_iter = np.zeros(nt, dtype=np.int64)
+    st = np.zeros((nt, 5))
+    cerr = np.full(nt, np.inf)
+    rerr, cerr_new = np.zeros(nt), np.zeros(nt)
+    flags = np.zeros(nt, dtype=np.int64)
+    for k in range(nt):
+        st[k, 0], st[k, 1], st[k, 2], st[k, 3], st[k, 4] = 1.0, 0.0, np.inf, omega_max, 0.0
+    it, n_active = 0, nt
+    while it < max_iter and n_active > 0:
+        multi_pass(Km, a, Bt, U, V, Un, Vn, W, omega, active, big, rerr, cerr_new, flags)
+        it += 1
+        for k in range(nt):
+            if not active[k]:
+                continue
+            n_iter[k] = it
+            err = rerr[k] + cerr[k]
+            if err <= tol:
+                ok[k] = True
+                active[k] = False
+                n_active -= 1
+                continue
+            if flags[k] != 0:
+                active[k] = False
+                n_active -= 1
+                continue
+            U[k] = Un[k]
+            V[k] = Vn[k]
+            cerr[k] = cerr_new[k]
+            omega[k] = _relax(st[k], err)
+    return Km, U, V, f0, g0, lbar, n_iter, ok

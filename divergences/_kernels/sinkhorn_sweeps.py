@@ -339,3 +339,87 @@ def scale_plan(K, u, v):
         ui = u[i]
         for j in range(m):
             K[i, j] *= ui * v[j]
+
+
+@kernel
+def multi_pass(Km, a, Bt, U, Vt, Un, Vn, W, omega, active, big, rerr, cerr, flags):
+    """One (over-relaxed) Sinkhorn iteration for ``nt`` targets sharing the kernel ``Km``.
+
+    Targets are rows of ``Bt`` (nt, m); scalings ``U`` (nt, n), ``Vt`` (nt, m). The two
+    products ``S = Vt Km^T`` and ``T = W Km`` are matrix-matrix products (BLAS: the kernel is
+    streamed in cache-sized tiles for all targets at once), with
+    ``Un = U (a / (U S))**omega`` and ``Vn = Vt (Bt / (Vt T))**omega`` (``W`` = ``Un``, zeroed
+    for inactive or flagged targets). Per active target ``k``: ``rerr[k]`` is the row error
+    of the plan before the iteration, ``cerr[k]`` the column error after it (0 for
+    omega = 1), ``flags[k] = 1`` when a new scaling is not finite or leaves ``[1/big, big]``.
+    """
+    n, m = Km.shape
+    nt = Bt.shape[0]
+    small = 1.0 / big
+    S = np.dot(Vt, Km.T)
+    for k in range(nt):
+        rerr[k] = 0.0
+        cerr[k] = 0.0
+        flags[k] = 0
+        for i in range(n):
+            W[k, i] = 0.0
+        if not active[k]:
+            continue
+        ok = omega[k]
+        for i in range(n):
+            ai = a[i]
+            if ai == 0.0:
+                Un[k, i] = 0.0
+                continue
+            s, uik = S[k, i], U[k, i]
+            rerr[k] += abs(uik * s - ai)
+            un = ai / s if ok == 1.0 else uik * (ai / (uik * s)) ** ok
+            Un[k, i] = un
+            if not (un < np.inf and un > 0.0) or un > big or un < small:
+                flags[k] = 1
+        if flags[k] == 0:
+            for i in range(n):
+                W[k, i] = Un[k, i]
+    T = np.dot(W, Km)
+    for k in range(nt):
+        if not active[k] or flags[k] != 0:
+            continue
+        for j in range(m):
+            if Bt[k, j] == 0.0:
+                Vn[k, j] = 0.0
+                continue
+            t, vkj = T[k, j], Vt[k, j]
+            if omega[k] == 1.0:
+                vn = Bt[k, j] / t
+            else:
+                vn = vkj * (Bt[k, j] / (vkj * t)) ** omega[k]
+                cerr[k] += abs(vn * t - Bt[k, j])
+            Vn[k, j] = vn
+            if not (vn < np.inf and vn > 0.0) or vn > big or vn < small:
+                flags[k] = 1
+
+
+@kernel(parallel=True)
+def shared_plan(Km, C, u, v, P, parts, r):
+    """``P = diag(u) Km diag(v)`` with its row sums ``r``, per-chunk column sums ``parts``
+    and ``<P, C>`` (returned), in one pass over ``Km`` and ``C``."""
+    n, m = Km.shape
+    nch = parts.shape[0]
+    totals = np.zeros(nch)
+    for c in prange(nch):
+        acc = parts[c]
+        for j in range(m):
+            acc[j] = 0.0
+        tc = 0.0
+        for i in range(c * n // nch, (c + 1) * n // nch):
+            ui = u[i]
+            s = 0.0
+            for j in range(m):
+                pij = Km[i, j] * ui * v[j]
+                P[i, j] = pij
+                s += pij
+                acc[j] += pij
+                tc += pij * C[i, j]
+            r[i] = s
+        totals[c] = tc
+    return totals.sum()
