@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from checks import check_transport
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from checks import check_transport
 from divergences import sliced_wasserstein, transport, wasserstein, wasserstein_1d
 
 coords = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
