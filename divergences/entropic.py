@@ -246,7 +246,8 @@ def _options(options, allowed):
         raise TypeError(f"unexpected option(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
     tol = check_positive_real(options.get("tol", 1e-9), "tol")
     max_iter = check_positive_int(options.get("max_iter", MAX_ITER), "max_iter")
-    return tol, max_iter
+    # the kernels count in int64: a larger budget is unlimited anyway
+    return tol, min(int(max_iter), 2**62)
 
 
 def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
@@ -301,7 +302,10 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     soft c-transforms :math:`f_i = -\varepsilon \log \sum_j b_j e^{(g_j - C_{ij})/\varepsilon}`
     (and symmetrically for ``g``), finite, so that ``f`` extends the dual solution. The
     potentials are defined up to ``(f + c, g - c)``. A non-converged solve warns
-    :class:`ConvergenceWarning` and returns the last iterate with ``converged=False``.
+    :class:`ConvergenceWarning` and returns the last iterate with ``converged=False``; if the
+    budget runs out in an intermediate epsilon-scaling stage, one exact log-domain step at
+    ``reg`` (beyond ``max_iter``) turns it into a Sinkhorn iterate at ``reg`` (columns exact,
+    mass 1), rather than the potentials of a coarser stage.
 
     References
     ----------

@@ -1,0 +1,48 @@
+"""Edge cases of the Sinkhorn solvers found in review: budgets exhausted in an
+epsilon-scaling stage, huge iteration budgets."""
+
+import numpy as np
+import pytest
+
+from divergences import sinkhorn, sinkhorn_divergence, transport
+from divergences._warnings import ConvergenceWarning
+
+RNG = np.random.default_rng(7)
+C = RNG.random((12, 15))
+X = RNG.random((12, 2))
+
+
+@pytest.mark.parametrize("reg", [1e-3, 1e-4, 1e-6])
+@pytest.mark.parametrize("max_iter", [1, 3])
+def test_budget_ends_in_a_scaling_stage_plan_is_bounded(reg, max_iter):
+    # stopping in an intermediate epsilon stage used to report exp((f + g - C)/reg) of the
+    # coarse potentials: a plan of mass ~1e300 and cost ~1e305
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        res = sinkhorn(np.ones(12), np.ones(15), C, reg, max_iter=max_iter)
+    assert not res.converged
+    assert np.all(np.isfinite(res.plan)) and res.plan.min() >= 0
+    assert abs(res.plan.sum() - 1.0) < 1e-9
+    np.testing.assert_allclose(res.plan.sum(axis=0), np.full(15, 1 / 15), atol=1e-12)
+    assert 0 <= res.cost <= C.max()
+    assert res.cost == pytest.approx((res.plan * C).sum(), rel=1e-12)
+    assert res.marginal_error <= 2.0 + 1e-9
+    assert np.isfinite(res.objective) and abs(res.objective) < 1.0
+
+
+@pytest.mark.parametrize("online", [False, True])
+def test_budget_ends_in_a_scaling_stage_points(online):
+    y = X[::-1] + 0.1
+    with pytest.warns(ConvergenceWarning):
+        res = transport(X, y, method="sinkhorn", reg=1e-4, max_iter=2, online=online)
+    assert not res.converged
+    assert 0 <= res.cost <= 3.0 and abs(res.objective) < 3.0
+    with pytest.warns(ConvergenceWarning):
+        s = sinkhorn_divergence(X, X + 0.1, reg=1e-4, max_iter=2, online=online)
+    # the true value is |t|^2 = 0.02; a cut-short run must stay of that order, not 1e304
+    assert 0 <= s <= 1.0
+
+
+def test_huge_max_iter_is_accepted():
+    res = sinkhorn(np.ones(12), np.ones(15), C, 0.1, max_iter=10**30)
+    ref = sinkhorn(np.ones(12), np.ones(15), C, 0.1)
+    assert res.converged and res.cost == ref.cost
