@@ -362,8 +362,7 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
 
 def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
     """Shared by transport(method='sinkhorn') and sinkhorn_divergence: cost + solve."""
-    tol, max_iter = _options({k: v for k, v in options.items() if k not in ("online", "q")},
-                             ("tol", "max_iter"))
+    tol, max_iter = _options(options, ("tol", "max_iter", "online", "q"))
     online = check_optional_bool(options.get("online"), "online")
     q = check_positive_real(options.get("q", 2.0), "q")
     n, m = x.shape[0], y.shape[0]

@@ -46,3 +46,10 @@ def test_huge_max_iter_is_accepted():
     res = sinkhorn(np.ones(12), np.ones(15), C, 0.1, max_iter=10**30)
     ref = sinkhorn(np.ones(12), np.ones(15), C, 0.1)
     assert res.converged and res.cost == ref.cost
+
+
+def test_unknown_option_message_lists_every_allowed_option():
+    with pytest.raises(TypeError, match=r"\['foo'\].*'online'.*'q'"):
+        transport(X, X, method="sinkhorn", reg=0.1, foo=1)
+    with pytest.raises(TypeError, match=r"\['foo'\].*'online'"):
+        sinkhorn_divergence(X, X, reg=0.1, foo=1)
