@@ -333,7 +333,9 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     tol, max_iter = _options({"tol": tol, "max_iter": max_iter}, ("tol", "max_iter"))
     a = a / a.sum()
     b = b / b.sum(axis=0)
-    span = max(float(C.max() - C.min()), reg)
+    # float subtraction (no numpy overflow warning); a range beyond float64 is capped (the
+    # solver rescales such costs by max|C| first, which brings the range back under 2)
+    span = max(min(float(C.max()) - float(C.min()), np.finfo(float).max), reg)
     dummy = np.zeros((1, 1))
     bs = b[:, None] if b.ndim == 1 else b
     plans = np.empty((bs.shape[1],) + C.shape) if b.ndim == 2 else None
@@ -373,12 +375,14 @@ def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
         metric, pk = SQEUCLIDEAN, 1.0
     if online:
         both = np.concatenate([x, y])
-        span = ground_distance(both.min(axis=0), both.max(axis=0), metric, q)
-        span = span if pk == 1.0 else span**pk
+        span = float(ground_distance(both.min(axis=0), both.max(axis=0), metric, q))
+        span = span if pk == 1.0 else (np.inf if span > 1e300 else span**pk)
         C = np.zeros((1, 1))
     else:
         C = cost_matrix(x, y, metric, q, pk)
-        span = float(C.max() - C.min())
+        span = float(C.max()) - float(C.min())
+    if not np.isfinite(span):  # costs are >= 0: only overflow makes this infinite
+        raise ValueError(f"x, y: the costs d(x, y)**{p:g} overflow float64; rescale the points")
     fl = _solve(C, x, y, metric, q, pk, online, a, b, reg, tol, max_iter, max(span, reg),
                 symmetric)
     _warn(fl, tol, max_iter, what)

@@ -53,3 +53,21 @@ def test_unknown_option_message_lists_every_allowed_option():
         transport(X, X, method="sinkhorn", reg=0.1, foo=1)
     with pytest.raises(TypeError, match=r"\['foo'\].*'online'"):
         sinkhorn_divergence(X, X, reg=0.1, foo=1)
+
+
+def test_cost_range_beyond_float64():
+    # finite costs whose range max - min overflows: used to raise a RuntimeWarning (and
+    # an infinite epsilon schedule)
+    c = [[1e308, -1e308], [-1e308, 1e308]]
+    res = sinkhorn([0.5, 0.5], [0.5, 0.5], c, 1e307)
+    assert res.converged
+    ref = sinkhorn([0.5, 0.5], [0.5, 0.5], [[1.0, -1.0], [-1.0, 1.0]], 0.1)
+    np.testing.assert_allclose(res.plan, ref.plan, atol=1e-12)
+    assert res.cost == pytest.approx(1e308 * ref.cost, rel=1e-9)
+
+
+@pytest.mark.parametrize("online", [False, True])
+def test_point_costs_overflowing_float64_raise(online):
+    x = np.array([[0.0], [1.0]]) * 1e160
+    with pytest.raises(ValueError, match="overflow"):
+        transport(x, 0.5 * x[::-1], p=2, method="sinkhorn", reg=1e300, online=online)
