@@ -302,10 +302,10 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     soft c-transforms :math:`f_i = -\varepsilon \log \sum_j b_j e^{(g_j - C_{ij})/\varepsilon}`
     (and symmetrically for ``g``), finite, so that ``f`` extends the dual solution. The
     potentials are defined up to ``(f + c, g - c)``. A non-converged solve warns
-    :class:`ConvergenceWarning` and returns the last iterate with ``converged=False``; if the
-    budget runs out in an intermediate epsilon-scaling stage, one exact log-domain step at
-    ``reg`` (beyond ``max_iter``) turns it into a Sinkhorn iterate at ``reg`` (columns exact,
-    mass 1), rather than the potentials of a coarser stage.
+    :class:`ConvergenceWarning` and returns the last iterate with ``converged=False``, after
+    one exact log-domain step at ``reg`` (beyond ``max_iter``): a Sinkhorn iterate at ``reg``
+    (columns exact, mass 1) even when the budget ran out in, or just after, a coarser
+    epsilon-scaling stage.
 
     References
     ----------

@@ -71,3 +71,21 @@ def test_point_costs_overflowing_float64_raise(online):
     x = np.array([[0.0], [1.0]]) * 1e160
     with pytest.raises(ValueError, match="overflow"):
         transport(x, 0.5 * x[::-1], p=2, method="sinkhorn", reg=1e300, online=online)
+
+
+@pytest.mark.parametrize("reg", [1e-3, 1e-4])
+def test_every_budget_gives_a_bounded_iterate(reg):
+    # budgets that end right after an intermediate stage, or a few iterations into the last
+    # one, used to report plans of mass 2..1e100 (the last stage's kernel built from the
+    # coarse potentials); sweep every budget up to the converged count
+    a, b = np.ones(12), np.ones(15)
+    for max_iter in range(1, 130):  # both regs need more than 130 iterations
+        with pytest.warns(ConvergenceWarning):
+            res = sinkhorn(a, b, C, reg, max_iter=max_iter)
+        assert abs(res.plan.sum() - 1.0) < 1e-9, max_iter
+        assert 0 <= res.cost <= C.max(), max_iter
+    for max_iter in (22, 25):
+        for online in (False, True):
+            with pytest.warns(ConvergenceWarning):
+                s = sinkhorn_divergence(X, X + 0.1, reg=reg, max_iter=max_iter, online=online)
+            assert 0 <= s <= 1.0

@@ -173,11 +173,11 @@ def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_ite
         if not reached:
             break
     converged = reached and eps == reg
-    if eps != reg:
-        # stopped in an intermediate stage: the potentials fit eps, not reg, and the plan
-        # exp((f + g - C)/reg) of them can carry a mass of 1e300; one exact log-domain step at
-        # reg (beyond the budget) makes the reported plan a Sinkhorn iterate at reg (columns
-        # exact, total mass 1).
+    if not converged:
+        # out of budget: the potentials may fit a coarser stage (or the last stage may have
+        # barely started from them), and the plan exp((f + g - C)/reg) of them can carry a
+        # mass of 1e300; one exact log-domain step at reg (beyond the budget) makes the
+        # reported plan a Sinkhorn iterate at reg (columns exact, total mass 1).
         if not online:
             _absorb(u, v, a, b, f, g, eps)
         _exact_step(C, x, y, metric, q, p, online, a, b, la, lb, f, g, reg, 1.0, parts, buf,
@@ -240,8 +240,8 @@ def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max
         if not reached:
             break
     converged = reached and err <= tol
-    if eps != reg:
-        # stopped in an intermediate stage (see solve): with h = T_reg(f) the plan of (h, f)
+    if not converged:
+        # out of budget (see solve): with h = T_reg(f) the plan of (h, f)
         # has rows exactly a, so the plan of min(f, h), entrywise below it, has mass <= 1.
         ft[:] = f
         log_row_pass(C, x, x, metric, q, p, online, a, ft, f, la, reg, 1.0, parts, buf, cbuf)
