@@ -246,7 +246,8 @@ def _options(options, allowed):
         raise TypeError(f"unexpected option(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
     tol = check_positive_real(options.get("tol", 1e-9), "tol")
     max_iter = check_positive_int(options.get("max_iter", MAX_ITER), "max_iter")
-    return tol, max_iter
+    # the kernels count in int64: a larger budget is unlimited anyway
+    return tol, min(int(max_iter), 2**62)
 
 
 def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
@@ -301,7 +302,10 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     soft c-transforms :math:`f_i = -\varepsilon \log \sum_j b_j e^{(g_j - C_{ij})/\varepsilon}`
     (and symmetrically for ``g``), finite, so that ``f`` extends the dual solution. The
     potentials are defined up to ``(f + c, g - c)``. A non-converged solve warns
-    :class:`ConvergenceWarning` and returns the last iterate with ``converged=False``.
+    :class:`ConvergenceWarning` and returns the last iterate with ``converged=False``, after
+    one exact log-domain step at ``reg`` (beyond ``max_iter``): a Sinkhorn iterate at ``reg``
+    (columns exact, mass 1) even when the budget ran out in, or just after, a coarser
+    epsilon-scaling stage.
 
     References
     ----------
@@ -329,7 +333,9 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     tol, max_iter = _options({"tol": tol, "max_iter": max_iter}, ("tol", "max_iter"))
     a = a / a.sum()
     b = b / b.sum(axis=0)
-    span = max(float(C.max() - C.min()), reg)
+    # float subtraction (no numpy overflow warning); a range beyond float64 is capped (the
+    # solver rescales such costs by max|C| first, which brings the range back under 2)
+    span = max(min(float(C.max()) - float(C.min()), np.finfo(float).max), reg)
     dummy = np.zeros((1, 1))
     bs = b[:, None] if b.ndim == 1 else b
     plans = np.empty((bs.shape[1],) + C.shape) if b.ndim == 2 else None
@@ -358,8 +364,7 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
 
 def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
     """Shared by transport(method='sinkhorn') and sinkhorn_divergence: cost + solve."""
-    tol, max_iter = _options({k: v for k, v in options.items() if k not in ("online", "q")},
-                             ("tol", "max_iter"))
+    tol, max_iter = _options(options, ("tol", "max_iter", "online", "q"))
     online = check_optional_bool(options.get("online"), "online")
     q = check_positive_real(options.get("q", 2.0), "q")
     n, m = x.shape[0], y.shape[0]
@@ -370,12 +375,14 @@ def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
         metric, pk = SQEUCLIDEAN, 1.0
     if online:
         both = np.concatenate([x, y])
-        span = ground_distance(both.min(axis=0), both.max(axis=0), metric, q)
-        span = span if pk == 1.0 else span**pk
+        span = float(ground_distance(both.min(axis=0), both.max(axis=0), metric, q))
+        span = span if pk == 1.0 else (np.inf if span > 1e300 else span**pk)
         C = np.zeros((1, 1))
     else:
         C = cost_matrix(x, y, metric, q, pk)
-        span = float(C.max() - C.min())
+        span = float(C.max()) - float(C.min())
+    if not np.isfinite(span):  # costs are >= 0: only overflow makes this infinite
+        raise ValueError(f"x, y: the costs d(x, y)**{p:g} overflow float64; rescale the points")
     fl = _solve(C, x, y, metric, q, pk, online, a, b, reg, tol, max_iter, max(span, reg),
                 symmetric)
     _warn(fl, tol, max_iter, what)

@@ -173,11 +173,19 @@ def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_ite
         if not reached:
             break
     converged = reached and eps == reg
-    if not online:
-        if eps != reg:  # stopped in an intermediate stage: report the plan at reg
+    if not converged:
+        # out of budget: the potentials may fit a coarser stage (or the last stage may have
+        # barely started from them), and the plan exp((f + g - C)/reg) of them can carry a
+        # mass of 1e300; one exact log-domain step at reg (beyond the budget) makes the
+        # reported plan a Sinkhorn iterate at reg (columns exact, total mass 1).
+        if not online:
             _absorb(u, v, a, b, f, g, eps)
+        _exact_step(C, x, y, metric, q, p, online, a, b, la, lb, f, g, reg, 1.0, parts, buf,
+                    cbuf, bad)
+        if not online:
             build_kernel(C, f, g, la, lb, reg, K)
             _reset(u, v, a, b)
+    if not online:
         scale_plan(K, u, v)
         _absorb(u, v, a, b, f, g, reg)
     # potentials of zero-weight points: exact soft c-transforms (they carry no mass)
@@ -211,7 +219,7 @@ def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max
     r = np.zeros(n)
     reg = eps_list[-1]
     n_st = eps_list.shape[0]
-    it, reached, err = 0, False, np.inf
+    it, reached, err, eps = 0, False, np.inf, eps_list[0]
     hard_init(C, x, x, metric, q, p, online, a, a, f, ft, parts, cbuf)
     for i in range(n):
         f[i] = 0.5 * (f[i] + ft[i])
@@ -232,6 +240,13 @@ def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max
         if not reached:
             break
     converged = reached and err <= tol
+    if not converged:
+        # out of budget (see solve): with h = T_reg(f) the plan of (h, f)
+        # has rows exactly a, so the plan of min(f, h), entrywise below it, has mass <= 1.
+        ft[:] = f
+        log_row_pass(C, x, x, metric, q, p, online, a, ft, f, la, reg, 1.0, parts, buf, cbuf)
+        for i in range(n):
+            f[i] = min(f[i], ft[i])
     K = np.empty((n, n)) if not online else np.empty((0, 0))
     if not online:
         build_kernel(C, f, f, la, la, reg, K)
