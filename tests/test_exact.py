@@ -5,7 +5,7 @@ import ot
 import pytest
 import scipy.sparse
 from checks import check_transport, dense_plan
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.optimize import linprog
@@ -69,8 +69,10 @@ def _linprog_cost(a, b, cost):
     n, m = cost.shape
     rows = np.kron(np.eye(n), np.ones(m))
     cols = np.kron(np.ones(n), np.eye(m))
-    out = linprog(cost.ravel(), A_eq=np.vstack([rows, cols]), b_eq=np.concatenate([a, b]),
-                  bounds=(0, None), method="highs")
+    # one marginal constraint is redundant; dropping it keeps the LP feasible when the two
+    # normalised masses differ by an ulp (HiGHS's presolve calls that infeasible)
+    out = linprog(cost.ravel(), A_eq=np.vstack([rows, cols[:-1]]),
+                  b_eq=np.concatenate([a, b[:-1]]), bounds=(0, None), method="highs")
     assert out.status == 0
     return out.fun
 
@@ -86,6 +88,7 @@ def small_problems(draw):
 
 @settings(max_examples=40)
 @given(small_problems())
+@example((np.array([10.0, 1e-6, 1e-6]), np.array([1.0]), np.zeros((3, 1))))  # masses off by 1 ulp
 def test_same_cost_as_highs(problem):
     a, b, cost = problem
     an, bn = _normalised(a), _normalised(b)
