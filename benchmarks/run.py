@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import os
 import platform
 import sys
@@ -82,6 +83,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--only", default=",".join(AREAS), help="comma-separated areas")
+    parser.add_argument("--memory", action="store_true",
+                        help="also the memory cases (online Sinkhorn on n=m=20,000: minutes)")
     parser.add_argument("--out", default=os.path.join("benchmarks", "results"))
     args = parser.parse_args(argv)
     areas = [a for a in args.only.split(",") if a]
@@ -93,7 +96,10 @@ def main(argv=None):
         print(f"[{k}/{len(areas)}] {area} ...", flush=True)
         start = time.perf_counter()
         module = importlib.import_module(f"benchmarks.bench_{area}")
-        rows.extend(module.main(quick=args.quick) or [])
+        kwargs = {"quick": args.quick}
+        if args.memory and "memory" in inspect.signature(module.main).parameters:
+            kwargs["memory"] = True
+        rows.extend(module.main(**kwargs) or [])
         print(f"[{k}/{len(areas)}] {area} done in {time.perf_counter() - start:.1f} s", flush=True)
     table = markdown(rows)
     print("\n" + machine_line() + "\n\n" + table)
