@@ -274,20 +274,10 @@ def check_batch_weights(w, n, name):
 
 
 def check_histogram_batch(w, name):
-    """Weights of shape ``(m,)`` or ``(m, K)`` (``K`` histograms as columns).
-
-    Finite, non-negative, each histogram with positive mass; returned as given (not
-    normalised).
-    """
+    """Weights of shape ``(m,)`` or ``(m, K)`` (``K`` histograms as columns), their length
+    taking ``m`` from the array itself: :func:`check_batch_weights` otherwise."""
     arr = as_real_array(w, name)
-    if arr.ndim not in (1, 2):
-        raise ValueError(f"{name} must have shape (m,) or (m, K), got {arr.shape}")
-    if 0 in arr.shape:
-        raise ValueError(f"{name} is empty (shape {arr.shape})")
-    check_finite(arr, name)
-    check_nonnegative(arr, name)
-    check_positive_mass(arr, name, axis=0)
-    return arr
+    return check_batch_weights(arr, arr.shape[0] if arr.ndim else 1, name)
 
 
 def check_batch_columns(arrays):
