@@ -25,6 +25,7 @@ __all__ = [
     "check_same_dimension",
     "check_weights",
     "check_cost",
+    "check_cost_range",
     "check_choice",
 ]
 
@@ -170,11 +171,25 @@ def check_weights(w, n, name):
 
 def check_cost(cost, n, m, name="cost"):
     """A finite ``(n, m)`` cost matrix."""
-    arr = check_finite(as_real_array(cost, name), name)
+    return check_cost_range(cost, n, m, name)[0]
+
+
+def check_cost_range(cost, n, m, name="cost"):
+    """A finite ``(n, m)`` cost matrix and its smallest and largest entries.
+
+    One compiled pass (:func:`divergences._kernels.scan.value_range`) checks finiteness and
+    finds the range; NumPy's slower checks only run to name a problem it found.
+    """
+    from ._kernels.scan import value_range
+
+    arr = as_real_array(cost, name)
     if arr.shape != (n, m):
         raise ValueError(
             f"{name} must have shape ({n}, {m}) to match the weights, got {arr.shape}")
-    return arr
+    lo, hi, finite = value_range(arr)
+    if not finite:
+        check_finite(arr, name)
+    return arr, float(lo), float(hi)
 
 
 def check_choice(value, name, choices):

@@ -8,7 +8,8 @@ The entropic problem, with :math:`\varepsilon` = ``reg``,
 is solved on its dual potentials :math:`(f, g)`, with the plan
 :math:`P_{ij} = a_i b_j \exp((f_i + g_j - C_{ij})/\varepsilon)`.
 
-Algorithm (see :mod:`divergences._kernels.sinkhorn` and ``sinkhorn_sweeps``):
+Algorithm (see :mod:`divergences._kernels.sinkhorn`, ``sinkhorn_log`` and
+``sinkhorn_scaling``):
 
 * *Stabilised scaling.* The dense solver stores ``K = P`` at the current potentials and runs
   kernel-domain iterations ``u = a / (K v)``, ``v = b / (K^T u)`` in one fused sweep over
@@ -17,7 +18,7 @@ Algorithm (see :mod:`divergences._kernels.sinkhorn` and ``sinkhorn_sweeps``):
   log-domain step, and if that happens a third time in a stage the stage goes on with
   log-domain sweeps (max-shifted log-sum-exp, exact for any ``reg``). Hence no overflow and
   no NaN for any ``reg > 0``. Costs of magnitude outside ``[1e-100, 1e100]`` are rescaled.
-* *Over-relaxation.* After 20 plain iterations the observed linear rate ``eta`` fixes
+* *Over-relaxation.* After 10 plain iterations the observed linear rate ``eta`` fixes
   ``omega = 2/(1+sqrt(1-eta))`` (capped at 1.95) and the updates become
   ``u <- u^(1-omega) (a/Kv)^omega`` (Thibault et al.), with a fall back to plain iterations
   if the error blows up or stalls.
@@ -53,11 +54,13 @@ import numba
 import numpy as np
 
 from ._kernels import sinkhorn as _k
-from ._kernels import sinkhorn_sweeps as _sw
+from ._kernels.sinkhorn_log import soft_transform
+from ._kernels.sinkhorn_scaling import scaled_plan
+from ._kernels.scan import value_range
 from ._kernels.cost import EUCLIDEAN, SQEUCLIDEAN, cost_matrix, ground_distance
 from ._metrics import metric_code
 from ._validation import (
-    check_cost,
+    check_cost_range,
     check_histogram_batch,
     check_optional_bool,
     check_p,
@@ -104,7 +107,13 @@ def _schedule(reg, span):
     return np.array(eps)
 
 
-def _solve(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span, symmetric=False):
+def _span(lo, hi, reg):
+    """``range(C)`` floored at ``reg``; a range beyond float64 is capped (such costs are
+    rescaled by ``max|C|`` first, which brings the range back under 2)."""
+    return max(min(hi - lo, np.finfo(float).max), reg)
+
+
+def _solve(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, lo, hi, symmetric=False):
     """Run the kernel on one problem; returns a dict of the raw fields.
 
     Dense costs whose largest magnitude lies outside ``[1e-100, 1e100]`` are solved as
@@ -112,8 +121,9 @@ def _solve(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span, symmet
     results scaled back, so that neither ``C / reg`` nor the potentials overflow.
     """
     scale = 1.0
+    span = _span(lo, hi, reg)
     if not online:
-        cmax = float(np.abs(C).max())
+        cmax = max(abs(lo), abs(hi))
         if cmax > 0 and not 1e-100 <= cmax <= 1e100:
             scale = cmax
             C, reg, span = C / scale, reg / scale, span / scale
@@ -156,7 +166,7 @@ def _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span,
 _LAST_BATCH = {"shared": 0, "fallback": []}
 
 
-def _solve_shared(C, a, B, reg, tol, max_iter, span, plans):
+def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
     """All targets ``B[:, k]`` on one shared kernel (:func:`_k.solve_multi`).
 
     Taken only when the single solver would run one epsilon stage on unscaled costs (``reg >=
@@ -167,8 +177,9 @@ def _solve_shared(C, a, B, reg, tol, max_iter, span, plans):
     written into ``plans[k]`` (preallocated (K, n, m): no copy when the result is stacked).
     """
     nt = B.shape[1]
-    cmax = float(np.abs(C).max())
-    if nt < 2 or reg < SCALING_BELOW * span or not (cmax == 0 or 1e-100 <= cmax <= 1e100):
+    cmax = max(abs(lo), abs(hi))
+    if nt < 2 or reg < SCALING_BELOW * _span(lo, hi, reg) or not (
+            cmax == 0 or 1e-100 <= cmax <= 1e100):
         return None
     n, m = C.shape
     threads = numba.get_num_threads()
@@ -197,11 +208,11 @@ def _finish_shared(C, a, b, reg, Km, u, v, f0, g0, lbar, P, n_iter, nch):
     dummy = np.zeros((1, 1))
     zr, zc = np.nonzero(~pa)[0], np.nonzero(~pb)[0]
     if zr.shape[0] > 0:
-        _sw.row_lse(C, dummy, dummy, 0, 2.0, 1.0, False, g, lb, reg, zr, f)
+        soft_transform(C, dummy, dummy, 0, 2.0, 1.0, False, g, lb, reg, zr, f, False)
     if zc.shape[0] > 0:
-        _sw.col_lse(C, dummy, dummy, 0, 2.0, 1.0, False, f, la, reg, zc, g)
+        soft_transform(C, dummy, dummy, 0, 2.0, 1.0, False, f, la, reg, zc, g, True)
     parts, r = np.zeros((nch, b.shape[0])), np.zeros(a.shape)
-    cost = _sw.shared_plan(Km, C, u, v, P, parts, r)
+    cost = scaled_plan(Km, C, u, v, P, parts, r)
     col = parts.sum(axis=0)
     objective = f[pa] @ r[pa] + g[pb] @ col[pb] - reg * (r.sum() - 1.0)
     return dict(plan=P, cost=float(cost), objective=float(objective), f=f, g=g,
@@ -328,18 +339,15 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     if a.ndim != 1:
         raise ValueError(f"a must be 1-D, got shape {a.shape}")
     b = check_histogram_batch(b, "b")
-    C = check_cost(cost, a.shape[0], b.shape[0])
+    C, lo, hi = check_cost_range(cost, a.shape[0], b.shape[0])
     reg = check_reg(reg)
     tol, max_iter = _options({"tol": tol, "max_iter": max_iter}, ("tol", "max_iter"))
     a = a / a.sum()
     b = b / b.sum(axis=0)
-    # float subtraction (no numpy overflow warning); a range beyond float64 is capped (the
-    # solver rescales such costs by max|C| first, which brings the range back under 2)
-    span = max(min(float(C.max()) - float(C.min()), np.finfo(float).max), reg)
     dummy = np.zeros((1, 1))
     bs = b[:, None] if b.ndim == 1 else b
     plans = np.empty((bs.shape[1],) + C.shape) if b.ndim == 2 else None
-    shared = _solve_shared(C, a, bs, reg, tol, max_iter, span, plans) if b.ndim == 2 else None
+    shared = _solve_shared(C, a, bs, reg, tol, max_iter, lo, hi, plans) if b.ndim == 2 else None
     if b.ndim == 2:
         _LAST_BATCH["shared"], _LAST_BATCH["fallback"] = 0, []
     fields = []
@@ -351,7 +359,7 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
         if shared is not None:
             _LAST_BATCH["fallback"].append(k)
         fields.append(_solve(C, dummy, dummy, 0, 2.0, 1.0, False, a,
-                             np.ascontiguousarray(bs[:, k]), reg, tol, max_iter, span))
+                             np.ascontiguousarray(bs[:, k]), reg, tol, max_iter, lo, hi))
     for fl in fields:
         _warn(fl, tol, max_iter)
     if b.ndim == 1:
@@ -377,13 +385,15 @@ def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
         both = np.concatenate([x, y])
         span = float(ground_distance(both.min(axis=0), both.max(axis=0), metric, q))
         span = span if pk == 1.0 else (np.inf if span > 1e300 else span**pk)
-        C = np.zeros((1, 1))
+        C, lo, hi = np.zeros((1, 1)), 0.0, span
     else:
         C = cost_matrix(x, y, metric, q, pk)
-        span = float(C.max()) - float(C.min())
+        lo, hi, _ = value_range(C)
+        lo, hi = float(lo), float(hi)
+        span = hi - lo
     if not np.isfinite(span):  # costs are >= 0: only overflow makes this infinite
         raise ValueError(f"x, y: the costs d(x, y)**{p:g} overflow float64; rescale the points")
-    fl = _solve(C, x, y, metric, q, pk, online, a, b, reg, tol, max_iter, max(span, reg),
+    fl = _solve(C, x, y, metric, q, pk, online, a, b, reg, tol, max_iter, lo, hi,
                 symmetric)
     _warn(fl, tol, max_iter, what)
     return fl

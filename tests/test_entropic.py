@@ -16,7 +16,8 @@ from strategies import histograms
 
 from divergences import entropic, sinkhorn, sinkhorn_divergence, transport, wasserstein
 from divergences._jit import serial_twin
-from divergences._kernels import sinkhorn_sweeps as K
+from divergences._kernels import sinkhorn_log as KL
+from divergences._kernels import sinkhorn_scaling as K
 from divergences._warnings import ConvergenceWarning
 from divergences.entropic import _point_problem
 
@@ -264,7 +265,7 @@ def test_parallel_equals_serial():
     np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-13, atol=1e-15)
     res = []
     dummy = np.zeros((1, 1))
-    for fn in (K.log_row_pass, serial_twin(K.log_row_pass)):
+    for fn in (KL.log_row_pass, serial_twin(KL.log_row_pass)):
         f, parts = np.zeros(50), np.zeros((2, 37))
         e = fn(C, dummy, dummy, 0, 2.0, 1.0, False, a, f, np.zeros(37), np.log(b), 0.3, 1.0,
                parts, np.empty((2, 37)), np.empty((2, 37)))
@@ -304,7 +305,7 @@ def test_multi_pass_and_shared_plan_against_numpy():
     assert (fl == 0).all()
     K.multi_pass(Km, a, Bt, U, V, Un2, Vn2, W, omega, active, 1.5, r, c, fl)
     assert (fl == 1).all()  # scalings outside [1/1.5, 1.5] are flagged
-    for fn in (K.shared_plan, serial_twin(K.shared_plan)):
+    for fn in (K.scaled_plan, serial_twin(K.scaled_plan)):
         P, parts, rows = np.empty((50, 37)), np.zeros((2, 37)), np.empty(50)
         cost = fn(Km, C, U[0], V[0], P, parts, rows)
         ref = U[0][:, None] * Km * V[0][None, :]

@@ -82,3 +82,29 @@ def scan_pair(x, y):
     xs, xm = _scan_combine(x.shape[0], nx, psum[:Tx], pmin[:Tx])
     ys, ym = _scan_combine(y.shape[0], ny, psum[Tx:], pmin[Tx:])
     return xs, xm, ys, ym
+
+
+
+@kernel
+def _row_range(row):
+    lo, hi, z = np.inf, -np.inf, 0.0
+    for j in range(row.shape[0]):
+        v = row[j]
+        lo = v if v < lo else lo  # selects rather than min/max: these vectorise
+        hi = v if v > hi else hi
+        z += v * 0.0
+    return lo, hi, z
+
+
+@kernel(parallel=True)
+def value_range(x):
+    """``(min, max, finite)`` of a 2-D array in one pass (validation of cost matrices).
+
+    ``finite`` is False if some entry is NaN or infinite (``v * 0`` is then NaN and the sum
+    of those products propagates it); ``min``/``max`` are then meaningless.
+    """
+    n = x.shape[0]
+    lo, hi, zero = np.empty(n), np.empty(n), np.empty(n)
+    for i in prange(n):
+        lo[i], hi[i], zero[i] = _row_range(x[i])
+    return lo.min(), hi.max(), zero.sum() == 0.0

@@ -1,22 +1,13 @@
 """Sinkhorn drivers: epsilon-scaling, over-relaxation, absorption; the sweeps they call are
-in :mod:`divergences._kernels.sinkhorn_sweeps` (conventions described there).
+in :mod:`.sinkhorn_log` (log domain, online costs; conventions described there) and
+:mod:`.sinkhorn_scaling` (stored kernel).
 """
 
 import numpy as np
 
 from .._jit import kernel
-from .sinkhorn_sweeps import (
-    build_kernel,
-    col_lse,
-    hard_init,
-    log_row_pass,
-    multi_pass,
-    plan_stats,
-    row_lse,
-    scale_plan,
-    scaling_pass,
-    update_g,
-)
+from .sinkhorn_log import hard_init, log_row_pass, online_plan_stats, soft_transform, update_g
+from .sinkhorn_scaling import build_kernel, multi_pass, scaled_plan, scaling_pass
 
 __all__ = ["solve", "solve_multi", "solve_symmetric"]
 
@@ -42,7 +33,7 @@ def _exact_step(C, x, y, metric, q, p, online, a, b, la, lb, f, g, eps, omega, p
     nbad, cerr = update_g(parts, b, lb, g, eps, omega, bad)
     if nbad > 0:
         cols = np.nonzero(bad)[0]
-        col_lse(C, x, y, metric, q, p, online, f, la, eps, cols, g)
+        soft_transform(C, x, y, metric, q, p, online, f, la, eps, cols, g, True)
     return err, cerr
 
 
@@ -54,25 +45,32 @@ def _reset(u, v, a, b):
         v[j] = 1.0 if b[j] > 0.0 else 0.0
 
 
+#: added to Young's factor: the rate measured early underestimates the asymptotic one, and
+#: a factor below the optimum costs more iterations than one above it (on uniform, Gaussian
+#: and 5-D clouds, reg = 0.005-0.5 x max C, 36 problems: 965 iterations in all with it,
+#: 1106 without, 1203 measuring over iterations 10..20 as before).
+OMEGA_BIAS = 0.05
+
+
 @kernel
 def _relax(st, err):
     """Over-relaxation control; ``st = [omega, k, best, omega_max, stall]``; returns omega.
 
-    Plain iterations 10..20 measure the linear rate ``eta`` of Sinkhorn; then
-    ``omega = 2 / (1 + sqrt(1 - eta))`` (Young's optimal SOR factor, as proposed for Sinkhorn
-    by Thibault et al. 2021), capped at ``omega_max``. Relaxed iterations need not decrease
+    Plain iterations 6..10 measure the linear rate ``eta`` of Sinkhorn; then
+    ``omega = 2 / (1 + sqrt(1 - eta)) + OMEGA_BIAS`` (Young's optimal SOR factor, as proposed
+    for Sinkhorn by Thibault et al. 2021), capped at ``omega_max``. Relaxed iterations need not decrease
     the error monotonically; they are abandoned (plain iterations again, ``omega_max - 1``
     halved) when the error exceeds 100 times the best seen or the best has not improved for
     200 iterations.
     """
     st[1] += 1.0
     if st[0] == 1.0:
-        if st[1] == 10.0:
+        if st[1] == 6.0:
             st[2] = err
-        elif st[1] == 20.0:
+        elif st[1] == 10.0:
             if err < st[2] and st[3] > 1.0:
-                eta = (err / st[2]) ** 0.1
-                st[0] = min(2.0 / (1.0 + np.sqrt(1.0 - eta)), st[3])
+                eta = (err / st[2]) ** 0.25
+                st[0] = min(2.0 / (1.0 + np.sqrt(1.0 - eta)) + OMEGA_BIAS, st[3])
                 st[2] = err
                 st[4] = 0.0
             st[1] = 0.0
@@ -185,17 +183,19 @@ def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_ite
         if not online:
             build_kernel(C, f, g, la, lb, reg, K)
             _reset(u, v, a, b)
-    if not online:
-        scale_plan(K, u, v)
+    cost = 0.0
+    if not online:  # the plan diag(u) K diag(v), in place, and its statistics
+        cost = scaled_plan(K, C, u, v, K, parts, r)
         _absorb(u, v, a, b, f, g, reg)
     # potentials of zero-weight points: exact soft c-transforms (they carry no mass)
     zr = np.nonzero(a == 0.0)[0]
     if zr.shape[0] > 0:
-        row_lse(C, x, y, metric, q, p, online, g, lb, reg, zr, f)
+        soft_transform(C, x, y, metric, q, p, online, g, lb, reg, zr, f, False)
     zc = np.nonzero(b == 0.0)[0]
     if zc.shape[0] > 0:
-        col_lse(C, x, y, metric, q, p, online, f, la, reg, zc, g)
-    cost = plan_stats(K, C, x, y, metric, q, p, online, f, g, la, lb, reg, parts, cbuf, r)
+        soft_transform(C, x, y, metric, q, p, online, f, la, reg, zc, g, True)
+    if online:
+        cost = online_plan_stats(x, y, metric, q, p, f, g, la, lb, reg, parts, cbuf, r)
     col = np.zeros(m)
     for c in range(nch):
         for j in range(m):
@@ -247,10 +247,14 @@ def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max
         log_row_pass(C, x, x, metric, q, p, online, a, ft, f, la, reg, 1.0, parts, buf, cbuf)
         for i in range(n):
             f[i] = min(f[i], ft[i])
-    K = np.empty((n, n)) if not online else np.empty((0, 0))
-    if not online:
+    if online:
+        K = np.empty((0, 0))
+        cost = online_plan_stats(x, x, metric, q, p, f, f, la, la, reg, parts, cbuf, r)
+    else:
+        K = np.empty((n, n))
         build_kernel(C, f, f, la, la, reg, K)
-    cost = plan_stats(K, C, x, x, metric, q, p, online, f, f, la, la, reg, parts, cbuf, r)
+        ones = np.ones(n)
+        cost = scaled_plan(K, C, ones, ones, K, parts, r)
     col = np.zeros(n)
     for c in range(nch):
         for j in range(n):

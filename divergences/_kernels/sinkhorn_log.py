@@ -1,0 +1,222 @@
+r"""Log-domain Sinkhorn sweeps, exact for any ``eps``; costs dense or recomputed on the fly.
+
+Conventions shared by the Sinkhorn kernels (trusted inputs, no validation):
+
+* ``a`` (n,), ``b`` (m,) are normalised weights, zeros allowed; ``la = log(a)`` and
+  ``lb = log(b)`` hold ``-inf`` on zero weights, so zero-weight points drop out of every
+  exponential by IEEE arithmetic.
+* The plan is :math:`P_{ij} = a_i b_j \exp((f_i + g_j - C_{ij})/\varepsilon)`.
+* Costs come either from a dense matrix ``C`` (``online=False``) or are recomputed on the fly
+  as ``d(x_i, y_j) ** p`` (``online=True``; ``C`` is then a dummy ``(1, 1)`` array).
+* Column sums are accumulated row-parallel in per-chunk buffers ``parts`` of shape
+  ``(nchunks, m)`` and reduced afterwards: the result does not depend on thread scheduling.
+
+The *log pass* (:func:`log_row_pass`) computes a max-shifted log-sum-exp over each row to
+get the new ``f`` and accumulates the columns of the updated plan in the same sweep;
+:func:`update_g` then makes the column marginals exact. One exponential per entry per
+iteration: used by the online mode and as the dense mode's fallback (the dense mode's fast
+iterations are in :mod:`.sinkhorn_scaling`).
+"""
+
+import numpy as np
+from numba import prange
+
+from .._jit import kernel
+from .cost import EUCLIDEAN, SQEUCLIDEAN, ground_distance
+
+#: largest exponent ever passed to exp (exp(700) ~ 1e304 is finite).
+ZMAX = 700.0
+
+
+@kernel
+def _row_costs(x, y, metric, q, p, i, out):
+    """``out[j] = d(x_i, y_j) ** p``; (sq)euclidean summed coordinate-major so it vectorises,
+    in the same order as :func:`cost_matrix`."""
+    m, dim = y.shape
+    if metric == SQEUCLIDEAN or metric == EUCLIDEAN:
+        for j in range(m):
+            out[j] = 0.0
+        for k in range(dim):
+            xk = x[i, k]
+            for j in range(m):
+                t = xk - y[j, k]
+                out[j] += t * t
+        if metric == EUCLIDEAN:
+            for j in range(m):
+                out[j] = np.sqrt(out[j])
+    else:
+        for j in range(m):
+            out[j] = ground_distance(x[i], y[j], metric, q)
+    if p != 1.0:
+        for j in range(m):
+            out[j] = out[j] ** p
+
+
+@kernel
+def _cost_ij(C, x, y, metric, q, p, online, i, j):
+    if not online:
+        return C[i, j]
+    d = ground_distance(x[i], y[j], metric, q)
+    return d if p == 1.0 else d**p
+
+
+@kernel
+def _row(C, x, y, metric, q, p, online, i, cbuf):
+    """Row ``i`` of the costs: a view of ``C`` or, online, computed into ``cbuf``."""
+    if online:
+        _row_costs(x, y, metric, q, p, i, cbuf)
+        return cbuf
+    return C[i]
+
+
+@kernel(parallel=True)
+def log_row_pass(C, x, y, metric, q, p, online, a, f, g, lb, eps, omega, parts, buf, cbuf):
+    """One exact f-update; returns ``||P 1 - a||_1`` of the plan *before* the update.
+
+    ``f`` moves ``omega`` times the step to the soft c-transform of ``g`` (``omega = 1``: onto
+    it); ``parts`` receive the column sums (per chunk) of the plan *after* the update.
+    """
+    n, m, nch = a.shape[0], g.shape[0], parts.shape[0]
+    inv = 1.0 / eps
+    gl = np.empty(m)
+    for j in range(m):
+        gl[j] = g[j] * inv + lb[j]
+    errs = np.zeros(nch)
+    for c in prange(nch):
+        acc, z = parts[c], buf[c]
+        for j in range(m):
+            acc[j] = 0.0
+        e = 0.0
+        for i in range(c * n // nch, (c + 1) * n // nch):
+            row = _row(C, x, y, metric, q, p, online, i, cbuf[c])
+            fi = f[i] * inv
+            mx = -np.inf
+            for j in range(m):
+                zj = fi + gl[j] - row[j] * inv
+                z[j] = zj
+                mx = max(mx, zj)
+            s = 0.0
+            for j in range(m):
+                ej = np.exp(z[j] - mx)
+                z[j] = ej
+                s += ej
+            lse = mx + np.log(s)
+            ai = a[i]
+            if ai > 0.0:
+                e += ai * abs(np.exp(min(lse, ZMAX)) - 1.0)
+                w = ai / s if omega == 1.0 else ai * np.exp(min((1.0 - omega) * lse - np.log(s),
+                                                               ZMAX))
+                for j in range(m):
+                    acc[j] += z[j] * w
+            f[i] = f[i] - omega * eps * lse
+        errs[c] = e
+    return errs.sum()
+
+
+@kernel
+def update_g(parts, b, lb, g, eps, omega, bad):
+    """``g += omega * eps * log(b / colsum)``; returns ``(n_bad, col_err)``.
+
+    Columns whose sum under/overflowed are flagged in ``bad``; ``col_err`` is
+    ``||P^T 1 - b||_1`` after the update (0 for omega = 1).
+    """
+    nch, m = parts.shape
+    cerrs = np.zeros(m)
+    for j in range(m):
+        t = 0.0
+        for c in range(nch):
+            t += parts[c, j]
+        bad[j] = False
+        if b[j] > 0.0:
+            if t > 0.0 and t < np.inf:
+                step = lb[j] - np.log(t)
+                g[j] += omega * eps * step
+                if omega != 1.0:
+                    cerrs[j] = abs(t * np.exp(min(omega * step, ZMAX)) - b[j])
+            else:
+                bad[j] = True
+    return bad.sum(), cerrs.sum()
+
+
+@kernel(parallel=True)
+def soft_transform(C, x, y, metric, q, p, online, pot, lw, eps, idx, out, columns):
+    """Exact soft c-transforms for the indices ``idx``.
+
+    Rows (``columns=False``): ``out_i = -eps * logsumexp_j((pot_j - C_ij)/eps + lw_j)``;
+    columns (``columns=True``): the same over ``i`` with ``C_ij`` read as ``C_ji`` of the
+    transposed problem, i.e. ``out_j = -eps * logsumexp_i((pot_i - C_ij)/eps + lw_i)``.
+    """
+    n = pot.shape[0]
+    inv = 1.0 / eps
+    for k in prange(idx.shape[0]):
+        t = idx[k]
+        mx = -np.inf
+        for s in range(n):
+            c = _cost_ij(C, x, y, metric, q, p, online, s, t) if columns else \
+                _cost_ij(C, x, y, metric, q, p, online, t, s)
+            mx = max(mx, pot[s] * inv + lw[s] - c * inv)
+        acc = 0.0
+        for s in range(n):
+            c = _cost_ij(C, x, y, metric, q, p, online, s, t) if columns else \
+                _cost_ij(C, x, y, metric, q, p, online, t, s)
+            acc += np.exp(pot[s] * inv + lw[s] - c * inv - mx)
+        out[t] = -eps * (mx + np.log(acc))
+
+
+@kernel(parallel=True)
+def hard_init(C, x, y, metric, q, p, online, a, b, f, g, parts, cbuf):
+    """``f_i = min_j C_ij``, ``g_j = min_i (C_ij - f_i)`` over positive weights, one sweep.
+
+    Then ``f_i + g_j <= C_ij`` everywhere with equality somewhere in every row and column:
+    no row or column of the first kernel underflows, whatever the offset of the costs.
+    """
+    n, m, nch = a.shape[0], b.shape[0], parts.shape[0]
+    for c in prange(nch):
+        acc = parts[c]
+        for j in range(m):
+            acc[j] = np.inf
+        for i in range(c * n // nch, (c + 1) * n // nch):
+            row = _row(C, x, y, metric, q, p, online, i, cbuf[c])
+            mn = np.inf
+            for j in range(m):
+                mn = min(mn, row[j] if b[j] > 0.0 else np.inf)
+            f[i] = mn
+            if a[i] > 0.0:
+                for j in range(m):
+                    acc[j] = min(acc[j], row[j] - mn)
+    for j in range(m):
+        mn = np.inf
+        for c in range(nch):
+            mn = min(mn, parts[c, j])
+        g[j] = mn
+
+
+@kernel(parallel=True)
+def online_plan_stats(x, y, metric, q, p, f, g, la, lb, eps, parts, cbuf, r):
+    """Row sums ``r``, per-chunk column sums ``parts`` and ``<P, C>`` (returned) of the plan
+    of ``(f, g)``, recomputed entry by entry from the points and never stored."""
+    n, m, nch = r.shape[0], g.shape[0], parts.shape[0]
+    inv = 1.0 / eps
+    gl = np.empty(m)
+    for j in range(m):
+        gl[j] = g[j] * inv + lb[j]
+    totals = np.zeros(nch)
+    dummy = np.zeros((1, 1))
+    for c in prange(nch):
+        acc = parts[c]
+        for j in range(m):
+            acc[j] = 0.0
+        tc = 0.0
+        for i in range(c * n // nch, (c + 1) * n // nch):
+            s = 0.0
+            if la[i] > -np.inf:
+                row = _row(dummy, x, y, metric, q, p, True, i, cbuf[c])
+                fi = f[i] * inv + la[i]
+                for j in range(m):
+                    pij = np.exp(min(fi + gl[j] - row[j] * inv, ZMAX))
+                    s += pij
+                    acc[j] += pij
+                    tc += pij * row[j]
+            r[i] = s
+        totals[c] = tc
+    return totals.sum()
