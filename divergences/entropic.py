@@ -54,10 +54,10 @@ import numba
 import numpy as np
 
 from ._kernels import sinkhorn as _k
+from ._kernels.cost import EUCLIDEAN, SQEUCLIDEAN, cost_matrix, ground_distance
+from ._kernels.scan import value_range
 from ._kernels.sinkhorn_log import soft_transform
 from ._kernels.sinkhorn_scaling import scaled_plan
-from ._kernels.scan import value_range
-from ._kernels.cost import EUCLIDEAN, SQEUCLIDEAN, cost_matrix, ground_distance
 from ._metrics import metric_code
 from ._validation import (
     check_cost_range,

@@ -1,4 +1,6 @@
-r"""Kernel-domain Sinkhorn sweeps on a stored, stabilised kernel (conventions: :mod:`.sinkhorn_log`).
+r"""Kernel-domain Sinkhorn sweeps on a stored, stabilised kernel.
+
+Conventions: :mod:`.sinkhorn_log`.
 
 The dense solver stores ``K = exp((f + g - C)/eps + la + lb)``, the plan at the last
 absorption of the scalings into the potentials, and iterates on scalings ``u, v`` near 1:
