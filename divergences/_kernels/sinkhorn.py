@@ -59,9 +59,9 @@ def _relax(st, err):
     Plain iterations 6..10 measure the linear rate ``eta`` of Sinkhorn; then
     ``omega = 2 / (1 + sqrt(1 - eta)) + OMEGA_BIAS`` (Young's optimal SOR factor, as proposed
     for Sinkhorn by Thibault et al. 2021), capped at ``omega_max``. Relaxed iterations need
-    not decrease the error monotonically; they are abandoned (plain iterations again, ``omega_max - 1``
-    halved) when the error exceeds 100 times the best seen or the best has not improved for
-    200 iterations.
+    not decrease the error monotonically; they are abandoned (plain iterations again,
+    ``omega_max - 1`` halved) when the error exceeds 100 times the best seen or the best has
+    not improved for 200 iterations.
     """
     st[1] += 1.0
     if st[0] == 1.0:
