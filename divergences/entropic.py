@@ -144,15 +144,16 @@ def _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span,
     threads = numba.get_num_threads()
     nch = 1 if a.shape[0] * b.shape[0] < SERIAL_BELOW else max(1, min(threads, a.shape[0]))
     eps = _schedule(reg, span)
+    K = np.empty((0, 0) if online else (a.shape[0], b.shape[0]))
     numba.set_num_threads(nch)
     try:
         if symmetric:
-            K, f, g, r, col, cost, it, conv, err = _k.solve_symmetric(
-                C, x, metric, q, p, online, a, eps, tol, STAGE_TOL, max_iter, nch)
+            f, g, r, col, cost, it, conv, err = _k.solve_symmetric(
+                C, x, metric, q, p, online, a, eps, tol, STAGE_TOL, max_iter, nch, K)
         else:
-            K, f, g, r, col, cost, it, conv, err = _k.solve(
+            f, g, r, col, cost, it, conv, err = _k.solve(
                 C, x, y, metric, q, p, online, a, b, eps, tol, STAGE_TOL, max_iter, BIG, nch,
-                OMEGA_MAX)
+                OMEGA_MAX, K)
     finally:
         numba.set_num_threads(threads)
     objective = f[a > 0] @ r[a > 0] + g[b > 0] @ col[b > 0] - reg * (r.sum() - 1.0)
@@ -186,8 +187,9 @@ def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
     nch = 1  # numba serial: the BLAS products run in parallel (numba workers would contend)
     numba.set_num_threads(nch)
     try:
-        Km, U, V, f0, g0, lbar, n_iter, ok = _k.solve_multi(
-            C, a, np.ascontiguousarray(B.T), reg, tol, max_iter, BIG, nch, OMEGA_MAX)
+        Km = np.empty((n, m))
+        U, V, f0, g0, lbar, n_iter, ok = _k.solve_multi(
+            C, a, np.ascontiguousarray(B.T), reg, tol, max_iter, BIG, nch, OMEGA_MAX, Km)
         out = [None if not ok[k] else
                _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0, g0, lbar, plans[k],
                               int(n_iter[k]), nch) for k in range(nt)]

@@ -88,18 +88,19 @@ def _relax(st, err):
 
 @kernel
 def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_iter, big, nch,
-          omega_max):
+          omega_max, K):
     """epsilon-scaling Sinkhorn; see :func:`divergences.entropic.sinkhorn` for the rules.
 
-    Returns ``(K, f, g, r, col, cost, n_iter, converged, err)``; ``K`` is the final plan
-    (dense) or an empty array (online), ``r``/``col`` its row/column sums.
+    ``K`` (n, m) receives the final plan (dense mode; online: any array, unused); the caller
+    allocates it (NumPy asks the kernel for huge pages: far fewer page faults on first touch
+    than numba's allocator). Returns ``(f, g, r, col, cost, n_iter, converged, err)``,
+    ``r``/``col`` the row/column sums of the plan.
     """
     n, m = a.shape[0], b.shape[0]
     la, lb = np.log(a), np.log(b)
     f, g = np.zeros(n), np.zeros(m)
     parts, buf, cbuf = np.zeros((nch, m)), np.empty((nch, m)), np.empty((nch, m))
     bad = np.zeros(m, dtype=np.bool_)
-    K = np.empty((n, m)) if not online else np.empty((0, 0))
     u, v = np.ones(n), np.ones(m)
     u2, v2 = np.empty(n), np.empty(m)
     f_old, g_old = np.empty(n), np.zeros(m)
@@ -200,11 +201,11 @@ def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_ite
     for c in range(nch):
         for j in range(m):
             col[j] += parts[c, j]
-    return K, f, g, r, col, cost, it, converged, err
+    return f, g, r, col, cost, it, converged, err
 
 
 @kernel
-def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max_iter, nch):
+def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max_iter, nch, K):
     """``OT_eps(a, a)`` on ``C = d(x_i, x_j)^p``: the averaged update ``f <- (f + T(f)) / 2``.
 
     ``T(f)_i = -eps logsumexp_j((f_j - C_ij)/eps + log a_j)``; the optimal potentials are
@@ -248,10 +249,8 @@ def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max
         for i in range(n):
             f[i] = min(f[i], ft[i])
     if online:
-        K = np.empty((0, 0))
         cost = online_plan_stats(x, x, metric, q, p, f, f, la, la, reg, parts, cbuf, r)
     else:
-        K = np.empty((n, n))
         build_kernel(C, f, f, la, la, reg, K)
         ones = np.ones(n)
         cost = scaled_plan(K, C, ones, ones, K, parts, r)
@@ -259,11 +258,11 @@ def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max
     for c in range(nch):
         for j in range(n):
             col[j] += parts[c, j]
-    return K, f, f.copy(), r, col, cost, it, converged, err
+    return f, f.copy(), r, col, cost, it, converged, err
 
 
 @kernel
-def solve_multi(C, a, Bt, eps, tol, max_iter, big, nch, omega_max):
+def solve_multi(C, a, Bt, eps, tol, max_iter, big, nch, omega_max, Km):
     """``nt`` problems ``(a, Bt[k])`` on one cost, one shared kernel, one stage (no scaling).
 
     The kernel ``Km = exp((f0 + g0 - C)/eps + log a + log bbar)`` is built once from the
@@ -275,7 +274,8 @@ def solve_multi(C, a, Bt, eps, tol, max_iter, big, nch, omega_max):
     for the caller to solve alone. A converged target keeps the scalings at which its error
     was measured.
 
-    Returns ``(Km, U, V, f0, g0, lbar, n_iter, ok)``; the plan of target ``k`` is
+    ``Km`` (n, m) is allocated by the caller (see :func:`solve`). Returns
+    ``(U, V, f0, g0, lbar, n_iter, ok)``; the plan of target ``k`` is
     ``diag(U[k]) Km diag(V[k])``.
     """
     n, m = C.shape
@@ -291,7 +291,6 @@ def solve_multi(C, a, Bt, eps, tol, max_iter, big, nch, omega_max):
     dummy = np.zeros((1, 1))
     parts1, cbuf = np.zeros((nch, m)), np.empty((nch, m))
     hard_init(C, dummy, dummy, 0, 2.0, 1.0, False, a, bbar, f0, g0, parts1, cbuf)
-    Km = np.empty((n, m))
     build_kernel(C, f0, g0, la, lbar, eps, Km)
     U, V = np.empty((nt, n)), np.empty((nt, m))
     for k in range(nt):
@@ -333,4 +332,4 @@ def solve_multi(C, a, Bt, eps, tol, max_iter, big, nch, omega_max):
             V[k] = Vn[k]
             cerr[k] = cerr_new[k]
             omega[k] = _relax(st[k], err)
-    return Km, U, V, f0, g0, lbar, n_iter, ok
+    return U, V, f0, g0, lbar, n_iter, ok
