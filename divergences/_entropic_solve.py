@@ -1,0 +1,158 @@
+"""The solving layer under :mod:`divergences.entropic`: raw fields from the compiled kernels.
+
+:func:`_solve` runs one problem (rescaling extreme costs, choosing the epsilon-scaling
+stages and the thread count); :func:`_solve_shared` runs several targets on one shared
+kernel. Both return dicts of plain fields that :mod:`divergences.entropic` wraps into
+:class:`~divergences.result.TransportResult`. The algorithm is described in
+:mod:`divergences.entropic`.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._kernels import sinkhorn as _k
+from ._kernels.sinkhorn_log import soft_transform
+from ._kernels.sinkhorn_scaling import scaled_plan
+
+#: epsilon-scaling: ratio between stages, and marginal error ending a non-final stage.
+EPS_RATIO = 0.1
+STAGE_TOL = 1e-2
+#: epsilon-scaling is used only when reg < SCALING_BELOW * range(C).
+SCALING_BELOW = 1e-2
+#: scalings are absorbed into the potentials outside [1/BIG, BIG].
+BIG = 1e10
+#: cap of the over-relaxation factor.
+OMEGA_MAX = 1.95
+#: problems with fewer than this many cost entries run on one thread (the per-iteration
+#: synchronisation of parallel sweeps costs more than it saves).
+SERIAL_BELOW = 1 << 17
+
+
+def _schedule(reg, span):
+    """epsilon-scaling stages: ``span, span*EPS_RATIO, ...`` while above ``reg``, then ``reg``."""
+    eps = []
+    e = span
+    if reg >= span * SCALING_BELOW:
+        return np.array([reg])
+    while e > reg / EPS_RATIO:
+        eps.append(e)
+        e *= EPS_RATIO
+    eps.append(reg)
+    return np.array(eps)
+
+
+def _span(lo, hi, reg):
+    """``range(C)`` floored at ``reg``; a range beyond float64 is capped (such costs are
+    rescaled by ``max|C|`` first, which brings the range back under 2)."""
+    return max(min(hi - lo, np.finfo(float).max), reg)
+
+
+def _solve(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, lo, hi, symmetric=False):
+    """Run the kernel on one problem; returns a dict of the raw fields.
+
+    Dense costs whose largest magnitude lies outside ``[1e-100, 1e100]`` are solved as
+    ``(C / s, reg / s)`` with ``s = max|C|`` (the problem is scale invariant) and the
+    results scaled back, so that neither ``C / reg`` nor the potentials overflow.
+    """
+    scale = 1.0
+    span = _span(lo, hi, reg)
+    if not online:
+        cmax = max(abs(lo), abs(hi))
+        if cmax > 0 and not 1e-100 <= cmax <= 1e100:
+            scale = cmax
+            C, reg, span = C / scale, reg / scale, span / scale
+    if reg < 1e-250 * max(span, 1.0):
+        raise ValueError(f"reg={reg * scale:g} is too small for costs of magnitude "
+                         f"{span * scale:g}: reg / range(cost) must be >= 1e-250")
+    fields = _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span,
+                           symmetric)
+    if scale != 1.0:
+        for key in ("cost", "objective"):
+            fields[key] *= scale
+        fields["f"] *= scale
+        fields["g"] *= scale
+    return fields
+
+
+def _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span, symmetric):
+    threads = numba.get_num_threads()
+    nch = 1 if a.shape[0] * b.shape[0] < SERIAL_BELOW else max(1, min(threads, a.shape[0]))
+    eps = _schedule(reg, span)
+    K = np.empty((0, 0) if online else (a.shape[0], b.shape[0]))
+    numba.set_num_threads(nch)
+    try:
+        if symmetric:
+            f, g, r, col, cost, it, conv, err = _k.solve_symmetric(
+                C, x, metric, q, p, online, a, eps, tol, STAGE_TOL, max_iter, nch, K)
+        else:
+            f, g, r, col, cost, it, conv, err = _k.solve(
+                C, x, y, metric, q, p, online, a, b, eps, tol, STAGE_TOL, max_iter, BIG, nch,
+                OMEGA_MAX, K)
+    finally:
+        numba.set_num_threads(threads)
+    objective = f[a > 0] @ r[a > 0] + g[b > 0] @ col[b > 0] - reg * (r.sum() - 1.0)
+    return dict(plan=None if online else K, cost=float(cost), objective=float(objective),
+                f=f, g=g, converged=bool(conv), n_iter=int(it),
+                marginal_error=float(np.abs(r - a).sum() + np.abs(col - b).sum()))
+
+
+#: what the last batched :func:`sinkhorn` call did (for tests): number of targets solved on
+#: the shared kernel, indices of those that fell back to the single-problem solver.
+_LAST_BATCH = {"shared": 0, "fallback": []}
+
+
+def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
+    """All targets ``B[:, k]`` on one shared kernel (:func:`_k.solve_multi`).
+
+    Taken only when the single solver would run one epsilon stage on unscaled costs (``reg >=
+    SCALING_BELOW * range(C)``, ``max|C|`` in ``[1e-100, 1e100]``) and there are at least 2
+    targets; returns ``None`` otherwise, else a list with, per target, the raw fields (as
+    :func:`_solve`) or ``None`` where the shared kernel could not be used (scalings out of
+    range, or not converged): the caller solves those alone. The plan of target ``k`` is
+    written into ``plans[k]`` (preallocated (K, n, m): no copy when the result is stacked).
+    """
+    nt = B.shape[1]
+    cmax = max(abs(lo), abs(hi))
+    if nt < 2 or reg < SCALING_BELOW * _span(lo, hi, reg) or not (
+            cmax == 0 or 1e-100 <= cmax <= 1e100):
+        return None
+    n, m = C.shape
+    threads = numba.get_num_threads()
+    nch = 1  # numba serial: the BLAS products run in parallel (numba workers would contend)
+    numba.set_num_threads(nch)
+    try:
+        Km = np.empty((n, m))
+        U, V, f0, g0, lbar, n_iter, ok = _k.solve_multi(
+            C, a, np.ascontiguousarray(B.T), reg, tol, max_iter, BIG, nch, OMEGA_MAX, Km)
+        out = [None if not ok[k] else
+               _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0, g0, lbar, plans[k],
+                              int(n_iter[k]), nch) for k in range(nt)]
+    finally:
+        numba.set_num_threads(threads)
+    return out
+
+
+def _finish_shared(C, a, b, reg, Km, u, v, f0, g0, lbar, P, n_iter, nch):
+    """Plan, potentials and statistics of one converged target of :func:`_solve_shared`."""
+    la = np.log(a, where=a > 0, out=np.full(a.shape, -np.inf))
+    lb = np.log(b, where=b > 0, out=np.full(b.shape, -np.inf))
+    u, v = np.ascontiguousarray(u), np.ascontiguousarray(v)
+    f, g = f0.copy(), g0.copy()
+    pa, pb = a > 0, b > 0
+    f[pa] += reg * np.log(u[pa])
+    g[pb] += reg * (np.log(v[pb]) + lbar[pb] - lb[pb])
+    dummy = np.zeros((1, 1))
+    zr, zc = np.nonzero(~pa)[0], np.nonzero(~pb)[0]
+    if zr.shape[0] > 0:
+        soft_transform(C, dummy, dummy, 0, 2.0, 1.0, False, g, lb, reg, zr, f, False)
+    if zc.shape[0] > 0:
+        soft_transform(C, dummy, dummy, 0, 2.0, 1.0, False, f, la, reg, zc, g, True)
+    parts, r = np.zeros((nch, b.shape[0])), np.zeros(a.shape)
+    cost = scaled_plan(Km, C, u, v, P, parts, r)
+    col = parts.sum(axis=0)
+    objective = f[pa] @ r[pa] + g[pb] @ col[pb] - reg * (r.sum() - 1.0)
+    return dict(plan=P, cost=float(cost), objective=float(objective), f=f, g=g,
+                converged=True, n_iter=n_iter,
+                marginal_error=float(np.abs(r - a).sum() + np.abs(col - b).sum()))
