@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from ._kernels import sinkhorn as _k
-from ._kernels.sinkhorn_log import soft_transform
+from ._kernels.sinkhorn_log import hard_init, soft_transform
 from ._kernels.sinkhorn_scaling import scaled_plan
 
 #: epsilon-scaling: ratio between stages, and marginal error ending a non-final stage.
@@ -106,26 +106,41 @@ _LAST_BATCH = {"shared": 0, "fallback": []}
 def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
     """All targets ``B[:, k]`` on one shared kernel (:func:`_k.solve_multi`).
 
-    Taken only when the single solver would run one epsilon stage on unscaled costs (``reg >=
-    SCALING_BELOW * range(C)``, ``max|C|`` in ``[1e-100, 1e100]``) and there are at least 2
-    targets; returns ``None`` otherwise, else a list with, per target, the raw fields (as
+    The kernel is the plan of the mean target ``bbar`` at ``reg``: of the hard-init
+    potentials when the single solver would run one epsilon stage (``reg >= SCALING_BELOW *
+    range(C)``), else of the potentials of ``(a, bbar)`` solved by :func:`_solve` (with
+    epsilon-scaling; the kernel then serves targets whose potentials stay within
+    ``reg * log(BIG)`` of the mean's, e.g. nearby histograms). Taken when there are at least
+    2 targets and ``max|C|`` lies in ``[1e-100, 1e100]``; returns ``None`` otherwise (or if
+    the mean problem does not converge), else a list with, per target, the raw fields (as
     :func:`_solve`) or ``None`` where the shared kernel could not be used (scalings out of
     range, or not converged): the caller solves those alone. The plan of target ``k`` is
     written into ``plans[k]`` (preallocated (K, n, m): no copy when the result is stacked).
     """
     nt = B.shape[1]
     cmax = max(abs(lo), abs(hi))
-    if nt < 2 or reg < SCALING_BELOW * _span(lo, hi, reg) or not (
-            cmax == 0 or 1e-100 <= cmax <= 1e100):
+    if nt < 2 or not (cmax == 0 or 1e-100 <= cmax <= 1e100):
         return None
     n, m = C.shape
+    bbar = B.mean(axis=1)
+    dummy = np.zeros((1, 1))
+    if reg >= SCALING_BELOW * _span(lo, hi, reg):
+        f0, g0 = np.zeros(n), np.zeros(m)
+        hard_init(C, dummy, dummy, 0, 2.0, 1.0, False, a, bbar, f0, g0, np.zeros((1, m)),
+                  np.empty((1, m)))
+    else:
+        mean = _solve(C, dummy, dummy, 0, 2.0, 1.0, False, a, bbar, reg, tol, max_iter, lo, hi)
+        if not mean["converged"]:
+            return None
+        f0, g0 = mean["f"], mean["g"]
     threads = numba.get_num_threads()
     nch = 1  # numba serial: the BLAS products run in parallel (numba workers would contend)
     numba.set_num_threads(nch)
     try:
         Km = np.empty((n, m))
-        U, V, f0, g0, lbar, n_iter, ok = _k.solve_multi(
-            C, a, np.ascontiguousarray(B.T), reg, tol, max_iter, BIG, nch, OMEGA_MAX, Km)
+        U, V, n_iter, ok = _k.solve_multi(C, a, np.ascontiguousarray(B.T), bbar, f0, g0, reg,
+                                          tol, max_iter, BIG, nch, OMEGA_MAX, Km)
+        lbar = np.log(bbar, where=bbar > 0, out=np.full(m, -np.inf))
         out = [None if not ok[k] else
                _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0, g0, lbar, plans[k],
                               int(n_iter[k]), nch) for k in range(nt)]

@@ -262,36 +262,24 @@ def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max
 
 
 @kernel
-def solve_multi(C, a, Bt, eps, tol, max_iter, big, nch, omega_max, Km):
-    """``nt`` problems ``(a, Bt[k])`` on one cost, one shared kernel, one stage (no scaling).
+def solve_multi(C, a, Bt, bbar, f0, g0, eps, tol, max_iter, big, nch, omega_max, Km):
+    """``nt`` problems ``(a, Bt[k])`` on one cost and one shared kernel, at one ``eps``.
 
-    The kernel ``Km = exp((f0 + g0 - C)/eps + log a + log bbar)`` is built once from the
-    hard-init potentials of ``(a, bbar)``, ``bbar`` the mean target; the scalings ``U``
-    (nt, n) and ``V`` (nt, m) (``V = Bt / bbar`` at the start) are updated by
-    :func:`multi_pass` with a per-target over-relaxation controller (as in :func:`solve`).
-    There is no absorption: a target whose scalings leave ``[1/big, big]`` (or under/overflow),
-    or that has not converged after ``max_iter`` iterations, is dropped (``ok[k] = False``)
-    for the caller to solve alone. A converged target keeps the scalings at which its error
-    was measured.
+    The kernel ``Km = exp((f0 + g0 - C)/eps + log a + log bbar)`` is built once from
+    potentials ``(f0, g0)`` for ``(a, bbar)`` given by the caller (``bbar`` the mean target);
+    the scalings ``U`` (nt, n) and ``V`` (nt, m) (``V = Bt / bbar`` at the start) are
+    updated by :func:`multi_pass` with a per-target over-relaxation controller (as in
+    :func:`solve`). There is no absorption: a target whose scalings leave ``[1/big, big]``
+    (or under/overflow), or that has not converged after ``max_iter`` iterations, is dropped
+    (``ok[k] = False``) for the caller to solve alone. A converged target keeps the scalings
+    at which its error was measured.
 
     ``Km`` (n, m) is allocated by the caller (see :func:`solve`). Returns
-    ``(U, V, f0, g0, lbar, n_iter, ok)``; the plan of target ``k`` is
-    ``diag(U[k]) Km diag(V[k])``.
+    ``(U, V, n_iter, ok)``; the plan of target ``k`` is ``diag(U[k]) Km diag(V[k])``.
     """
     n, m = C.shape
     nt = Bt.shape[0]
-    la = np.log(a)
-    bbar = np.zeros(m)
-    for k in range(nt):
-        for j in range(m):
-            bbar[j] += Bt[k, j]
-    bbar /= nt
-    lbar = np.log(bbar)
-    f0, g0 = np.zeros(n), np.zeros(m)
-    dummy = np.zeros((1, 1))
-    parts1, cbuf = np.zeros((nch, m)), np.empty((nch, m))
-    hard_init(C, dummy, dummy, 0, 2.0, 1.0, False, a, bbar, f0, g0, parts1, cbuf)
-    build_kernel(C, f0, g0, la, lbar, eps, Km)
+    build_kernel(C, f0, g0, np.log(a), np.log(bbar), eps, Km)
     U, V = np.empty((nt, n)), np.empty((nt, m))
     for k in range(nt):
         for i in range(n):
@@ -332,4 +320,4 @@ def solve_multi(C, a, Bt, eps, tol, max_iter, big, nch, omega_max, Km):
             V[k] = Vn[k]
             cerr[k] = cerr_new[k]
             omega[k] = _relax(st[k], err)
-    return U, V, f0, g0, lbar, n_iter, ok
+    return U, V, n_iter, ok
