@@ -33,10 +33,11 @@ Algorithm (the solving layer is :mod:`divergences._entropic_solve`; the kernels 
   iteration (one exponential per entry per iteration).
 * *Symmetric problems* ``OT(a, a)`` (the debiasing terms of :func:`sinkhorn_divergence`) use
   the averaged update ``f <- (f + T(f))/2``.
-* *Several targets* ``b`` (m, K) at ``reg >= range(C)/100``: one kernel built from common
-  hard-init potentials of ``(a, mean target)``, scalings ``U`` (K, n), ``V`` (K, m) updated
-  together by two matrix-matrix products per iteration (BLAS: the kernel is streamed once
-  per product for all targets, instead of twice per target), per-target
+* *Several targets* ``b`` (m, K): one kernel, the plan of the mean target ``bbar`` (at the
+  hard-init potentials of ``(a, bbar)`` when ``reg >= range(C)/100``; below that, at the
+  potentials of ``(a, bbar)`` solved with epsilon-scaling), scalings ``U`` (K, n), ``V``
+  (K, m) updated together by two matrix-matrix products per iteration (BLAS: the kernel is
+  streamed once per product for all targets, instead of twice per target), per-target
   over-relaxation, no absorption: a target that leaves ``[1e-10, 1e10]`` or does not
   converge is handed to the single solver.
 * Sweeps are row-parallel with per-chunk column buffers, so results are deterministic for a
@@ -131,11 +132,12 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
         Source weights (counts are fine: normalised to sum 1). Zeros allowed.
     b : array_like, shape (m,) or (m, K)
         Target weights, or ``K`` target histograms as columns, each normalised to sum 1.
-        When ``reg >= range(C) / 100`` (no epsilon-scaling), the ``K`` problems share one
-        stabilised kernel, each iteration being two matrix-matrix products; a target whose
-        scalings leave ``[1e-10, 1e10]`` on that kernel, or that does not converge there, is
-        re-solved alone by the single-problem solver. Either way each target's result
-        equals its own single solve (to the stopping tolerance).
+        The ``K`` problems share one stabilised kernel (the plan of the mean target), each
+        iteration being two matrix-matrix products; a target whose scalings leave
+        ``[1e-10, 1e10]`` on that kernel, or that does not converge there, is re-solved
+        alone by the single-problem solver. Either way each target's result equals its own
+        single solve (to the stopping tolerance). ``n_iter`` counts each target's own
+        iterations (below ``range(C) / 100`` the mean target's solve comes on top).
     cost : array_like, shape (n, m)
         Finite ground costs (any sign).
     reg : float
