@@ -272,6 +272,50 @@ def test_online_equals_dense(rel, zeros):
     assert online.marginal_error <= 1e-9
 
 
+@pytest.mark.parametrize("omega", [1.0, 1.5])
+def test_scaling_pass_against_numpy(omega):
+    """The 8-row grouped sweep against its definition: new scalings, both errors, the
+    counts of non-finite and out-of-range scalings, zero weights; sizes that leave partial
+    groups in each chunk."""
+    rng = np.random.default_rng(30)
+    n, m = 45, 29
+    a, b = rng.random(n), rng.random(m)
+    a[[3, 17]] = 0.0
+    b[5] = 0.0
+    a, b = a / a.sum(), b / b.sum()
+    Kmat = rng.random((n, m)) * np.outer(a, b)
+    u, v = rng.random(n) + 0.5, rng.random(m) + 0.5
+    u[a == 0], v[b == 0] = 0.0, 0.0
+    s = Kmat @ v
+    with np.errstate(divide="ignore", invalid="ignore"):
+        un = np.where(a > 0, u * (a / (u * s)) ** omega, 0.0)
+        t = Kmat.T @ un
+        vn = np.where(b > 0, v * (b / (v * t)) ** omega, 0.0)
+    rerr = np.abs(u * s - a)[a > 0].sum()
+    cerr = np.abs(vn * t - b).sum() if omega != 1.0 else 0.0
+    for fn in (K.scaling_pass, serial_twin(K.scaling_pass)):
+        for nch in (1, 3):
+            u2, v2, parts = np.empty(n), np.empty(m), np.zeros((nch, m))
+            e1, e2, nonfinite, outside = fn(Kmat, a, b, u, v, u2, v2, parts, 1e10, omega)
+            np.testing.assert_allclose(u2, un, rtol=1e-13)
+            np.testing.assert_allclose(v2, vn, rtol=1e-13)
+            np.testing.assert_allclose([e1, e2], [rerr, cerr], rtol=1e-12, atol=1e-300)
+            assert (nonfinite, outside) == (0, 0)
+            # a tight range flags the scalings outside it; a zero row of K with a_i > 0
+            # gives a non-finite u_i, which adds nothing to the column sums
+            big = 1.0 + 1e-9
+            _, _, _, outside = fn(Kmat, a, b, u, v, u2, v2, parts, big, omega)
+            expect = ((un > big) | (un < 1 / big))[a > 0].sum()
+            expect += ((vn > big) | (vn < 1 / big))[b > 0].sum()
+            assert outside == expect > 0
+            K0 = Kmat.copy()
+            K0[7] = 0.0
+            _, _, nonfinite, _ = fn(K0, a, b, u, v, u2, v2, parts, 1e10, omega)
+            assert nonfinite == 1 and not np.isfinite(u2[7])
+            t0 = np.delete(K0, 7, axis=0).T @ np.delete(u2, 7)
+            np.testing.assert_allclose(parts.sum(axis=0), t0, rtol=1e-13)
+
+
 def test_parallel_equals_serial():
     _, _, a, b, C = _problem(11, 50, 37)
     Kmat = np.exp(-C / C.max()) * np.outer(a, b)
