@@ -157,19 +157,15 @@ def exp_block(x, n, out):
         rh = _double(_bits(r) & _HIGH26)
         rl = _sub(r, rh)
         h = (0.5 * rh) * rh
-        q = _C13 + r * _C14
-        q = _C12 + r * q
-        q = _C11 + r * q
-        q = _C10 + r * q
-        q = _C9 + r * q
-        q = _C8 + r * q
-        q = _C7 + r * q
-        q = _C6 + r * q
-        q = _C5 + r * q
-        q = _C4 + r * q
-        q = _C3 + r * q
+        # q(r) by Estrin's scheme (a short dependency chain: the loop is latency bound)
+        r2 = r * r
+        r4 = r2 * r2
+        q0 = (_C3 + r * _C4) + r2 * (_C5 + r * _C6)
+        q1 = (_C7 + r * _C8) + r2 * (_C9 + r * _C10)
+        q2 = (_C11 + r * _C12) + r2 * (_C13 + r * _C14)
+        q = q0 + r4 * (q1 + r4 * q2)
         # exp(r + dr) = 1 + r + h + tail, tail of the order of r**3 / 6 < 0.007
-        tail = rl * (rh + 0.5 * rl) + ((r * r) * r) * q + dr
+        tail = rl * (rh + 0.5 * rl) + (r2 * r) * q + dr
         # 1 + r + h = s + e1 + e2 exactly (two Fast2Sum: |r| < 1, h < 0.07 < 1 + r)
         a = _add(1.0, r)
         e1 = _add(_sub(1.0, a), r)
