@@ -1,4 +1,4 @@
-"""The vectorisable exponential: within 0.6 ulp of the exact value (mpmath) over the
+"""The vectorisable exponential: within 0.55 ulp of the exact value (mpmath) over the
 normal range, gradual underflow, exact special values, any length, vectorised."""
 
 import re
@@ -63,9 +63,9 @@ def test_accuracy_against_mpmath_over_the_normal_range():
     got = _exp(x)
     hi, lo = _exact(x)
     ulps = np.abs((got - hi) / np.spacing(hi) - lo)  # (got - hi) / ulp is an integer
-    assert np.max(ulps) <= (0.6 if mp is not None else 1.0)
+    assert np.max(ulps) <= (0.55 if mp is not None else 1.0)
     # almost correctly rounded: equal to the rounded exact value almost everywhere
-    assert np.mean(got != hi) < 0.02
+    assert np.mean(got != hi) < 0.005
     assert np.all(np.isfinite(got))
 
 
