@@ -7,8 +7,8 @@ import llvmlite.binding as llvm
 import numpy as np
 import pytest
 
-from divergences._jit import serial_twin
-from divergences._kernels.fastexp import exp_block, exp_inplace
+from divergences._jit import kernel, serial_twin
+from divergences._kernels.fastexp import exp_block, exp_inline, exp_inplace
 
 try:  # the exact reference; without it, np.exp (within an ulp of the exact value)
     import mpmath as mp
@@ -128,12 +128,32 @@ def test_any_length_and_only_the_first_n(n):
     np.testing.assert_array_equal(y[n:], x[n:])
 
 
+@kernel
+def _weighted_exp_sum(x, w):
+    total = 0.0
+    for k in range(x.shape[0]):
+        total += w[k] * exp_inline(x[k])
+    return total
+
+
+def test_inline_and_aliased_uses():
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-30.0, 30.0, 1001)
+    w = rng.random(1001)
+    ref = _exp(x)
+    assert np.isclose(_weighted_exp_sum(x, w), np.dot(w, ref), rtol=1e-14, atol=0.0)
+    y = x.copy()
+    exp_block(y, y.shape[0], y)  # out is x: right values (LLVM's scalar fallback)
+    np.testing.assert_array_equal(y, ref)
+
+
 @pytest.mark.skipif("+avx2" not in llvm.get_host_cpu_features().flatten(),
                     reason="needs AVX2")
 def test_the_loop_is_vectorised():
-    fn = serial_twin(exp_block)  # not cached, so its assembly can be inspected
-    x = np.zeros(8)
-    fn(x, 8, x)
-    asm = fn.inspect_asm(fn.signatures[0])
-    assert len(re.findall(r"vfn?m(?:add|sub)\d+pd\s+[^\n]*%ymm", asm)) >= 11
-    assert len(re.findall(r"vmulpd\s+[^\n]*%ymm", asm)) >= 2
+    for fn, args in [(serial_twin(exp_block), (np.zeros(8), 8, np.zeros(8))),
+                     (serial_twin(exp_inplace), (np.zeros(8), 8))]:
+        fn(*args)  # a twin is not cached, so its assembly can be inspected
+        asm = fn.inspect_asm(fn.signatures[0])
+        # packed (4-double) fused multiply-adds and products: the loop body is vectorised
+        assert len(re.findall(r"vfn?m(?:add|sub)\d+pd\s+[^\n]*%ymm", asm)) >= 9
+        assert len(re.findall(r"vmulpd\s+[^\n]*%ymm", asm)) >= 4

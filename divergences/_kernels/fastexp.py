@@ -3,7 +3,9 @@
 numba calls libm's scalar ``exp`` once per element; with AVX2 and no SVML that dominates
 building a Gibbs kernel ``K = exp(-C / reg)``. :func:`exp_block` computes ``exp`` of an
 array of doubles in one branch-free loop, which LLVM vectorises (4 doubles per AVX2
-instruction, about 4x faster than numba's loop over ``np.exp`` on one core).
+instruction): on one core, 2.7x faster than numba's loop over ``np.exp`` where libm takes
+its fast path (``|x|`` up to a few hundred), 4-5x over ``[-700, 700]``
+(``benchmarks/bench_fastexp.py``).
 
 Method
 ------
@@ -48,13 +50,18 @@ numba's fastmath rewrite leaves flagged instructions alone, so they are rounded 
 Contract
 --------
 ``exp_block(x, n, out)`` sets ``out[k] = exp(x[k])`` for ``k < n``; ``x`` and ``out`` are
-1-D float64 arrays of length ``>= n``, ``out`` may be ``x`` (:func:`exp_inplace`) but
-must not overlap it otherwise. No scratch buffer, any ``n >= 0``. Special values:
-``exp(+-0) = 1`` exactly, ``exp(-inf) = 0`` exactly, ``0`` for ``x < -745.14``,
-``+inf`` for ``x > 709.79`` and ``x = +inf``; NaN gives NaN (by propagation; not
-needed by the callers). Error: below 0.53 ulp over the normal output range against
-mpmath (0.5 ulp is correct rounding), and one rounding of the exact ``2**n exp(r)``
-(within an ulp) in the subnormal range; see ``tests/test_fastexp.py``.
+1-D float64 arrays of length ``>= n`` that must not overlap (if they do, LLVM's runtime
+alias check falls back to its scalar loop: right values, 3x slower); no scratch buffer,
+any ``n >= 0``. ``exp_inplace(x, n)`` does the same in place, at the same speed.
+``exp_inline(v)`` is the scalar body, inlined by numba into any kernel loop (e.g. to fuse
+``exp`` with a product or a sum without a buffer). Special values: ``exp(+-0) = 1``
+exactly, ``exp(-inf) = 0`` exactly, ``0`` for ``x < -745.14``, ``+inf`` for
+``x > 709.79`` and ``x = +inf``; NaN gives NaN (by propagation; not needed by the
+callers). Error: below 0.53 ulp over the normal output range against mpmath (0.5 ulp is
+correct rounding; 0.2% of the results are not correctly rounded), and one rounding of the
+nearly exact ``2**n exp(r)`` (within an ulp) in the subnormal range; see
+``tests/test_fastexp.py``. Results in the subnormal range are slow (x86 microcode assist
+on subnormal products, about 5 ns each).
 
 References
 ----------
@@ -67,6 +74,7 @@ J.-M. Muller, *Elementary Functions: Algorithms and Implementation*, 3rd ed., Bi
 reduction; rounding to an integer by adding ``1.5 * 2**52``).
 """
 
+import numba
 from numba import types
 from numba.extending import intrinsic
 
@@ -140,47 +148,57 @@ def _double(typingctx, i):
     return types.float64(types.int64), codegen
 
 
+@numba.njit(inline="always")
+def exp_inline(x):
+    """``exp(x)`` for one double, to call in the loop of a :func:`kernel`: numba inlines
+    it into the caller before compiling (so it gets the caller's flags, the package
+    policy) and LLVM vectorises the loop if the rest of its body allows."""
+    xk = x
+    xk = _X_MAX if _X_MAX < xk else xk
+    xk = _X_MIN if _X_MIN > xk else xk
+    # n = round(x / log 2): in the low bits of t, and as a double
+    t = xk * _INV_LN2 + _SHIFT
+    nf = _sub(t, _SHIFT)
+    i = _bits(t) - _SHIFT_BITS
+    j = i >> 1
+    # x - n log 2 = r + d: r = x - n L_hi is exact, d = -n L_lo is below 6e-11
+    r = _sub(xk, nf * _LN2_HI)
+    d = nf * -_LN2_LO
+    # r = rh + rl with rh on 26 bits, so that rh**2 / 2 is exact
+    rh = _double(_bits(r) & _HIGH26)
+    rl = _sub(r, rh)
+    h = (0.5 * rh) * rh
+    # q(r) by Estrin's scheme (shorter dependency chains than Horner's: ~10% faster)
+    r2 = r * r
+    r4 = r2 * r2
+    q0 = (_Q0 + r * _Q1) + r2 * (_Q2 + r * _Q3)
+    q1 = (_Q4 + r * _Q5) + r2 * (_Q6 + r * _Q7)
+    q2 = _Q8 + r * _Q9
+    q = q0 + r4 * (q1 + r4 * q2)
+    # 1 + r + h = s + e1 + e2 exactly (two Fast2Sum: |r| < 1, h < 0.07 < 1 + r)
+    a = _add(1.0, r)
+    e1 = _add(_sub(1.0, a), r)
+    s = _add(a, h)
+    e2 = _add(_sub(a, s), h)
+    # exp(r + d) = 1 + r + h + tail: the rest of r**2 / 2, r**3 q(r), and
+    # d exp(r) (exp(r) = s + w to 3e-9, |d| < 6e-11; d**2 / 2 < 2e-21 left out)
+    w = (r2 * r) * q
+    tail = rl * (rh + 0.5 * rl) + w + d * (s + w)
+    p = _add(s, (e1 + e2) + tail)
+    # times 2**j, exact, then times 2**(n - j): one rounding even if subnormal
+    return _mul(_mul(p, _double((j + 1023) << 52)), _double((i - j + 1023) << 52))
+
+
 @kernel
 def exp_block(x, n, out):
-    """``out[k] = exp(x[k])`` for ``k < n``; ``out`` may be ``x``."""
+    """``out[k] = exp(x[k])`` for ``k < n``; ``out`` must not overlap ``x`` (correct but
+    not vectorised if it does: use :func:`exp_inplace`)."""
     for k in range(n):
-        xk = x[k]
-        xk = _X_MIN if _X_MIN > xk else xk
-        xk = _X_MAX if _X_MAX < xk else xk
-        # n = round(x / log 2): in the low bits of t, and as a double
-        t = xk * _INV_LN2 + _SHIFT
-        nf = _sub(t, _SHIFT)
-        i = _bits(t) - _SHIFT_BITS
-        j = i >> 1
-        # x - n log 2 = r + d: r = x - n L_hi is exact, d = -n L_lo is below 6e-11
-        r = _sub(xk, nf * _LN2_HI)
-        d = nf * -_LN2_LO
-        # r = rh + rl with rh on 26 bits, so that rh**2 / 2 is exact
-        rh = _double(_bits(r) & _HIGH26)
-        rl = _sub(r, rh)
-        h = (0.5 * rh) * rh
-        # q(r) by Estrin's scheme (shorter dependency chains than Horner's: ~10% faster)
-        r2 = r * r
-        r4 = r2 * r2
-        q0 = (_Q0 + r * _Q1) + r2 * (_Q2 + r * _Q3)
-        q1 = (_Q4 + r * _Q5) + r2 * (_Q6 + r * _Q7)
-        q2 = _Q8 + r * _Q9
-        q = q0 + r4 * (q1 + r4 * q2)
-        # 1 + r + h = s + e1 + e2 exactly (two Fast2Sum: |r| < 1, h < 0.07 < 1 + r)
-        a = _add(1.0, r)
-        e1 = _add(_sub(1.0, a), r)
-        s = _add(a, h)
-        e2 = _add(_sub(a, s), h)
-        # exp(r + d) = 1 + r + h + tail: the rest of r**2 / 2, r**3 q(r), and
-        # d exp(r) (exp(r) = s + w to 3e-9, |d| < 6e-11; d**2 / 2 < 2e-21 left out)
-        w = (r2 * r) * q
-        tail = rl * (rh + 0.5 * rl) + w + d * (s + w)
-        p = _add(s, (e1 + e2) + tail)
-        # times 2**j, exact, then times 2**(n - j): one rounding even if subnormal
-        out[k] = _mul(_mul(p, _double((j + 1023) << 52)), _double((i - j + 1023) << 52))
+        out[k] = exp_inline(x[k])
 
 
 @kernel
 def exp_inplace(x, n):
     """``x[k] = exp(x[k])`` for ``k < n``."""
-    exp_block(x, n, x)
+    for k in range(n):
+        x[k] = exp_inline(x[k])
