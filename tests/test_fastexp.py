@@ -65,7 +65,7 @@ def test_accuracy_against_mpmath_over_the_normal_range():
     ulps = np.abs((got - hi) / np.spacing(hi) - lo)  # (got - hi) / ulp is an integer
     assert np.max(ulps) <= (0.55 if mp is not None else 1.0)
     # almost correctly rounded: equal to the rounded exact value almost everywhere
-    assert np.mean(got != hi) < 0.005
+    assert np.mean(got != hi) < 0.01
     assert np.all(np.isfinite(got))
 
 

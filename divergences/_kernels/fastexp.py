@@ -3,8 +3,8 @@
 numba calls libm's scalar ``exp`` once per element; with AVX2 and no SVML that dominates
 building a Gibbs kernel ``K = exp(-C / reg)``. :func:`exp_block` computes ``exp`` of an
 array of doubles in one branch-free loop, which LLVM vectorises (4 doubles per AVX2
-instruction): on one core, 2.7x faster than numba's loop over ``np.exp`` where libm takes
-its fast path (``|x|`` up to a few hundred), 4-5x over ``[-700, 700]``
+instruction): on one core, 2.8-3x faster than numba's loop over ``np.exp`` where libm takes
+its fast path (``|x|`` up to a few hundred), 5x over ``[-700, 700]``
 (``benchmarks/bench_fastexp.py``).
 
 Method
@@ -26,12 +26,11 @@ write ``x = n log 2 + r`` with ``n`` the integer nearest to ``x / log 2`` and
    Chebyshev nodes, Lawson's reweighting (40 iterations) towards the minimax, in
    40-digit arithmetic (mpmath), then rounded to doubles; the resulting relative error
    on ``exp`` is below ``0.008 * 2**-53`` (Taylor's polynomial needs degree 11 for the
-   same). The three leading terms are summed without error: ``r = rh + rl`` with ``rh``
-   the leading 26 bits of ``r`` (a mask on its bits), so ``h = rh**2 / 2`` is exact and
-   ``rl (rh + rl / 2)`` joins the tail; then ``1 + r = a + e1`` and ``a + h = s + e2``
-   exactly (Dekker's Fast2Sum, valid as ``|r| < 1`` and ``h < 0.07 < a``). The result
-   ``s + ((e1 + e2) + tail)`` has one rounding of the size of half an ulp, the others
-   act on terms below ``0.008``;
+   same). The three leading terms are summed almost exactly: ``h = r**2 / 2`` carries
+   the one rounding of ``r**2`` (at most ``2**-58``, 0.03 ulp of the result), then
+   ``1 + r = a + e1`` and ``a + h = s + e2`` exactly (Dekker's Fast2Sum, valid as
+   ``|r| < 1`` and ``h < 0.07 < a``), and the result ``s + ((e1 + e2) + tail)`` has one
+   rounding of the size of half an ulp, the others acting on terms below ``0.008``;
 4. ``2**n`` is applied as two factors ``2**j * 2**(n - j)``, ``j = floor(n / 2)``, both
    normal doubles built from their exponent bits: the first product is exact and the
    second rounds once, so a result in the subnormal range underflows gradually (no flush
@@ -57,8 +56,8 @@ any ``n >= 0``. ``exp_inplace(x, n)`` does the same in place, at the same speed.
 ``exp`` with a product or a sum without a buffer). Special values: ``exp(+-0) = 1``
 exactly, ``exp(-inf) = 0`` exactly, ``0`` for ``x < -745.14``, ``+inf`` for
 ``x > 709.79`` and ``x = +inf``; NaN gives NaN (by propagation; not needed by the
-callers). Error: below 0.53 ulp over the normal output range against mpmath (0.5 ulp is
-correct rounding; 0.2% of the results are not correctly rounded), and one rounding of the
+callers). Error: below 0.54 ulp over the normal output range against mpmath (0.5 ulp is
+correct rounding; 0.5% of the results are not correctly rounded), and one rounding of the
 nearly exact ``2**n exp(r)`` (within an ulp) in the subnormal range; see
 ``tests/test_fastexp.py``. Results in the subnormal range are slow (x86 microcode assist
 on subnormal products, about 5 ns each).
@@ -159,18 +158,15 @@ def exp_inline(x):
     # n = round(x / log 2): in the low bits of t, and as a double
     t = xk * _INV_LN2 + _SHIFT
     nf = _sub(t, _SHIFT)
-    i = _bits(t) - _SHIFT_BITS
-    j = i >> 1
+    u = _bits(t) - (_SHIFT_BITS - 2046)  # n + 2046 > 0
+    v = u >> 1  # floor(n / 2) + 1023
     # x - n log 2 = r + d: r = x - n L_hi is exact, d = -n L_lo is below 6e-11
     r = _sub(xk, nf * _LN2_HI)
     d = nf * -_LN2_LO
-    # r = rh + rl with rh on 26 bits, so that rh**2 / 2 is exact
-    rh = _double(_bits(r) & _HIGH26)
-    rl = _sub(r, rh)
-    h = (0.5 * rh) * rh
     # q(r) by Estrin's scheme (shorter dependency chains than Horner's: ~10% faster)
     r2 = r * r
     r4 = r2 * r2
+    h = 0.5 * r2  # r**2 / 2 with one rounding (2**-58 at most: 0.03 ulp)
     q0 = (_Q0 + r * _Q1) + r2 * (_Q2 + r * _Q3)
     q1 = (_Q4 + r * _Q5) + r2 * (_Q6 + r * _Q7)
     q2 = _Q8 + r * _Q9
@@ -180,13 +176,14 @@ def exp_inline(x):
     e1 = _add(_sub(1.0, a), r)
     s = _add(a, h)
     e2 = _add(_sub(a, s), h)
-    # exp(r + d) = 1 + r + h + tail: the rest of r**2 / 2, r**3 q(r), and
-    # d exp(r) (exp(r) = s + w to 3e-9, |d| < 6e-11; d**2 / 2 < 2e-21 left out)
+    # exp(r + d) = 1 + r + h + tail: r**3 q(r) and d exp(r) (exp(r) = s + w to
+    # 1e-16, |d| < 6e-11; d**2 / 2 < 2e-21 left out)
     w = (r2 * r) * q
-    tail = rl * (rh + 0.5 * rl) + w + d * (s + w)
+    tail = w + d * (s + w)
     p = _add(s, (e1 + e2) + tail)
-    # times 2**j, exact, then times 2**(n - j): one rounding even if subnormal
-    return _mul(_mul(p, _double((j + 1023) << 52)), _double((i - j + 1023) << 52))
+    # times 2**j, exact, then times 2**(n - j), j = floor(n / 2): one rounding even
+    # if subnormal (the biased exponents are v and u - v, both in [485, 1535])
+    return _mul(_mul(p, _double(v << 52)), _double((u - v) << 52))
 
 
 @kernel
