@@ -106,7 +106,7 @@ def test_gradual_underflow_in_the_subnormal_range():
     else:
         mp.mp.prec = 120
         err = np.array([float(abs(mp.mpf(g) - mp.exp(v)) / TINY)
-                        for g, v in zip(got.tolist(), x.tolist())])
+                        for g, v in zip(got.tolist(), x.tolist(), strict=True)])
     # one rounding of a nearly exact value: within one subnormal ulp of the exact result
     assert np.max(err) <= 1.0
     assert np.mean(err <= 0.5) > 0.98
