@@ -157,3 +157,21 @@ def test_the_loop_is_vectorised():
         # packed (4-double) fused multiply-adds and products: the loop body is vectorised
         assert len(re.findall(r"vfn?m(?:add|sub)\d+pd\s+[^\n]*%ymm", asm)) >= 9
         assert len(re.findall(r"vmulpd\s+[^\n]*%ymm", asm)) >= 4
+
+
+@pytest.mark.skipif(mp is None, reason="needs mpmath")
+def test_the_polynomial_meets_its_documented_error():
+    # r**3 (q(r) - exact) / exp(r) below 0.01 * 2**-53 on |r| <= log(2) / 2 + 1e-6
+    from divergences._kernels import fastexp
+
+    coef = [getattr(fastexp, f"_Q{k}") for k in range(10)]
+    mp.mp.prec = 160
+    edge = mp.log(2) / 2 + mp.mpf("1e-6")
+    worst = mp.mpf(0)
+    for r in mp.linspace(-edge, edge, 801):
+        if r == 0:
+            continue
+        exact = (mp.exp(r) - 1 - r - r * r / 2) / r**3
+        approx = mp.fsum(mp.mpf(c) * r**k for k, c in enumerate(coef))
+        worst = max(worst, abs(r**3 * (approx - exact)) / mp.exp(r))
+    assert worst < 0.01 * mp.mpf(2) ** -53
