@@ -15,6 +15,7 @@ so the choices below hold everywhere:
 * ``parallel=True`` only where it pays, per kernel; :func:`serial_twin` compiles the same
   Python function without it so tests can check both give the same answer.
 * indices are int64 (numba's default integer on 64-bit platforms).
+* ``inline=True`` for the few scalar helpers that must vectorise inside callers' loops.
 """
 
 import numba
@@ -35,11 +36,17 @@ def _options(parallel):
     )
 
 
-def kernel(fn=None, *, parallel=False):
-    """Compile ``fn`` with the package policy: ``@kernel`` or ``@kernel(parallel=True)``."""
+def kernel(fn=None, *, parallel=False, inline=False):
+    """Compile ``fn`` with the package policy: ``@kernel`` or ``@kernel(parallel=True)``.
+
+    ``inline=True`` is for small scalar bodies called in hot loops (e.g.
+    :func:`divergences._kernels.fastexp.exp_inline`): numba inlines them into the caller's
+    IR, so LLVM can vectorise the caller's loop (a call to another compiled function is
+    opaque to it and blocks vectorisation).
+    """
 
     def wrap(f):
-        return numba.njit(**_options(parallel))(f)
+        return numba.njit(**_options(parallel), inline="always" if inline else "never")(f)
 
     return wrap if fn is None else wrap(fn)
 

@@ -73,7 +73,6 @@ J.-M. Muller, *Elementary Functions: Algorithms and Implementation*, 3rd ed., Bi
 reduction; rounding to an integer by adding ``1.5 * 2**52``).
 """
 
-import numba
 from numba import types
 from numba.extending import intrinsic
 
@@ -146,7 +145,7 @@ def _double(typingctx, i):
     return types.float64(types.int64), codegen
 
 
-@numba.njit(inline="always")
+@kernel(inline=True)
 def exp_inline(x):
     """``exp(x)`` for one double, to call in the loop of a :func:`kernel`: numba inlines
     it into the caller before compiling (so it gets the caller's flags, the package

@@ -11,10 +11,12 @@ Conventions shared by the Sinkhorn kernels (trusted inputs, no validation):
 * Column sums are accumulated row-parallel in per-chunk buffers ``parts`` of shape
   ``(nchunks, m)`` and reduced afterwards: the result does not depend on thread scheduling.
 
-The *log pass* (:func:`log_row_pass`) computes a max-shifted log-sum-exp over each row to
-get the new ``f`` and accumulates the columns of the updated plan in the same sweep;
+The *log pass* (:func:`log_row_pass`) computes a log-sum-exp over each row to get the new
+``f`` (shifted by the row's maximum only when the unshifted sum leaves ``[1e-200, 1e200]``)
+and accumulates the columns of the updated plan in the same sweep;
 :func:`update_g` then makes the column marginals exact. One exponential per entry per
-iteration: used by the online mode and as the dense mode's fallback (the dense mode's fast
+iteration (:func:`divergences._kernels.fastexp.exp_inline`, vectorised): used by the
+online mode and as the dense mode's fallback (the dense mode's fast
 iterations are in :mod:`.sinkhorn_scaling`).
 """
 
@@ -23,6 +25,7 @@ from numba import prange
 
 from .._jit import kernel
 from .cost import EUCLIDEAN, SQEUCLIDEAN, ground_distance
+from .fastexp import exp_inline
 
 #: largest exponent ever passed to exp (exp(700) ~ 1e304 is finite).
 ZMAX = 700.0
@@ -90,16 +93,23 @@ def log_row_pass(C, x, y, metric, q, p, online, a, f, g, lb, eps, omega, parts, 
         for i in range(c * n // nch, (c + 1) * n // nch):
             row = _row(C, x, y, metric, q, p, online, i, cbuf[c])
             fi = f[i] * inv
-            mx = -np.inf
-            for j in range(m):
-                zj = fi + gl[j] - row[j] * inv
-                z[j] = zj
-                mx = max(mx, zj)
+            # unshifted first: the row sum of the plan over a_i, near 1 once iterations
+            # settle; shifted by the row's maximum only if it leaves [1e-200, 1e200]
+            mx = 0.0
             s = 0.0
             for j in range(m):
-                ej = np.exp(z[j] - mx)
+                ej = exp_inline(fi + gl[j] - row[j] * inv)
                 z[j] = ej
                 s += ej
+            if not (s > 1e-200 and s < 1e200):
+                mx = -np.inf
+                for j in range(m):
+                    mx = max(mx, fi + gl[j] - row[j] * inv)
+                s = 0.0
+                for j in range(m):
+                    ej = exp_inline(fi + gl[j] - row[j] * inv - mx)
+                    z[j] = ej
+                    s += ej
             lse = mx + np.log(s)
             ai = a[i]
             if ai > 0.0:
@@ -213,7 +223,7 @@ def online_plan_stats(x, y, metric, q, p, f, g, la, lb, eps, parts, cbuf, r):
                 row = _row(dummy, x, y, metric, q, p, True, i, cbuf[c])
                 fi = f[i] * inv + la[i]
                 for j in range(m):
-                    pij = np.exp(min(fi + gl[j] - row[j] * inv, ZMAX))
+                    pij = exp_inline(min(fi + gl[j] - row[j] * inv, ZMAX))
                     s += pij
                     acc[j] += pij
                     tc += pij * row[j]

@@ -16,6 +16,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel
+from .fastexp import exp_inline
 from .sinkhorn_log import ZMAX
 
 #: rows per step of the scaling sweep.
@@ -37,7 +38,7 @@ def build_kernel(C, f, g, la, lb, eps, K):
             continue
         fi = f[i] * inv + la[i]
         for j in range(m):
-            K[i, j] = np.exp(min(fi + gl[j] - C[i, j] * inv, ZMAX))
+            K[i, j] = exp_inline(min(fi + gl[j] - C[i, j] * inv, ZMAX))
 
 
 @kernel
