@@ -244,7 +244,7 @@ def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
         both = np.concatenate([x, y])
         span = float(ground_distance(both.min(axis=0), both.max(axis=0), metric, q))
         span = span if pk == 1.0 else (np.inf if span > 1e300 else span**pk)
-        C, lo, hi = np.zeros((1, 1)), 0.0, span
+        C, lo, hi = np.ascontiguousarray(y.T), 0.0, span  # online kernels read y.T
     else:
         C = cost_matrix(x, y, metric, q, pk)
         lo, hi, _ = value_range(C)

@@ -196,7 +196,7 @@ def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_ite
     if zc.shape[0] > 0:
         soft_transform(C, x, y, metric, q, p, online, f, la, reg, zc, g, True)
     if online:
-        cost = online_plan_stats(x, y, metric, q, p, f, g, la, lb, reg, parts, cbuf, r)
+        cost = online_plan_stats(C, x, y, metric, q, p, f, g, la, lb, reg, parts, cbuf, r)
     col = np.zeros(m)
     for c in range(nch):
         for j in range(m):
@@ -249,7 +249,7 @@ def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max
         for i in range(n):
             f[i] = min(f[i], ft[i])
     if online:
-        cost = online_plan_stats(x, x, metric, q, p, f, f, la, la, reg, parts, cbuf, r)
+        cost = online_plan_stats(C, x, x, metric, q, p, f, f, la, la, reg, parts, cbuf, r)
     else:
         build_kernel(C, f, f, la, la, reg, K)
         ones = np.ones(n)

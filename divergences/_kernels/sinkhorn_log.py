@@ -7,7 +7,8 @@ Conventions shared by the Sinkhorn kernels (trusted inputs, no validation):
   exponential by IEEE arithmetic.
 * The plan is :math:`P_{ij} = a_i b_j \exp((f_i + g_j - C_{ij})/\varepsilon)`.
 * Costs come either from a dense matrix ``C`` (``online=False``) or are recomputed on the fly
-  as ``d(x_i, y_j) ** p`` (``online=True``; ``C`` is then a dummy ``(1, 1)`` array).
+  as ``d(x_i, y_j) ** p`` (``online=True``; ``C`` then holds ``y.T``, C-contiguous, so
+  that rows of (squared) Euclidean costs are computed from contiguous coordinates).
 * Column sums are accumulated row-parallel in per-chunk buffers ``parts`` of shape
   ``(nchunks, m)`` and reduced afterwards: the result does not depend on thread scheduling.
 
@@ -32,17 +33,18 @@ ZMAX = 700.0
 
 
 @kernel
-def _row_costs(x, y, metric, q, p, i, out):
-    """``out[j] = d(x_i, y_j) ** p``; (sq)euclidean summed coordinate-major so it vectorises,
-    in the same order as :func:`cost_matrix`."""
+def _row_costs(x, y, yt, metric, q, p, i, out):
+    """``out[j] = d(x_i, y_j) ** p``; (sq)euclidean summed coordinate-major over ``yt = y.T``
+    (contiguous: it vectorises), in the same order as :func:`cost_matrix`."""
     m, dim = y.shape
     if metric == SQEUCLIDEAN or metric == EUCLIDEAN:
         for j in range(m):
             out[j] = 0.0
         for k in range(dim):
             xk = x[i, k]
+            yk = yt[k]
             for j in range(m):
-                t = xk - y[j, k]
+                t = xk - yk[j]
                 out[j] += t * t
         if metric == EUCLIDEAN:
             for j in range(m):
@@ -65,9 +67,10 @@ def _cost_ij(C, x, y, metric, q, p, online, i, j):
 
 @kernel
 def _row(C, x, y, metric, q, p, online, i, cbuf):
-    """Row ``i`` of the costs: a view of ``C`` or, online, computed into ``cbuf``."""
+    """Row ``i`` of the costs: a view of ``C`` or, online (``C = y.T``), computed into
+    ``cbuf``."""
     if online:
-        _row_costs(x, y, metric, q, p, i, cbuf)
+        _row_costs(x, y, C, metric, q, p, i, cbuf)
         return cbuf
     return C[i]
 
@@ -202,16 +205,15 @@ def hard_init(C, x, y, metric, q, p, online, a, b, f, g, parts, cbuf):
 
 
 @kernel(parallel=True)
-def online_plan_stats(x, y, metric, q, p, f, g, la, lb, eps, parts, cbuf, r):
+def online_plan_stats(yt, x, y, metric, q, p, f, g, la, lb, eps, parts, cbuf, r):
     """Row sums ``r``, per-chunk column sums ``parts`` and ``<P, C>`` (returned) of the plan
-    of ``(f, g)``, recomputed entry by entry from the points and never stored."""
+    of ``(f, g)``, recomputed entry by entry from the points (``yt = y.T``), never stored."""
     n, m, nch = r.shape[0], g.shape[0], parts.shape[0]
     inv = 1.0 / eps
     gl = np.empty(m)
     for j in range(m):
         gl[j] = g[j] * inv + lb[j]
     totals = np.zeros(nch)
-    dummy = np.zeros((1, 1))
     for c in prange(nch):
         acc = parts[c]
         for j in range(m):
@@ -220,7 +222,7 @@ def online_plan_stats(x, y, metric, q, p, f, g, la, lb, eps, parts, cbuf, r):
         for i in range(c * n // nch, (c + 1) * n // nch):
             s = 0.0
             if la[i] > -np.inf:
-                row = _row(dummy, x, y, metric, q, p, True, i, cbuf[c])
+                row = _row(yt, x, y, metric, q, p, True, i, cbuf[c])
                 fi = f[i] * inv + la[i]
                 for j in range(m):
                     pij = exp_inline(min(fi + gl[j] - row[j] * inv, ZMAX))
