@@ -29,8 +29,8 @@ Algorithm (the solving layer is :mod:`divergences._entropic_solve`; the kernels 
   save; at ``reg = 1e-4 range`` they cut the iterations about tenfold.)
 * *Online mode* (point clouds only): no n x m array at all; every iteration is an exact
   log-domain sweep recomputing ``C_ij = d(x_i, y_j)^p`` on the fly; memory O(n + m) per
-  thread. Same iterates in exact arithmetic as the dense mode's, about 2x the time per
-  iteration (one exponential per entry per iteration).
+  thread. Same iterates in exact arithmetic as the dense mode's, about 1.3x the time per
+  iteration at n = m = 3000 in 2-D (one vectorised exponential per entry per iteration).
 * *Symmetric problems* ``OT(a, a)`` (the debiasing terms of :func:`sinkhorn_divergence`) use
   the averaged update ``f <- (f + T(f))/2``.
 * *Several targets* ``b`` (m, K): one kernel, the plan of the mean target ``bbar`` (at the
