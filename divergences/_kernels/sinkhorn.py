@@ -52,54 +52,37 @@ def _reset(u, v, a, b):
 OMEGA_BIAS = 0.05
 
 
-#: the first rate estimate uses plain iterations 6..10 (FIRST + WINDOW); an estimate above
-#: ETA_MAX (a plateau of the error rather than linear convergence, common on small nearly
-#: degenerate problems) is inconclusive: the next window is twice as long, up to
-#: WINDOW_MAX, whose estimate is taken whatever it is (measured: same iteration counts on
-#: regular clouds; 445 -> 294, 657 -> 207, 189 -> 67 on small Gaussian problems at reg 0.05).
-FIRST, WINDOW, WINDOW_MAX, ETA_MAX = 6.0, 4.0, 64.0, 0.99
-
-
-@kernel
-def _relax_init(st, omega_max):
-    """The state of :func:`_relax`: ``[omega, k, ref, omega_max, stall, start, window]``."""
-    st[0], st[1], st[2], st[3] = 1.0, 0.0, np.inf, omega_max
-    st[4], st[5], st[6] = 0.0, FIRST, WINDOW
-
-
 @kernel
 def _relax(st, err):
-    """Over-relaxation control (state: :func:`_relax_init`); returns omega.
+    """Over-relaxation control; ``st = [omega, k, best, omega_max, stall]``; returns omega.
 
-    Plain iterations ``start .. start + window`` measure the linear rate ``eta`` of Sinkhorn;
-    then ``omega = 2 / (1 + sqrt(1 - eta)) + OMEGA_BIAS`` (Young's optimal SOR factor, as
-    proposed for Sinkhorn by Thibault et al. 2021), capped at ``omega_max``; an inconclusive
-    window (see :data:`ETA_MAX`) is followed by one twice as long. Relaxed iterations need
+    Plain iterations 6..10 measure the linear rate ``eta`` of Sinkhorn; then
+    ``omega = 2 / (1 + sqrt(1 - eta)) + OMEGA_BIAS`` (Young's optimal SOR factor, as proposed
+    for Sinkhorn by Thibault et al. 2021), capped at ``omega_max``. Relaxed iterations need
     not decrease the error monotonically; they are abandoned (plain iterations again,
     ``omega_max - 1`` halved) when the error exceeds 100 times the best seen or the best has
     not improved for 200 iterations.
     """
     st[1] += 1.0
     if st[0] == 1.0:
-        if st[1] == st[5]:
+        if st[1] == 6.0:
             st[2] = err
-        elif st[1] == st[5] + st[6]:
-            eta = (err / st[2]) ** (1.0 / st[6]) if err < st[2] else 1.0
-            if st[3] > 1.0 and (eta <= ETA_MAX or (st[6] >= WINDOW_MAX and eta < 1.0)):
+        elif st[1] == 10.0:
+            if err < st[2] and st[3] > 1.0:
+                eta = (err / st[2]) ** 0.25
                 st[0] = min(2.0 / (1.0 + np.sqrt(1.0 - eta)) + OMEGA_BIAS, st[3])
+                st[2] = err
                 st[4] = 0.0
-            else:
-                st[5] = st[1]
-                st[6] = min(2.0 * st[6], WINDOW_MAX)
-            st[2] = err
+            st[1] = 0.0
         return st[0]
     st[4] += 1.0
     if err < st[2]:
         st[2] = err
         st[4] = 0.0
     elif err > 100.0 * st[2] or st[4] > 200.0:
-        omega_max = 1.0 + 0.5 * (st[3] - 1.0)
-        _relax_init(st, omega_max)
+        st[0] = 1.0
+        st[1] = 0.0
+        st[3] = 1.0 + 0.5 * (st[3] - 1.0)
     return st[0]
 
 
@@ -125,13 +108,13 @@ def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_ite
     reg = eps_list[-1]
     n_st = eps_list.shape[0]
     it, reached, err, eps = 0, False, np.inf, eps_list[0]
-    st = np.empty(7)
+    st = np.empty(5)
     hard_init(C, x, y, metric, q, p, online, a, b, f, g, parts, cbuf)
     for s in range(n_st):
         eps = eps_list[s]
         target = tol if s == n_st - 1 else max(tol, stage_tol)
         reached = False
-        _relax_init(st, omega_max)
+        st[0], st[1], st[2], st[3], st[4] = 1.0, 0.0, np.inf, omega_max, 0.0
         omega = 1.0
         cerr = np.inf  # column error of the current plan (unknown before the first update)
         use_log = online
@@ -309,12 +292,12 @@ def solve_multi(C, a, Bt, bbar, f0, g0, eps, tol, max_iter, big, nch, omega_max,
     active = np.ones(nt, dtype=np.bool_)
     ok = np.zeros(nt, dtype=np.bool_)
     n_iter = np.zeros(nt, dtype=np.int64)
-    st = np.zeros((nt, 7))
+    st = np.zeros((nt, 5))
     cerr = np.full(nt, np.inf)
     rerr, cerr_new = np.zeros(nt), np.zeros(nt)
     flags = np.zeros(nt, dtype=np.int64)
     for k in range(nt):
-        _relax_init(st[k], omega_max)
+        st[k, 0], st[k, 1], st[k, 2], st[k, 3], st[k, 4] = 1.0, 0.0, np.inf, omega_max, 0.0
     it, n_active = 0, nt
     while it < max_iter and n_active > 0:
         multi_pass(Km, a, Bt, U, V, Un, Vn, W, omega, active, big, rerr, cerr_new, flags)
