@@ -289,7 +289,7 @@ def test_divergence_against_pot_primal(d, p, metric, online):
     np.testing.assert_allclose(got, ref, rtol=1e-9)
 
 
-# --- known weakness of the over-relaxation controller -------------------------------------
+# --- the over-relaxation controller on early plateaus ------------------------------------
 
 def _clusters(seed, n):
     rng = np.random.default_rng(seed)
@@ -301,13 +301,12 @@ def _clusters(seed, n):
     return a / a.sum(), b / b.sum(), C / C.max()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "over-relaxation measured on an early plateau: on well-separated clusters the error is "
-    "flat over iterations 6..10, the measured rate is ~1 and omega jumps to the cap 1.95, "
-    "which is slower than plain Sinkhorn (seed 2, n = 94, reg = 0.01: 426 iterations "
-    "against 148 plain; 99 with the former 10..20 window; POT sinkhorn_log 140)"))
-def test_relaxation_is_not_slower_than_plain_sinkhorn_on_clusters(monkeypatch):
-    a, b, C = _clusters(2, 94)
+@pytest.mark.parametrize("seed", range(6))
+def test_relaxation_is_not_slower_than_plain_sinkhorn_on_clusters(monkeypatch, seed):
+    """Well-separated clusters: the error is flat over iterations 6..10 (measured rate ~1);
+    taking Young's factor of it (the cap 1.95) made seed 2 take 426 iterations against 148
+    plain. With the plateau rule (start at 1.5, raised by the re-estimates) it takes 59."""
+    a, b, C = _clusters(seed, 94)
     relaxed = sinkhorn(a, b, C, 0.01, tol=1e-9)
     monkeypatch.setattr(S, "OMEGA_MAX", 1.0)
     plain = sinkhorn(a, b, C, 0.01, tol=1e-9)
