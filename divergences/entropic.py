@@ -55,7 +55,14 @@ import warnings
 import numpy as np
 
 from ._entropic_solve import _LAST_BATCH, _solve, _solve_shared
-from ._kernels.cost import EUCLIDEAN, SQEUCLIDEAN, cost_matrix, ground_distance
+from ._kernels.cost import (
+    CITYBLOCK,
+    EUCLIDEAN,
+    MINKOWSKI,
+    SQEUCLIDEAN,
+    cost_matrix,
+    ground_distance,
+)
 from ._kernels.scan import value_range
 from ._metrics import metric_code
 from ._validation import (
@@ -282,8 +289,11 @@ def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", *
 
     with :math:`\mathrm{OT}_\varepsilon` the entropic objective *including* the entropic
     term, :math:`\langle P, C\rangle + \varepsilon \mathrm{KL}(P\|ab^T)` (the ``objective``
-    of :func:`sinkhorn`), and :math:`C = d(x_i, y_j)^p`. It is symmetric, :math:`\ge 0`,
-    zero iff the measures are equal (Feydy et al. 2019); for ``p=2`` and a translation
+    of :func:`sinkhorn`), and :math:`C = d(x_i, y_j)^p`. It is symmetric; when the Gibbs
+    kernel :math:`e^{-C/\varepsilon}` is positive definite (Euclidean with ``p <= 2``,
+    squared Euclidean with ``p <= 1``, cityblock with ``p <= 1``, Minkowski-``q`` with
+    ``p <= q <= 2``) it is :math:`\ge 0` and zero iff the measures are equal (Feydy et al.
+    2019); for other costs (e.g. ``p = 4``) it can be negative. For ``p=2`` and a translation
     :math:`\beta = \alpha + t` it equals :math:`|t|^2` for every ``reg``; it interpolates between
     :math:`W_p^p` (``reg -> 0``) and an MMD (``reg -> inf``).
 
@@ -305,16 +315,17 @@ def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", *
     Returns
     -------
     float
-        :math:`S_\varepsilon`, not rooted (it is homogeneous to :math:`W_p^p`). Rounding and
-        the stopping tolerance can make the raw difference slightly negative on nearly equal
-        inputs: it is clipped at 0. The symmetric problems :math:`\mathrm{OT}_\varepsilon
-        (\alpha, \alpha)` are solved with the averaged update
-        :math:`f \leftarrow (f + T(f))/2` of Feydy et al., which converges fast where plain
-        Sinkhorn crawls (nearly diagonal plans). When ``(x, a)`` and ``(y, b)`` hold equal
-        values, :math:`\mathrm{OT}_\varepsilon(\alpha, \beta)` is such a symmetric problem
-        and is solved the same way: the three terms are then the same deterministic
-        computation and the result is exactly ``0.0`` (nothing is hard-coded; a permuted
-        copy goes through the general solver and gives ~1e-10).
+        :math:`S_\varepsilon`, not rooted (it is homogeneous to :math:`W_p^p`). With a
+        positive definite kernel, rounding and the stopping tolerance can make the raw
+        difference slightly negative on nearly equal inputs: it is clipped at 0; with other
+        costs the raw difference is returned as computed, negative or not. The symmetric
+        problems :math:`\mathrm{OT}_\varepsilon(\alpha, \alpha)` are solved with the
+        averaged update :math:`f \leftarrow (f + T(f))/2` of Feydy et al., which converges
+        fast where plain Sinkhorn crawls (nearly diagonal plans). When ``(x, a)`` and
+        ``(y, b)`` hold equal values, :math:`\mathrm{OT}_\varepsilon(\alpha, \beta)` is such a
+        symmetric problem and is solved the same way: the three terms are then the same
+        deterministic computation and the result is exactly ``0.0`` (nothing is hard-coded;
+        a permuted copy goes through the general solver and gives ~1e-10).
 
     References
     ----------
@@ -343,5 +354,23 @@ def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", *
     ab = _point_problem(x, y, a, b, p, code, reg, options, what, same)["objective"]
     aa = _point_problem(x, x, a, a, p, code, reg, options, what, True)["objective"]
     bb = _point_problem(y, y, b, b, p, code, reg, options, what, True)["objective"]
-    return max(ab - 0.5 * (aa + bb), 0.0)
+    raw = ab - 0.5 * (aa + bb)
+    q = float(options.get("q", 2.0))  # validated by _point_problem above
+    return max(raw, 0.0) if _positive_definite_gibbs(code, p, q) else raw
+
+
+def _positive_definite_gibbs(code, p, q):
+    """Whether ``exp(-d(x, y)**p / eps)`` is a positive definite kernel for every ``eps``:
+    ``d**p`` conditionally negative definite (Schoenberg), which holds for the Euclidean
+    distance with ``p <= 2`` and for the Minkowski-``q`` distance with ``p <= q <= 2``
+    (``sum |x_k - y_k|**q`` is, and powers ``<= 1`` keep it)."""
+    if code == EUCLIDEAN:
+        return p <= 2.0
+    if code == SQEUCLIDEAN:
+        return p <= 1.0
+    if code == CITYBLOCK:
+        return p <= 1.0
+    if code == MINKOWSKI:
+        return p <= q <= 2.0
+    return False
 

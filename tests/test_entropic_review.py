@@ -314,12 +314,10 @@ def test_relaxation_is_not_slower_than_plain_sinkhorn_on_clusters(monkeypatch, s
     assert relaxed.n_iter <= 1.5 * plain.n_iter
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "S_eps >= 0 needs a positive definite Gibbs kernel exp(-C/eps) (Feydy et al. 2019: "
-    "|x-y| and |x-y|^2); for p = 4 the raw S_eps of these unequal measures is -0.0245 (POT) "
-    "and sinkhorn_divergence clips it silently to 0.0. Whether to return the raw value, "
-    "warn, or clip only rounding-sized negatives is the lead's call"))
 def test_divergence_is_not_silently_clipped_for_p_above_2():
+    """S_eps >= 0 needs a positive definite Gibbs kernel exp(-C/eps) (Feydy et al. 2019);
+    for p = 4 the raw S_eps of these unequal measures is -0.0245 (POT's primal objectives),
+    which used to be clipped silently to 0.0."""
     x, y = np.array([0.0, 1.0, 2.0]), np.array([0.5, 1.5])
     a, b = np.ones(3) / 3, np.ones(2) / 2
 
