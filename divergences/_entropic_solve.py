@@ -110,7 +110,8 @@ def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
     potentials when the single solver would run one epsilon stage (``reg >= SCALING_BELOW *
     range(C)``), else of the potentials of ``(a, bbar)`` solved by :func:`_solve` (with
     epsilon-scaling; the kernel then serves targets whose potentials stay within
-    ``reg * log(BIG)`` of the mean's, e.g. nearby histograms). Taken when there are at least
+    ``reg * log(BIG)`` of the mean's, e.g. nearby histograms; its iterations count in every
+    target's ``n_iter`` and budget). Taken when there are at least
     2 targets and ``max|C|`` lies in ``[1e-100, 1e100]``; returns ``None`` otherwise (or if
     the mean problem does not converge), else a list with, per target, the raw fields (as
     :func:`_solve`) or ``None`` where the shared kernel could not be used (scalings out of
@@ -124,13 +125,15 @@ def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
     n, m = C.shape
     bbar = B.mean(axis=1)
     dummy = np.zeros((1, 1))
+    spent = 0  # iterations of the mean problem, counted in every target's n_iter
     if reg >= SCALING_BELOW * _span(lo, hi, reg):
         f0, g0 = np.zeros(n), np.zeros(m)
         hard_init(C, dummy, dummy, 0, 2.0, 1.0, False, a, bbar, f0, g0, np.zeros((1, m)),
                   np.empty((1, m)))
     else:
         mean = _solve(C, dummy, dummy, 0, 2.0, 1.0, False, a, bbar, reg, tol, max_iter, lo, hi)
-        if not mean["converged"]:
+        spent = mean["n_iter"]
+        if not mean["converged"] or spent >= max_iter:
             return None
         f0, g0 = mean["f"], mean["g"]
     threads = numba.get_num_threads()
@@ -139,11 +142,11 @@ def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
     try:
         Km = np.empty((n, m))
         U, V, n_iter, ok = _k.solve_multi(C, a, np.ascontiguousarray(B.T), bbar, f0, g0, reg,
-                                          tol, max_iter, BIG, nch, OMEGA_MAX, Km)
+                                          tol, max_iter - spent, BIG, nch, OMEGA_MAX, Km)
         lbar = np.log(bbar, where=bbar > 0, out=np.full(m, -np.inf))
         out = [None if not ok[k] else
                _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0, g0, lbar, plans[k],
-                              int(n_iter[k]), nch) for k in range(nt)]
+                              spent + int(n_iter[k]), nch) for k in range(nt)]
     finally:
         numba.set_num_threads(threads)
     return out

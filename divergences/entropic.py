@@ -144,8 +144,9 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
         iteration being two matrix-matrix products; a target whose scalings leave
         ``[1e-10, 1e10]`` on that kernel, or that does not converge there, is re-solved
         alone by the single-problem solver. Either way each target's result equals its own
-        single solve (to the stopping tolerance). ``n_iter`` counts each target's own
-        iterations (below ``range(C) / 100`` the mean target's solve comes on top).
+        single solve (to the stopping tolerance). Below ``range(C) / 100`` the mean
+        target's solve (epsilon-scaling) comes first: its iterations count in each
+        target's ``n_iter`` and ``max_iter``.
     cost : array_like, shape (n, m)
         Finite ground costs (any sign).
     reg : float
