@@ -6,7 +6,7 @@ error ``||P1 - a||_1 + ||P^T 1 - b||_1 <= 1e-9``. POT: ``ot.sinkhorn2(..., stopT
 which stops on the L2 norm of the column-marginal error (checked every 10 iterations), a
 weaker criterion: the final L1 marginal error of both is printed for the record.
 
-Run ``python benchmarks/bench_entropic.py`` (full), ``--quick`` (CI smoke, tiny sizes) and
+Run ``python benchmarks/bench_entropic.py`` (full) or ``--quick`` (CI smoke, tiny sizes).
 Set NUMBA_NUM_THREADS to compare thread counts: on a loaded machine (other processes on
 every core) parallel sweeps lose much more to synchronisation than single-threaded code.
 ``--multi`` runs only the several-targets case (n = m = 1000, K = 16, reg = 0.05).

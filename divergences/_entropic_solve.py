@@ -31,7 +31,8 @@ SERIAL_BELOW = 1 << 17
 
 
 def _schedule(reg, span):
-    """epsilon-scaling stages: ``span, span*EPS_RATIO, ...`` while above ``reg``, then ``reg``."""
+    """epsilon-scaling stages: ``span, span*EPS_RATIO, ...`` while above ``reg / EPS_RATIO``,
+    then ``reg``."""
     eps = []
     e = span
     if reg >= span * SCALING_BELOW:
@@ -65,7 +66,7 @@ def _solve(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, lo, hi, symm
             C, reg, span = C / scale, reg / scale, span / scale
     if reg < 1e-250 * max(span, 1.0):
         raise ValueError(f"reg={reg * scale:g} is too small for costs of magnitude "
-                         f"{span * scale:g}: reg / range(cost) must be >= 1e-250")
+                         f"{span * scale:g}: reg / max(range(cost), 1) must be >= 1e-250")
     fields = _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span,
                            symmetric)
     if scale != 1.0:
@@ -84,17 +85,28 @@ def _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span,
     numba.set_num_threads(nch)
     try:
         if symmetric:
-            f, g, r, col, cost, it, conv, err = _k.solve_symmetric(
+            f, g, r, col, cost, it, conv, _ = _k.solve_symmetric(
                 C, x, metric, q, p, online, a, eps, tol, STAGE_TOL, max_iter, nch, K)
         else:
-            f, g, r, col, cost, it, conv, err = _k.solve(
+            f, g, r, col, cost, it, conv, _ = _k.solve(
                 C, x, y, metric, q, p, online, a, b, eps, tol, STAGE_TOL, max_iter, BIG, nch,
                 OMEGA_MAX, K)
     finally:
         numba.set_num_threads(threads)
-    objective = f[a > 0] @ r[a > 0] + g[b > 0] @ col[b > 0] - reg * (r.sum() - 1.0)
-    return dict(plan=None if online else K, cost=float(cost), objective=float(objective),
-                f=f, g=g, converged=bool(conv), n_iter=int(it),
+    return _fields(None if online else K, cost, f, g, r, col, a, b, reg, conv, it)
+
+
+def _fields(plan, cost, f, g, r, col, a, b, reg, converged, n_iter):
+    """The raw fields of one solve; ``r``/``col`` are the row/column sums of the plan.
+
+    ``objective = sum_i f_i r_i + sum_j g_j col_j - reg (sum P - 1)`` equals
+    ``<P, C> + reg KL(P | a b^T)`` for a plan of the form ``a_i b_j exp((f_i + g_j - C_ij)/reg)``
+    (over the supports of ``a`` and ``b``, where the potentials of zero weights carry no mass).
+    """
+    pa, pb = a > 0, b > 0
+    objective = f[pa] @ r[pa] + g[pb] @ col[pb] - reg * (r.sum() - 1.0)
+    return dict(plan=plan, cost=float(cost), objective=float(objective), f=f, g=g,
+                converged=bool(converged), n_iter=int(n_iter),
                 marginal_error=float(np.abs(r - a).sum() + np.abs(col - b).sum()))
 
 
@@ -106,17 +118,17 @@ _LAST_BATCH = {"shared": 0, "fallback": []}
 def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
     """All targets ``B[:, k]`` on one shared kernel (:func:`_k.solve_multi`).
 
-    The kernel is the plan of the mean target ``bbar`` at ``reg``: of the hard-init
-    potentials when the single solver would run one epsilon stage (``reg >= SCALING_BELOW *
-    range(C)``), else of the potentials of ``(a, bbar)`` solved by :func:`_solve` (with
-    epsilon-scaling; the kernel then serves targets whose potentials stay within
-    ``reg * log(BIG)`` of the mean's, e.g. nearby histograms; its iterations count in every
-    target's ``n_iter`` and budget). Taken when there are at least
-    2 targets and ``max|C|`` lies in ``[1e-100, 1e100]``; returns ``None`` otherwise (or if
-    the mean problem does not converge), else a list with, per target, the raw fields (as
-    :func:`_solve`) or ``None`` where the shared kernel could not be used (scalings out of
-    range, or not converged): the caller solves those alone. The plan of target ``k`` is
-    written into ``plans[k]`` (preallocated (K, n, m): no copy when the result is stacked).
+    The kernel is the plan of the mean target ``bbar`` at ``reg``: of the hard-init potentials
+    when the single solver would run one epsilon stage (``reg >= SCALING_BELOW * range(C)``),
+    else of the potentials of ``(a, bbar)`` solved by :func:`_solve` (with epsilon-scaling; the
+    kernel then serves targets whose potentials stay within ``reg * log(BIG)`` of the mean's,
+    e.g. nearby histograms; its iterations count in every target's ``n_iter`` and budget).
+    Taken when there are at least 2 targets and ``max|C|`` lies in ``[1e-100, 1e100]`` (or
+    ``C = 0``); returns ``None`` otherwise (or if the mean problem does not converge), else a list
+    with, per target, the raw fields (as :func:`_solve`) or ``None`` where the shared kernel
+    could not be used (scalings out of range, or not converged): the caller solves those alone.
+    The plan of target ``k`` is written into ``plans[k]`` (preallocated (K, n, m): no copy when
+    the result is stacked).
     """
     nt = B.shape[1]
     cmax = max(abs(lo), abs(hi))
@@ -137,22 +149,21 @@ def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
             return None
         f0, g0 = mean["f"], mean["g"]
     threads = numba.get_num_threads()
-    nch = 1  # numba serial: the BLAS products run in parallel (numba workers would contend)
-    numba.set_num_threads(nch)
+    numba.set_num_threads(1)  # numba serial: the BLAS products run in parallel
     try:
         Km = np.empty((n, m))
         U, V, n_iter, ok = _k.solve_multi(C, a, np.ascontiguousarray(B.T), bbar, f0, g0, reg,
-                                          tol, max_iter - spent, BIG, nch, OMEGA_MAX, Km)
+                                          tol, max_iter - spent, BIG, OMEGA_MAX, Km)
         lbar = np.log(bbar, where=bbar > 0, out=np.full(m, -np.inf))
         out = [None if not ok[k] else
                _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0, g0, lbar, plans[k],
-                              spent + int(n_iter[k]), nch) for k in range(nt)]
+                              spent + int(n_iter[k])) for k in range(nt)]
     finally:
         numba.set_num_threads(threads)
     return out
 
 
-def _finish_shared(C, a, b, reg, Km, u, v, f0, g0, lbar, P, n_iter, nch):
+def _finish_shared(C, a, b, reg, Km, u, v, f0, g0, lbar, P, n_iter):
     """Plan, potentials and statistics of one converged target of :func:`_solve_shared`."""
     la = np.log(a, where=a > 0, out=np.full(a.shape, -np.inf))
     lb = np.log(b, where=b > 0, out=np.full(b.shape, -np.inf))
@@ -167,10 +178,6 @@ def _finish_shared(C, a, b, reg, Km, u, v, f0, g0, lbar, P, n_iter, nch):
         soft_transform(C, dummy, dummy, 0, 2.0, 1.0, False, g, lb, reg, zr, f, False)
     if zc.shape[0] > 0:
         soft_transform(C, dummy, dummy, 0, 2.0, 1.0, False, f, la, reg, zc, g, True)
-    parts, r = np.zeros((nch, b.shape[0])), np.zeros(a.shape)
+    parts, r = np.zeros((1, b.shape[0])), np.zeros(a.shape)
     cost = scaled_plan(Km, C, u, v, P, parts, r)
-    col = parts.sum(axis=0)
-    objective = f[pa] @ r[pa] + g[pb] @ col[pb] - reg * (r.sum() - 1.0)
-    return dict(plan=P, cost=float(cost), objective=float(objective), f=f, g=g,
-                converged=True, n_iter=n_iter,
-                marginal_error=float(np.abs(r - a).sum() + np.abs(col - b).sum()))
+    return _fields(P, cost, f, g, r, parts.sum(axis=0), a, b, reg, True, n_iter)

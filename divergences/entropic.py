@@ -19,7 +19,8 @@ Algorithm (the solving layer is :mod:`divergences._entropic_solve`; the kernels 
   log-domain sweeps (max-shifted log-sum-exp, exact for any ``reg``). Hence no overflow and
   no NaN for any ``reg > 0``. Costs of magnitude outside ``[1e-100, 1e100]`` are rescaled.
 * *Over-relaxation.* After 10 plain iterations the observed linear rate ``eta`` fixes
-  ``omega = 2/(1+sqrt(1-eta)) + 0.05`` (capped at 1.95) and the updates become
+  ``omega = 2/(1+sqrt(1-eta)) + 0.05`` (capped at 1.95; 1.5 if ``eta > 0.99``, an early
+  plateau of the error rather than its rate) and the updates become
   ``u <- u^(1-omega) (a/Kv)^omega`` (Thibault et al.); every 32 relaxed iterations the
   observed rate is checked against ``omega - 1`` and ``omega`` raised if it is too small;
   plain iterations again if the error blows up or stalls.
@@ -86,6 +87,8 @@ __all__ = ["sinkhorn", "sinkhorn_divergence"]
 MAX_ITER = 10_000
 #: automatic online mode when one dense n x m float64 array would exceed this many bytes.
 ONLINE_BYTES = 1 << 30
+
+
 def _warn(fields, tol, max_iter, what="sinkhorn"):
     if not fields["converged"]:
         warnings.warn(
@@ -98,8 +101,6 @@ def _wrap(fields, reg, p, batched=False, plan=None):
     if batched:
         keys = ("cost", "objective", "converged", "n_iter", "marginal_error")
         vals = {k: np.array([fl[k] for fl in fields]) for k in keys}
-        if plan is None and fields[0]["plan"] is not None:
-            plan = np.stack([fl["plan"] for fl in fields])
         pots = (np.stack([fl["f"] for fl in fields], axis=1),
                 np.stack([fl["g"] for fl in fields], axis=1))
         status = "converged" if vals["converged"].all() else "max_iter"
@@ -145,8 +146,9 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
         ``[1e-10, 1e10]`` on that kernel, or that does not converge there, is re-solved
         alone by the single-problem solver. Either way each target's result equals its own
         single solve (to the stopping tolerance). Below ``range(C) / 100`` the mean
-        target's solve (epsilon-scaling) comes first: its iterations count in each
-        target's ``n_iter`` and ``max_iter``.
+        target's solve (epsilon-scaling) comes first: its iterations count in the
+        ``n_iter`` and ``max_iter`` of each target kept on the shared kernel (a target
+        re-solved alone reports its own solve).
     cost : array_like, shape (n, m)
         Finite ground costs (any sign).
     reg : float

@@ -341,7 +341,7 @@ def test_parallel_equals_serial():
     np.testing.assert_allclose(res[0][2], res[1][2], rtol=1e-13, atol=1e-15)
 
 
-def test_multi_pass_and_shared_plan_against_numpy():
+def test_multi_pass_and_scaled_plan_against_numpy():
     """The multi-target sweep against numpy (the error sums, the over-relaxed updates, the
     zero weights, the flags), and the fused plan builder against its definition."""
     _, _, a, _, C = _problem(12, 50, 37)

@@ -84,7 +84,6 @@ def scan_pair(x, y):
     return xs, xm, ys, ym
 
 
-
 @kernel
 def _row_range(row):
     lo, hi, z = np.inf, -np.inf, 0.0
@@ -101,7 +100,9 @@ def value_range(x):
     """``(min, max, finite)`` of a 2-D array in one pass (validation of cost matrices).
 
     ``finite`` is False if some entry is NaN or infinite (``v * 0`` is then NaN and the sum
-    of those products propagates it); ``min``/``max`` are then meaningless.
+    of those products propagates it; this relies on the policy's fastmath flags, which keep
+    ``nnan``/``ninf`` off: see :data:`divergences._jit.FASTMATH`); ``min``/``max`` are then
+    meaningless.
     """
     n = x.shape[0]
     lo, hi, zero = np.empty(n), np.empty(n), np.empty(n)

@@ -180,7 +180,8 @@ def soft_transform(C, x, y, metric, q, p, online, pot, lw, eps, idx, out, column
 def hard_init(C, x, y, metric, q, p, online, a, b, f, g, parts, cbuf):
     """``f_i = min_j C_ij``, ``g_j = min_i (C_ij - f_i)`` over positive weights, one sweep.
 
-    Then ``f_i + g_j <= C_ij`` everywhere with equality somewhere in every row and column:
+    Then ``f_i + g_j <= C_ij`` on the support of ``a`` and ``b``, with equality somewhere in
+    every row and column:
     no row or column of the first kernel underflows, whatever the offset of the costs.
     """
     n, m, nch = a.shape[0], b.shape[0], parts.shape[0]

@@ -136,7 +136,7 @@ def scaling_pass(K, a, b, u, v, u_new, v_new, parts, big, omega):
                         bad[c, 0] += 1
                     else:
                         w[r] = un
-                        bad[c, 1] += flag // 2
+                        bad[c, 1] += 1 if flag == 2 else 0
             _accumulate(K, i, cnt, w, acc)
             i += cnt
         errs[c] = e
