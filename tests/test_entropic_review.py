@@ -328,3 +328,19 @@ def test_divergence_is_not_silently_clipped_for_p_above_2():
         - 0.5 * _primal(b, b, cost(y, y), 1.0)
     assert ref < -0.02
     np.testing.assert_allclose(sinkhorn_divergence(x, y, a, b, reg=1.0, p=4), ref, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_value_range_flags_non_finite_parallel_and_serial(bad):
+    """The NaN probe of value_range (sum of v * 0) relies on the policy's fastmath flags
+    keeping nnan/ninf off; the parallel kernel and its serial twin must both see it."""
+    from divergences._jit import serial_twin
+    from divergences._kernels.scan import value_range
+
+    C = np.random.default_rng(3).random((37, 23))
+    for fn in (value_range, serial_twin(value_range)):
+        lo, hi, finite = fn(C)
+        assert finite and (lo, hi) == (C.min(), C.max())
+        D = C.copy()
+        D[36, 22] = bad
+        assert not fn(D)[2]

@@ -234,11 +234,7 @@ def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_ite
         soft_transform(C, x, y, metric, q, p, online, f, la, reg, zc, g, True)
     if online:
         cost = online_plan_stats(C, x, y, metric, q, p, f, g, la, lb, reg, parts, cbuf, r)
-    col = np.zeros(m)
-    for c in range(nch):
-        for j in range(m):
-            col[j] += parts[c, j]
-    return f, g, r, col, cost, it, converged, err
+    return f, g, r, parts.sum(axis=0), cost, it, converged, err
 
 
 @kernel
@@ -291,11 +287,7 @@ def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max
         build_kernel(C, f, f, la, la, reg, K)
         ones = np.ones(n)
         cost = scaled_plan(K, C, ones, ones, K, parts, r)
-    col = np.zeros(n)
-    for c in range(nch):
-        for j in range(n):
-            col[j] += parts[c, j]
-    return f, f.copy(), r, col, cost, it, converged, err
+    return f, f.copy(), r, parts.sum(axis=0), cost, it, converged, err
 
 
 @kernel

@@ -198,7 +198,6 @@ def multi_pass(Km, a, Bt, U, Vt, Un, Vn, W, omega, active, big, rerr, cerr, flag
     """
     n, m = Km.shape
     nt = Bt.shape[0]
-    small = 1.0 / big
     S = np.dot(Vt, Km.T)
     for k in range(nt):
         rerr[k] = 0.0
@@ -208,7 +207,6 @@ def multi_pass(Km, a, Bt, U, Vt, Un, Vn, W, omega, active, big, rerr, cerr, flag
             W[k, i] = 0.0
         if not active[k]:
             continue
-        ok = omega[k]
         for i in range(n):
             ai = a[i]
             if ai == 0.0:
@@ -216,9 +214,8 @@ def multi_pass(Km, a, Bt, U, Vt, Un, Vn, W, omega, active, big, rerr, cerr, flag
                 continue
             s, uik = S[k, i], U[k, i]
             rerr[k] += abs(uik * s - ai)
-            un = ai / s if ok == 1.0 else uik * (ai / (uik * s)) ** ok
-            Un[k, i] = un
-            if not (un < np.inf and un > 0.0) or un > big or un < small:
+            Un[k, i], flag = _new_scaling(ai, uik, s, omega[k], big)
+            if flag != 0:
                 flags[k] = 1
         if flags[k] == 0:
             for i in range(n):
@@ -231,12 +228,10 @@ def multi_pass(Km, a, Bt, U, Vt, Un, Vn, W, omega, active, big, rerr, cerr, flag
             if Bt[k, j] == 0.0:
                 Vn[k, j] = 0.0
                 continue
-            t, vkj = T[k, j], Vt[k, j]
-            if omega[k] == 1.0:
-                vn = Bt[k, j] / t
-            else:
-                vn = vkj * (Bt[k, j] / (vkj * t)) ** omega[k]
-                cerr[k] += abs(vn * t - Bt[k, j])
+            t = T[k, j]
+            vn, flag = _new_scaling(Bt[k, j], Vt[k, j], t, omega[k], big)
             Vn[k, j] = vn
-            if not (vn < np.inf and vn > 0.0) or vn > big or vn < small:
+            if omega[k] != 1.0:
+                cerr[k] += abs(vn * t - Bt[k, j])
+            if flag != 0:
                 flags[k] = 1
