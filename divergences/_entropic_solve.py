@@ -110,9 +110,34 @@ def _fields(plan, cost, f, g, r, col, a, b, reg, converged, n_iter):
                 marginal_error=float(np.abs(r - a).sum() + np.abs(col - b).sum()))
 
 
-#: what the last batched :func:`sinkhorn` call did (for tests): number of targets solved on
-#: the shared kernel, indices of those that fell back to the single-problem solver.
+#: what the last batched :func:`sinkhorn` call did, for tests and benchmarks only (not
+#: thread-safe): number of targets solved on the shared kernel, indices of those that fell
+#: back to the single-problem solver.
 _LAST_BATCH = {"shared": 0, "fallback": []}
+#: the point-cloud arguments ``(x, y, metric, q, p, online)`` of a dense-cost solve.
+_DENSE = (np.zeros((1, 1)), np.zeros((1, 1)), 0, 2.0, 1.0, False)
+
+
+def _solve_batch(C, a, B, reg, tol, max_iter, lo, hi):
+    """Targets ``B[:, k]`` (normalised columns): the shared kernel (:func:`_solve_shared`)
+    where it serves, single solves otherwise; returns the list of raw fields and the plans
+    stacked in one (K, n, m) array."""
+    nt = B.shape[1]
+    plans = np.empty((nt,) + C.shape)
+    shared = _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans)
+    _LAST_BATCH["shared"], _LAST_BATCH["fallback"] = 0, []
+    fields = []
+    for k in range(nt):
+        if shared is not None and shared[k] is not None:
+            fields.append(shared[k])
+            _LAST_BATCH["shared"] += 1
+            continue
+        if shared is not None:
+            _LAST_BATCH["fallback"].append(k)
+        fl = _solve(C, *_DENSE, a, np.ascontiguousarray(B[:, k]), reg, tol, max_iter, lo, hi)
+        plans[k] = fl["plan"]  # solved alone: its own array copied in
+        fields.append(fl)
+    return fields, plans
 
 
 def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
@@ -136,14 +161,12 @@ def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
         return None
     n, m = C.shape
     bbar = B.mean(axis=1)
-    dummy = np.zeros((1, 1))
     spent = 0  # iterations of the mean problem, counted in every target's n_iter
     if reg >= SCALING_BELOW * _span(lo, hi, reg):
         f0, g0 = np.zeros(n), np.zeros(m)
-        hard_init(C, dummy, dummy, 0, 2.0, 1.0, False, a, bbar, f0, g0, np.zeros((1, m)),
-                  np.empty((1, m)))
+        hard_init(C, *_DENSE, a, bbar, f0, g0, np.zeros((1, m)), np.empty((1, m)))
     else:
-        mean = _solve(C, dummy, dummy, 0, 2.0, 1.0, False, a, bbar, reg, tol, max_iter, lo, hi)
+        mean = _solve(C, *_DENSE, a, bbar, reg, tol, max_iter, lo, hi)
         spent = mean["n_iter"]
         if not mean["converged"] or spent >= max_iter:
             return None
@@ -172,12 +195,11 @@ def _finish_shared(C, a, b, reg, Km, u, v, f0, g0, lbar, P, n_iter):
     pa, pb = a > 0, b > 0
     f[pa] += reg * np.log(u[pa])
     g[pb] += reg * (np.log(v[pb]) + lbar[pb] - lb[pb])
-    dummy = np.zeros((1, 1))
     zr, zc = np.nonzero(~pa)[0], np.nonzero(~pb)[0]
     if zr.shape[0] > 0:
-        soft_transform(C, dummy, dummy, 0, 2.0, 1.0, False, g, lb, reg, zr, f, False)
+        soft_transform(C, *_DENSE, g, lb, reg, zr, f, False)
     if zc.shape[0] > 0:
-        soft_transform(C, dummy, dummy, 0, 2.0, 1.0, False, f, la, reg, zc, g, True)
+        soft_transform(C, *_DENSE, f, la, reg, zc, g, True)
     parts, r = np.zeros((1, b.shape[0])), np.zeros(a.shape)
     cost = scaled_plan(Km, C, u, v, P, parts, r)
     return _fields(P, cost, f, g, r, parts.sum(axis=0), a, b, reg, True, n_iter)

@@ -55,7 +55,7 @@ import warnings
 
 import numpy as np
 
-from ._entropic_solve import _LAST_BATCH, _solve, _solve_shared
+from ._entropic_solve import _DENSE, _solve, _solve_batch
 from ._kernels.cost import (
     CITYBLOCK,
     EUCLIDEAN,
@@ -214,29 +214,13 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     tol, max_iter = _options({"tol": tol, "max_iter": max_iter}, ("tol", "max_iter"))
     a = a / a.sum()
     b = b / b.sum(axis=0)
-    dummy = np.zeros((1, 1))
-    bs = b[:, None] if b.ndim == 1 else b
-    plans = np.empty((bs.shape[1],) + C.shape) if b.ndim == 2 else None
-    shared = _solve_shared(C, a, bs, reg, tol, max_iter, lo, hi, plans) if b.ndim == 2 else None
-    if b.ndim == 2:
-        _LAST_BATCH["shared"], _LAST_BATCH["fallback"] = 0, []
-    fields = []
-    for k in range(bs.shape[1]):
-        if shared is not None and shared[k] is not None:
-            fields.append(shared[k])
-            _LAST_BATCH["shared"] += 1
-            continue
-        if shared is not None:
-            _LAST_BATCH["fallback"].append(k)
-        fields.append(_solve(C, dummy, dummy, 0, 2.0, 1.0, False, a,
-                             np.ascontiguousarray(bs[:, k]), reg, tol, max_iter, lo, hi))
+    if b.ndim == 1:
+        fields = _solve(C, *_DENSE, a, b, reg, tol, max_iter, lo, hi)
+        _warn(fields, tol, max_iter)
+        return _wrap(fields, reg, 1.0)
+    fields, plans = _solve_batch(C, a, b, reg, tol, max_iter, lo, hi)
     for fl in fields:
         _warn(fl, tol, max_iter)
-    if b.ndim == 1:
-        return _wrap(fields[0], reg, 1.0)
-    for k in range(bs.shape[1]):
-        if shared is None or shared[k] is None:  # solved alone: copy its own array in
-            plans[k] = fields[k]["plan"]
     return _wrap(fields, reg, 1.0, batched=True, plan=plans)
 
 

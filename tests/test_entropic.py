@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import histograms
 
-from divergences import entropic, sinkhorn, sinkhorn_divergence, transport, wasserstein
+from divergences import sinkhorn, sinkhorn_divergence, transport, wasserstein
+from divergences._entropic_solve import _LAST_BATCH
 from divergences._jit import serial_twin
 from divergences._kernels import sinkhorn_log as KL
 from divergences._kernels import sinkhorn_scaling as K
@@ -184,7 +185,7 @@ def test_several_targets_equal_one_by_one():
     assert res.plan.shape == (3, 9, 6)
     assert res.potentials[0].shape == (9, 3) and res.potentials[1].shape == (6, 3)
     assert res.converged.all() and res.status == "converged"
-    assert entropic._LAST_BATCH == {"shared": 3, "fallback": []}  # one shared kernel
+    assert _LAST_BATCH == {"shared": 3, "fallback": []}  # one shared kernel
     _same_as_one_by_one(res, a, B, C, 0.3, tol=1e-13)
     P = res.plan[1]
     np.testing.assert_allclose(P.sum(0), B[:, 1] / B[:, 1].sum(), atol=1e-13)
@@ -206,7 +207,7 @@ def test_several_targets_fallback_for_a_far_target():
     B[-1, 2] = 1.0
     reg = (C.max() - C.min()) / 90
     res = sinkhorn(a, B, C, reg)
-    assert entropic._LAST_BATCH == {"shared": 2, "fallback": [2]}
+    assert _LAST_BATCH == {"shared": 2, "fallback": [2]}
     assert res.converged.all() and np.isfinite(res.plan).all()
     _same_as_one_by_one(res, a / a.sum(), B, C, reg)
     np.testing.assert_allclose(res.plan[2][:, -1], a / a.sum(), atol=1e-12)
@@ -227,8 +228,8 @@ def test_several_targets_under_epsilon_scaling(spread, shared):
     res = sinkhorn(a, B, C, reg, tol=1e-13)
     assert res.converged.all()
     if shared is not None:
-        assert entropic._LAST_BATCH == {"shared": shared, "fallback": []}
-    assert entropic._LAST_BATCH["shared"] + len(entropic._LAST_BATCH["fallback"]) == 3
+        assert _LAST_BATCH == {"shared": shared, "fallback": []}
+    assert _LAST_BATCH["shared"] + len(_LAST_BATCH["fallback"]) == 3
     _same_as_one_by_one(res, a / a.sum(), B, C, reg, tol=1e-13)
 
 
@@ -237,7 +238,7 @@ def test_several_targets_not_converged_falls_back():
     B = np.random.default_rng(8).random((6, 2))
     with pytest.warns(ConvergenceWarning):
         res = sinkhorn(a, B, C, 0.05 * C.max(), max_iter=2)
-    assert entropic._LAST_BATCH == {"shared": 0, "fallback": [0, 1]}
+    assert _LAST_BATCH == {"shared": 0, "fallback": [0, 1]}
     assert not res.converged.any() and (res.n_iter == 2).all() and res.status == "max_iter"
 
 
