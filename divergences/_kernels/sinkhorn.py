@@ -63,64 +63,72 @@ OMEGA_PLATEAU = 1.5
 RELAXED_WINDOW = 32.0
 
 
+#: slots of the :func:`_relax` state: omega, plain-iteration counter, best (or reference)
+#: error, cap of omega, relaxed iterations without improvement, relaxed iterations in the
+#: current re-estimation window, error at the start of that window.
+_OMEGA, _K, _BEST, _CAP, _STALL, _K_WINDOW, _ERR_WINDOW = 0, 1, 2, 3, 4, 5, 6
+
+
 @kernel
 def _relax_init(st, omega_max):
-    """State of :func:`_relax`: ``[omega, k, best, omega_max, stall, k_window, err_window]``."""
-    st[0], st[1], st[2], st[3] = 1.0, 0.0, np.inf, omega_max
-    st[4], st[5], st[6] = 0.0, 0.0, np.inf
+    """Reset the state of :func:`_relax` (slots: :data:`_OMEGA` ... :data:`_ERR_WINDOW`)."""
+    st[_OMEGA], st[_K], st[_BEST], st[_CAP] = 1.0, 0.0, np.inf, omega_max
+    st[_STALL], st[_K_WINDOW], st[_ERR_WINDOW] = 0.0, 0.0, np.inf
 
 
 @kernel
 def _relax(st, err):
     """Over-relaxation control (state: :func:`_relax_init`); returns omega.
 
-    Plain iterations 6..10 measure the linear rate ``eta`` of Sinkhorn; then
-    ``omega = 2 / (1 + sqrt(1 - eta)) + OMEGA_BIAS`` (Young's optimal SOR factor, as proposed
-    for Sinkhorn by Thibault et al. 2021), capped at ``omega_max`` (:data:`OMEGA_PLATEAU` if
-    ``eta > ETA_PLATEAU``). That early rate often
-    underestimates the asymptotic one (small ``reg``: 0.93 measured where the optimum factor
-    is near 1.95), so every :data:`RELAXED_WINDOW` relaxed iterations the observed rate
-    ``rho`` is compared with ``omega - 1`` (the rate at the optimal factor): if it is well
-    above (by 0.1), the factor is too small and is raised to the one of the plain rate that
-    SOR theory gives for ``rho`` at this ``omega``, ``eta = (rho + omega - 1)**2 / (rho
-    omega**2)`` (Young's relation, for factors below the optimum). Relaxed iterations need
-    not decrease the error monotonically; they are abandoned (plain iterations again,
-    ``omega_max - 1`` halved) when the error exceeds 100 times the best seen or the best has
-    not improved for 200 iterations. (``benchmarks/iterations_entropic.py``: 60 problems,
-    uniform, Gaussian, 5-D and small clouds, reg = 2e-4..0.1 x max C: 10337 iterations in
-    all, 143641 plain; 32807 with the controller before the re-estimates.)
+    Plain iterations 6..10 measure the linear rate ``eta`` of Sinkhorn; then ``omega = 2 / (1 +
+    sqrt(1 - eta)) + OMEGA_BIAS`` (Young's optimal SOR factor, as proposed for Sinkhorn by
+    Thibault et al. 2021), capped at ``omega_max`` (:data:`OMEGA_PLATEAU` if ``eta >
+    ETA_PLATEAU``). That early rate often underestimates the asymptotic one (small ``reg``:
+    0.93 measured where the optimum factor is near 1.95), so every :data:`RELAXED_WINDOW`
+    relaxed iterations the observed rate ``rho`` is compared with ``omega - 1`` (the rate at
+    the optimal factor): if it is well above (by 0.1), the factor is too small and is raised to
+    the one of the plain rate that SOR theory gives for ``rho`` at this ``omega``, ``eta = (rho
+    + omega - 1)**2 / (rho omega**2)`` (Young's relation, for factors below the optimum).
+    Relaxed iterations need not decrease the error monotonically; they are abandoned (plain
+    iterations again, ``omega_max - 1`` halved) when the error exceeds 100 times the best seen
+    or the best has not improved for 200 iterations. (``benchmarks/iterations_entropic.py``: 60
+    problems, uniform, Gaussian, 5-D and small clouds, reg = 2e-4..0.1 x max C: 10337
+    iterations in all, 143641 plain; 32807 with the controller before the re-estimates.)
     """
-    st[1] += 1.0
-    if st[0] == 1.0:
-        if st[1] == 6.0:
-            st[2] = err
-        elif st[1] == 10.0:
-            if err < st[2] and st[3] > 1.0:
-                eta = (err / st[2]) ** 0.25
+    st[_K] += 1.0
+    if st[_OMEGA] == 1.0:
+        if st[_K] == 6.0:
+            st[_BEST] = err
+        elif st[_K] == 10.0:
+            if err < st[_BEST] and st[_CAP] > 1.0:
+                eta = (err / st[_BEST]) ** 0.25
                 omega = 2.0 / (1.0 + np.sqrt(1.0 - eta)) + OMEGA_BIAS
-                st[0] = min(omega if eta <= ETA_PLATEAU else OMEGA_PLATEAU, st[3])
-                st[2] = err
-                st[4] = 0.0
-                st[5], st[6] = 0.0, err
-            st[1] = 0.0
-        return st[0]
-    st[4] += 1.0
-    st[5] += 1.0
-    if err < st[2]:
-        st[2] = err
-        st[4] = 0.0
-    elif err > 100.0 * st[2] or st[4] > 200.0:
-        _relax_init(st, 1.0 + 0.5 * (st[3] - 1.0))
-        return st[0]
-    if st[5] == RELAXED_WINDOW:
-        omega = st[0]
-        rho = (err / st[6]) ** (1.0 / RELAXED_WINDOW) if err < st[6] else 1.0
+                omega = omega if eta <= ETA_PLATEAU else OMEGA_PLATEAU
+                st[_OMEGA] = min(omega, st[_CAP])
+                st[_BEST] = err
+                st[_STALL] = 0.0
+                st[_K_WINDOW], st[_ERR_WINDOW] = 0.0, err
+            st[_K] = 0.0
+        return st[_OMEGA]
+    st[_STALL] += 1.0
+    st[_K_WINDOW] += 1.0
+    if err < st[_BEST]:
+        st[_BEST] = err
+        st[_STALL] = 0.0
+    elif err > 100.0 * st[_BEST] or st[_STALL] > 200.0:
+        _relax_init(st, 1.0 + 0.5 * (st[_CAP] - 1.0))
+        return st[_OMEGA]
+    if st[_K_WINDOW] == RELAXED_WINDOW:
+        omega = st[_OMEGA]
+        start = st[_ERR_WINDOW]
+        rho = (err / start) ** (1.0 / RELAXED_WINDOW) if err < start else 1.0
         if rho < 1.0 and rho > omega - 0.9:
             eta = (rho + omega - 1.0) ** 2 / (rho * omega * omega)
             if eta < 1.0:
-                st[0] = max(omega, min(2.0 / (1.0 + np.sqrt(1.0 - eta)) + OMEGA_BIAS, st[3]))
-        st[5], st[6] = 0.0, err
-    return st[0]
+                raised = 2.0 / (1.0 + np.sqrt(1.0 - eta)) + OMEGA_BIAS
+                st[_OMEGA] = max(omega, min(raised, st[_CAP]))
+        st[_K_WINDOW], st[_ERR_WINDOW] = 0.0, err
+    return st[_OMEGA]
 
 
 @kernel
