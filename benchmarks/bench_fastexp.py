@@ -14,7 +14,6 @@ would not see a change of the kernel it inlines).
 import argparse
 import os
 import sys
-import time
 
 import numba
 import numpy as np
@@ -22,6 +21,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from benchmarks._timing import timed_row as row  # noqa: E402
 from divergences._jit import FASTMATH  # noqa: E402
 from divergences._kernels.fastexp import exp_block, exp_inplace  # noqa: E402
 
@@ -50,23 +50,6 @@ def _scalar_rows(z, out):
     for i in numba.prange(z.shape[0]):
         for j in range(z.shape[1]):
             out[i, j] = np.exp(z[i, j])
-
-
-def median_time(f, repeat):
-    f()  # warm-up: compilation, page faults
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
-def row(case, ours, ref_name, ref, repeat):
-    ours_s = median_time(ours, repeat)
-    ref_s = median_time(ref, repeat)
-    return {"case": case, "ours_s": ours_s, "ref_name": ref_name, "ref_s": ref_s,
-            "ratio": ref_s / ours_s}
 
 
 def main(quick=False):

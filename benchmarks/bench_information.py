@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import numba
 import numpy as np
@@ -27,24 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import divergences as dv  # noqa: E402
-
-
-def median_time(f, repeat):
-    f()  # warm-up: compilation, page faults
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
-def row(case, ours, ref_name, ref, repeat):
-    ours_s = median_time(ours, repeat)
-    ref_s = median_time(ref, repeat)
-    return {"case": case, "ours_s": ours_s, "ref_name": ref_name, "ref_s": ref_s,
-            "ratio": ref_s / ours_s}
-
+from benchmarks._timing import timed_row as row  # noqa: E402
 
 _PROBE = r"""
 import json, sys, time

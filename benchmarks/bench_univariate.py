@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,22 +20,9 @@ import scipy.stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
 
+from benchmarks._timing import median_time as _median_time  # noqa: E402
+from benchmarks._timing import row as _row  # noqa: E402
 from divergences import sliced_wasserstein, wasserstein, wasserstein_1d  # noqa: E402
-
-
-def _median_time(fn, repeat):
-    fn()  # warm-up: compilation, caches
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
-def _row(case, ours, ref_name, ref):
-    return {"case": case, "ours_s": ours, "ref_name": ref_name, "ref_s": ref,
-            "ratio": ref / ours}
 
 
 def bench_1d(n, repeat):
