@@ -121,28 +121,24 @@ _sub = _strict("fsub")
 _mul = _strict("fmul")
 
 
-@intrinsic
-def _bits(typingctx, a):
-    """The int64 with the bits of the float64 ``a``."""
-    if a != types.float64:
-        return None
+def _bitcast(src, dst):
+    """An intrinsic reinterpreting the bits of a ``src`` value as a ``dst`` value."""
 
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.int64))
+    @intrinsic
+    def cast(typingctx, value):
+        if value != src:
+            return None
 
-    return types.int64(types.float64), codegen
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(dst))
+
+        return dst(src), codegen
+
+    return cast
 
 
-@intrinsic
-def _double(typingctx, i):
-    """The float64 with the bits of the int64 ``i``."""
-    if i != types.int64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-
-    return types.float64(types.int64), codegen
+_bits = _bitcast(types.float64, types.int64)  # the int64 with the bits of a float64
+_double = _bitcast(types.int64, types.float64)  # the float64 with the bits of an int64
 
 
 @kernel(inline=True)
