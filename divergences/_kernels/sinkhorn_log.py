@@ -84,9 +84,7 @@ def log_row_pass(C, x, y, metric, q, p, online, a, f, g, lb, eps, omega, parts, 
     """
     n, m, nch = a.shape[0], g.shape[0], parts.shape[0]
     inv = 1.0 / eps
-    gl = np.empty(m)
-    for j in range(m):
-        gl[j] = g[j] * inv + lb[j]
+    gl = g * inv + lb  # the column terms of every exponent
     errs = np.zeros(nch)
     for c in prange(nch):
         acc, z = parts[c], buf[c]
@@ -211,9 +209,7 @@ def online_plan_stats(yt, x, y, metric, q, p, f, g, la, lb, eps, parts, cbuf, r)
     of ``(f, g)``, recomputed entry by entry from the points (``yt = y.T``), never stored."""
     n, m, nch = r.shape[0], g.shape[0], parts.shape[0]
     inv = 1.0 / eps
-    gl = np.empty(m)
-    for j in range(m):
-        gl[j] = g[j] * inv + lb[j]
+    gl = g * inv + lb  # the column terms of every exponent
     totals = np.zeros(nch)
     for c in prange(nch):
         acc = parts[c]

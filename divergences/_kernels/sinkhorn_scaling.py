@@ -28,9 +28,7 @@ def build_kernel(C, f, g, la, lb, eps, K):
     """``K_ij = exp((f_i + g_j - C_ij)/eps + la_i + lb_j)``: the plan of the potentials."""
     n, m = K.shape
     inv = 1.0 / eps
-    gl = np.empty(m)
-    for j in range(m):
-        gl[j] = g[j] * inv + lb[j]
+    gl = g * inv + lb  # the column terms of every exponent
     for i in prange(n):
         if la[i] == -np.inf:
             for j in range(m):
