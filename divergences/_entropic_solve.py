@@ -14,7 +14,7 @@ import numpy as np
 
 from ._kernels import sinkhorn as _k
 from ._kernels.sinkhorn_log import hard_init, soft_transform
-from ._kernels.sinkhorn_scaling import scaled_plan
+from ._kernels.sinkhorn_scaling import build_kernel, scaled_plan
 
 #: epsilon-scaling: ratio between stages, and marginal error ending a non-final stage.
 EPS_RATIO = 0.1
@@ -162,22 +162,23 @@ def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
     n, m = C.shape
     bbar = B.mean(axis=1)
     spent = 0  # iterations of the mean problem, counted in every target's n_iter
+    lbar = np.log(bbar, where=bbar > 0, out=np.full(m, -np.inf))
     if reg >= SCALING_BELOW * _span(lo, hi, reg):
         f0, g0 = np.zeros(n), np.zeros(m)
         hard_init(C, *_DENSE, a, bbar, f0, g0, np.zeros((1, m)), np.empty((1, m)))
-    else:
+        Km = np.empty((n, m))
+        build_kernel(C, f0, g0, np.log(a, where=a > 0, out=np.full(n, -np.inf)), lbar, reg, Km)
+    else:  # the mean problem's own plan is the kernel of its potentials (absorbed)
         mean = _solve(C, *_DENSE, a, bbar, reg, tol, max_iter, lo, hi)
         spent = mean["n_iter"]
         if not mean["converged"] or spent >= max_iter:
             return None
-        f0, g0 = mean["f"], mean["g"]
+        f0, g0, Km = mean["f"], mean["g"], mean["plan"]
     threads = numba.get_num_threads()
     numba.set_num_threads(1)  # numba serial: the BLAS products run in parallel
     try:
-        Km = np.empty((n, m))
-        U, V, n_iter, ok = _k.solve_multi(C, a, np.ascontiguousarray(B.T), bbar, f0, g0, reg,
-                                          tol, max_iter - spent, BIG, OMEGA_MAX, Km)
-        lbar = np.log(bbar, where=bbar > 0, out=np.full(m, -np.inf))
+        U, V, n_iter, ok = _k.solve_multi(Km, a, np.ascontiguousarray(B.T), bbar, tol,
+                                          max_iter - spent, BIG, OMEGA_MAX)
         out = [None if not ok[k] else
                _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0, g0, lbar, plans[k],
                               spent + int(n_iter[k])) for k in range(nt)]

@@ -299,24 +299,21 @@ def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max
 
 
 @kernel
-def solve_multi(C, a, Bt, bbar, f0, g0, eps, tol, max_iter, big, omega_max, Km):
-    """``nt`` problems ``(a, Bt[k])`` on one cost and one shared kernel, at one ``eps``.
+def solve_multi(Km, a, Bt, bbar, tol, max_iter, big, omega_max):
+    """``nt`` problems ``(a, Bt[k])`` on one shared kernel.
 
-    The kernel ``Km = exp((f0 + g0 - C)/eps + log a + log bbar)`` is built once from
-    potentials ``(f0, g0)`` for ``(a, bbar)`` given by the caller (``bbar`` the mean target);
-    the scalings ``U`` (nt, n) and ``V`` (nt, m) (``V = Bt / bbar`` at the start) are
-    updated by :func:`multi_pass` with a per-target over-relaxation controller (as in
-    :func:`solve`). There is no absorption: a target whose scalings leave ``[1/big, big]``
-    (or under/overflow), or that has not converged after ``max_iter`` iterations, is dropped
-    (``ok[k] = False``) for the caller to solve alone. A converged target keeps the scalings
-    at which its error was measured.
+    ``Km = exp((f0 + g0 - C)/eps + log a + log bbar)`` is given by the caller: a plan for ``(a,
+    bbar)``, ``bbar`` the mean target, at some potentials ``(f0, g0)``; the scalings ``U`` (nt,
+    n) and ``V`` (nt, m) (``V = Bt / bbar`` at the start) are updated by :func:`multi_pass`
+    with a per-target over-relaxation controller (as in :func:`solve`). There is no absorption:
+    a target whose scalings leave ``[1/big, big]`` (or under/overflow), or that has not
+    converged after ``max_iter`` iterations, is dropped (``ok[k] = False``) for the caller to
+    solve alone. A converged target keeps the scalings at which its error was measured.
 
-    ``Km`` (n, m) is allocated by the caller (see :func:`solve`). Returns
-    ``(U, V, n_iter, ok)``; the plan of target ``k`` is ``diag(U[k]) Km diag(V[k])``.
+    Returns ``(U, V, n_iter, ok)``; the plan of target ``k`` is ``diag(U[k]) Km diag(V[k])``.
     """
-    n, m = C.shape
+    n, m = Km.shape
     nt = Bt.shape[0]
-    build_kernel(C, f0, g0, np.log(a), np.log(bbar), eps, Km)
     U, V = np.empty((nt, n)), np.empty((nt, m))
     for k in range(nt):
         for i in range(n):
