@@ -81,16 +81,15 @@ def _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span,
     threads = numba.get_num_threads()
     nch = 1 if a.shape[0] * b.shape[0] < SERIAL_BELOW else max(1, min(threads, a.shape[0]))
     eps = _schedule(reg, span)
-    K = np.empty((0, 0) if online else (a.shape[0], b.shape[0]))
     numba.set_num_threads(nch)
     try:
         if symmetric:
-            f, g, r, col, cost, it, conv, _ = _k.solve_symmetric(
-                C, x, metric, q, p, online, a, eps, tol, STAGE_TOL, max_iter, nch, K)
+            K, f, g, r, col, cost, it, conv, _ = _k.solve_symmetric(
+                C, x, metric, q, p, online, a, eps, tol, STAGE_TOL, max_iter, nch)
         else:
-            f, g, r, col, cost, it, conv, _ = _k.solve(
+            K, f, g, r, col, cost, it, conv, _ = _k.solve(
                 C, x, y, metric, q, p, online, a, b, eps, tol, STAGE_TOL, max_iter, BIG, nch,
-                OMEGA_MAX, K)
+                OMEGA_MAX)
     finally:
         numba.set_num_threads(threads)
     return _fields(None if online else K, cost, f, g, r, col, a, b, reg, conv, it)

@@ -133,15 +133,14 @@ def _relax(st, err):
 
 @kernel
 def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_iter, big, nch,
-          omega_max, K):
+          omega_max):
     """epsilon-scaling Sinkhorn; see :func:`divergences.entropic.sinkhorn` for the rules.
 
-    ``K`` (n, m) receives the final plan (dense mode; online: any array, unused); the caller
-    allocates it (NumPy asks the kernel for huge pages: far fewer page faults on first touch
-    than numba's allocator). Returns ``(f, g, r, col, cost, n_iter, converged, err)``,
-    ``r``/``col`` the row/column sums of the plan.
+    Returns ``(K, f, g, r, col, cost, n_iter, converged, err)``: ``K`` the final plan (dense
+    mode; online: an empty array), ``r``/``col`` the row/column sums of the plan.
     """
     n, m = a.shape[0], b.shape[0]
+    K = np.empty((0, 0) if online else (n, m))
     la, lb = np.log(a), np.log(b)
     f, g = np.zeros(n), np.zeros(m)
     parts, buf, cbuf = np.zeros((nch, m)), np.empty((nch, m)), np.empty((nch, m))
@@ -242,11 +241,11 @@ def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_ite
         soft_transform(C, x, y, metric, q, p, online, f, la, reg, zc, g, True)
     if online:
         cost = online_plan_stats(C, x, y, metric, q, p, f, g, la, lb, reg, parts, cbuf, r)
-    return f, g, r, parts.sum(axis=0), cost, it, converged, err
+    return K, f, g, r, parts.sum(axis=0), cost, it, converged, err
 
 
 @kernel
-def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max_iter, nch, K):
+def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max_iter, nch):
     """``OT_eps(a, a)`` on ``C = d(x_i, x_j)^p``: the averaged update ``f <- (f + T(f)) / 2``.
 
     ``T(f)_i = -eps logsumexp_j((f_j - C_ij)/eps + log a_j)``; the optimal potentials are
@@ -289,13 +288,14 @@ def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max
         log_row_pass(C, x, x, metric, q, p, online, a, ft, f, la, reg, 1.0, parts, buf, cbuf)
         for i in range(n):
             f[i] = min(f[i], ft[i])
+    K = np.empty((0, 0) if online else (n, n))
     if online:
         cost = online_plan_stats(C, x, x, metric, q, p, f, f, la, la, reg, parts, cbuf, r)
     else:
         build_kernel(C, f, f, la, la, reg, K)
         ones = np.ones(n)
         cost = scaled_plan(K, C, ones, ones, K, parts, r)
-    return f, f.copy(), r, parts.sum(axis=0), cost, it, converged, err
+    return K, f, f.copy(), r, parts.sum(axis=0), cost, it, converged, err
 
 
 @kernel
