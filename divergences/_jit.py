@@ -20,6 +20,8 @@ so the choices below hold everywhere:
 
 import numba
 
+from . import _threads
+
 __all__ = ["FASTMATH", "kernel", "serial_twin"]
 
 #: fastmath flags that keep inf/nan semantics.
@@ -58,3 +60,7 @@ def serial_twin(dispatcher):
     would share (and overwrite) the cache entry of the parallel kernel.
     """
     return numba.njit(**dict(_options(False), cache=False))(dispatcher.py_func)
+
+
+_threads.prefer_tbb()
+_threads.warn_in_forked_child()

@@ -1,0 +1,144 @@
+"""Cold start: the first call of each public function in a fresh process, empty numba cache.
+
+A user meets this on every new machine, CI run and cluster worker. For each case below a
+new interpreter imports the package with ``NUMBA_CACHE_DIR`` pointing at an empty
+directory and times the first call (import excluded, printed apart); a second new
+interpreter then times the same first call with the cache the first one wrote (what every
+later process pays). The reference column is the same first call of the closest POT or
+SciPy function in a fresh process (their code is compiled ahead of time: this is the floor
+a user compares with). ``all, one process`` runs every case in one fresh process with one
+empty cache: kernels shared between functions compile once there.
+
+Targets (issue 12): each function's first cold call <= 5 s, all together <= 15 s.
+
+``python benchmarks/bench_cold_start.py [--quick]`` prints the table; ``--quick`` runs three
+cases.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+# name -> (setup, our call, reference call or None). Inputs are sized so that the
+# parallel paths a typical user meets are the ones compiled.
+_SETUP = textwrap.dedent(
+    """
+    import numpy as np
+    rng = np.random.default_rng(0)
+    p, q = rng.random(100_000), rng.random(100_000)
+    X = rng.random((300, 64))
+    x1, y1 = rng.normal(size=(2, 2000))
+    x, y = rng.normal(size=(2, 300, 2))
+    a = np.full(300, 1 / 300)
+    C = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    A, B = rng.normal(size=(2, 500, 50))
+    """
+)
+
+CASES = {
+    "kl": ("from divergences import kl", "kl(p, q)",
+           "from scipy.stats import entropy; entropy(p, q)"),
+    "js": ("from divergences import js", "js(p, q)",
+           "from scipy.spatial.distance import jensenshannon; jensenshannon(p, q)"),
+    "js_distance": ("from divergences import js_distance", "js_distance(p, q)", None),
+    "tv": ("from divergences import tv", "tv(p, q)", None),
+    "hellinger": ("from divergences import hellinger", "hellinger(p, q)", None),
+    "chi2": ("from divergences import chi2", "chi2(p, q)", None),
+    "renyi": ("from divergences import renyi", "renyi(p, q, 0.5)", None),
+    "pairwise": ("from divergences import pairwise", "pairwise(X)",
+                 "from scipy.spatial.distance import cdist; cdist(X, X, 'jensenshannon')"),
+    "aligned_histograms": ("from divergences import aligned_histograms",
+                           "aligned_histograms(x1, y1)", None),
+    "kl_knn": ("from divergences import kl_knn", "kl_knn(x, y)", None),
+    "wasserstein 1-D": ("from divergences import wasserstein", "wasserstein(x1, y1)",
+                        "from scipy.stats import wasserstein_distance; "
+                        "wasserstein_distance(x1, y1)"),
+    "wasserstein 2-D exact": ("from divergences import wasserstein", "wasserstein(x, y)",
+                              "import ot; ot.emd2(a, a, ot.dist(x, y, 'euclidean'))"),
+    "transport": ("from divergences import transport", "transport(x, y, p=2)", None),
+    "emd": ("from divergences import emd", "emd(a, a, C)", "import ot; ot.emd(a, a, C)"),
+    "wasserstein_1d": ("from divergences import wasserstein_1d", "wasserstein_1d(A, B)",
+                       "import ot; ot.wasserstein_1d(A, B)"),
+    "sliced_wasserstein": ("from divergences import sliced_wasserstein",
+                           "sliced_wasserstein(x, y, seed=0)",
+                           "import ot; ot.sliced_wasserstein_distance(x, y, seed=0)"),
+    "sinkhorn": ("from divergences import sinkhorn", "sinkhorn(a, a, C, 0.05)",
+                 "import ot; ot.sinkhorn2(a, a, C, 0.05)"),
+    "sinkhorn_divergence": ("from divergences import sinkhorn_divergence",
+                            "sinkhorn_divergence(x, y, reg=0.1)", None),
+    "wasserstein sinkhorn": ("from divergences import wasserstein",
+                             "wasserstein(x, y, method='sinkhorn', reg=0.1)", None),
+}
+QUICK = ["kl", "wasserstein 1-D", "emd"]
+
+_TIMER = textwrap.dedent(
+    """
+    import json, time
+    {setup}
+    t0 = time.perf_counter()
+    {imports}
+    t1 = time.perf_counter()
+    {calls}
+    t2 = time.perf_counter()
+    print(json.dumps({{"import_s": t1 - t0, "call_s": t2 - t1}}))
+    """
+)
+
+
+def _first_call(imports, calls, cache_dir):
+    """Import and first-call times of ``calls`` in a new interpreter."""
+    code = _TIMER.format(setup=_SETUP, imports=imports, calls=calls)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir,
+               PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def cold_and_cached(imports, calls):
+    """(cold, cached) first-call times: empty cache, then the cache the first run wrote."""
+    with tempfile.TemporaryDirectory() as cache:
+        cold = _first_call(imports, calls, cache)
+        cached = _first_call(imports, calls, cache)
+    return cold, cached
+
+
+def main(quick=False):
+    names = QUICK if quick else list(CASES)
+    rows = []
+    for name in names:
+        imports, call, ref = CASES[name]
+        cold, cached = cold_and_cached(imports, call)
+        ref_s = "n/a"
+        if ref is not None:
+            ref_imports, _, ref_call = ref.rpartition("; ")
+            with tempfile.TemporaryDirectory() as cache:
+                ref_s = _first_call(ref_imports, ref_call, cache)["call_s"]
+        rows.append({"case": f"cold first call: {name}", "ours_s": cold["call_s"],
+                     "ref_name": "same first call, POT/SciPy", "ref_s": ref_s,
+                     "cached_s": cached["call_s"], "import_s": cold["import_s"]})
+        ref_text = ref_s if isinstance(ref_s, str) else f"{ref_s:.3f} s"
+        print(f"{name:24s} cold {cold['call_s']:7.2f} s  cached {cached['call_s']:6.3f} s  "
+              f"import {cold['import_s']:5.2f} s  reference {ref_text}", flush=True)
+    if not quick:
+        imports = "\n".join(CASES[n][0] for n in names)
+        calls = "\n".join(CASES[n][1] for n in names)
+        cold, cached = cold_and_cached(imports, calls)
+        rows.append({"case": "cold first calls: all, one process", "ours_s": cold["call_s"],
+                     "ref_name": "n/a", "ref_s": "n/a", "cached_s": cached["call_s"]})
+        slowest = max(rows[:-1], key=lambda r: r["ours_s"])
+        print(f"{'all, one process':24s} cold {cold['call_s']:7.2f} s  cached "
+              f"{cached['call_s']:6.3f} s   (targets: each <= 5 s, all <= 15 s)")
+        print(f"slowest alone: {slowest['case']} {slowest['ours_s']:.2f} s; "
+              f"sum of the cases alone {sum(r['ours_s'] for r in rows[:-1]):.1f} s")
+    return rows
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv)
