@@ -180,8 +180,13 @@ def check_weights(w, n, name):
 
 
 def check_cost(cost, n, m, name="cost"):
-    """A finite ``(n, m)`` cost matrix."""
-    return check_cost_range(cost, n, m, name)[0]
+    """A finite ``(n, m)`` cost matrix (NumPy's checks: no kernel to compile on the first
+    call of :func:`divergences.emd`, whose solve dwarfs one pass over the costs)."""
+    arr = as_real_array(cost, name)
+    if arr.shape != (n, m):
+        raise ValueError(
+            f"{name} must have shape ({n}, {m}) to match the weights, got {arr.shape}")
+    return check_finite(arr, name)
 
 
 def check_cost_range(cost, n, m, name="cost"):

@@ -151,9 +151,10 @@ def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DE
     network simplex. Options: ``q`` (order of ``metric="minkowski"``, default 2, >= 1)
     and ``max_iter``. Points whose distances (or their power ``p``) would overflow or
     underflow are divided by a power of two first, which is exact; cost, distance and
-    potentials are scaled back. When the optimal cost still underflows in those units
-    (distances of the plan far below the range of the points, large ``p``), the problem
-    is solved again in the units of the plan's largest distance (:func:`_resolve`). The
+    potentials are scaled back. When the optimal cost underflows in those units, or is
+    below :data:`RELATIVE_COST` of the largest cost (distances of the plan far below the
+    range of the points, large ``p``), the problem is solved again in the units of the
+    plan's largest distance (:func:`_resolve`). The
     result keeps ``(x, y, metric_code, q)`` in ``_support`` so that
     ``result.critic(points)`` works (for ``p = 1``).
     """
@@ -166,9 +167,10 @@ def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DE
     cost = cost_matrix(xs, ys, metric_code, q, p)
     support = (x, y, metric_code, q)
     res = _solve(a, b, cost, max_iter, p=p, support=support, warn=False)
+    small = max(UNDERFLOW_COST, RELATIVE_COST * float(cost.max()))
     del cost
     log2_factor = float(np.log2(scale)) * exponent  # exact: scale is a power of two
-    if res.converged and 0.0 <= res.cost < UNDERFLOW_COST:
+    if res.status in ("optimal", "imprecise") and 0.0 <= res.cost < small:
         res, log2_top = _resolve(res, a, b, cost_matrix(xs, ys, metric_code, q, 1.0), p,
                                  max_iter, support)
         log2_factor += log2_top
@@ -180,6 +182,10 @@ def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DE
 #: a cost below this (in units where the largest cost is at most about 1, or 2^960)
 #: may have lost terms to underflow; the problem is then solved again (:func:`_resolve`).
 UNDERFLOW_COST = 2.0**-900
+#: an optimal cost below this fraction of the largest cost is not resolved by the pricing
+#: (reduced costs are compared to ~1e-13 of the potentials, which reach the largest
+#: costs): ``d^31`` for distances 0, 1 and 11 gave 0.4 for a true 0. Solved again.
+RELATIVE_COST = 2.0**-30
 #: costs above this many times the largest cost of the current plan are capped in
 #: :func:`_resolve`: potentials stay within ~N CAP, so reduced costs keep ~2^-32 N
 #: absolute accuracy next to the plan's costs of order 1.
@@ -199,20 +205,22 @@ def _used(plan):
 
 def _resolve(res, a, b, dist, p, max_iter, support):
     """Solve again with the costs ``(d_ij / top)^p``, ``top`` the largest distance that
-    ``res``'s plan uses, until the optimal cost no longer underflows.
+    ``res``'s plan uses, until the optimal cost is no longer tiny next to the costs.
 
-    ``res`` came from costs ``d^p`` whose small entries underflowed (its plan may be any
-    plan of those zeros). In the new units the plan's largest arc costs exactly 1 and
+    ``res`` came from costs ``d^p`` whose small entries underflowed or were below the
+    resolution of the pricing (its plan may be far from optimal). In the new units the plan's largest arc costs exactly 1 and
     costs above :data:`_CAP` are capped. A plan optimal for the capped costs that uses
     no capped arc is optimal for the true costs (capping only lowers costs); otherwise
     its status is ``"imprecise"``. Returns the result in the new units and
     ``log2(top^p)``, the factor back to the units of ``dist``.
     """
     log2_top = 0.0
+    last = np.inf
     for _ in range(_RESOLVES):
         top = float(dist[_used(res.plan)].max())
-        if top == 0.0:  # every arc of the plan has distance 0: the cost is exactly 0
+        if top == 0.0 or top >= last:  # cost exactly 0, or no progress
             break
+        last = top
         with np.errstate(over="ignore", under="ignore"):
             cost = np.minimum((dist / top) ** p, _CAP)
         new = _solve(a, b, cost, max_iter, p=p, support=support, warn=False)
@@ -221,7 +229,7 @@ def _resolve(res, a, b, dist, p, max_iter, support):
             new = dataclasses.replace(new, status="imprecise", converged=False)
         mant, k = np.frexp(top)
         res, log2_top = new, p * (float(np.log2(mant)) + int(k))
-        if not new.converged or new.cost >= UNDERFLOW_COST:
+        if not new.converged or new.cost >= RELATIVE_COST * _CAP:
             break
     return res, log2_top
 

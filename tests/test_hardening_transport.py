@@ -237,6 +237,7 @@ def test_translation_1d(xy, k, shift_exp, p):
 @given(spread_pairs(max_size=5), st.integers(-990, 900),
        st.sampled_from([1.0, 2.0, 3.0, 7.5, 20.0, 31.0, 64.0]))
 @example(([0, 2**40], [1, 2**40]), 0, 31.0)
+@example(([0, -3, 1, 8, 0], [-3, 8, 0, 1, 0]), 0, 31.0)  # was 0.4 "optimal", true 0
 def test_exact_lp_on_a_line_matches_closed_form(xy, k, p):
     """The exact LP on 1-D data embedded in 2-D agrees with the mpmath closed form."""
     xi, yi = xy
