@@ -208,10 +208,10 @@ def _resolve(res, a, b, dist, p, max_iter, support):
     ``res``'s plan uses, until the optimal cost is no longer tiny next to the costs.
 
     ``res`` came from costs ``d^p`` whose small entries underflowed or were below the
-    resolution of the pricing (its plan may be far from optimal). In the new units the plan's largest arc costs exactly 1 and
-    costs above :data:`_CAP` are capped. A plan optimal for the capped costs that uses
-    no capped arc is optimal for the true costs (capping only lowers costs); otherwise
-    its status is ``"imprecise"``. Returns the result in the new units and
+    resolution of the pricing (its plan may be far from optimal). In the new units the
+    plan's largest arc costs exactly 1 and costs above :data:`_CAP` are capped. A plan
+    optimal for the capped costs that uses no capped arc is optimal for the true costs
+    (capping only lowers costs); otherwise its status is ``"imprecise"``. Returns the result in the new units and
     ``log2(top^p)``, the factor back to the units of ``dist``.
     """
     log2_top = 0.0
