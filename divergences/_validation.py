@@ -130,6 +130,16 @@ def check_positive_int(value, name):
     return int(value)
 
 
+def check_n_projections(value):
+    """``n_projections`` of the sliced distance: an integer in ``1 .. 2**63 - 1`` (they are
+    drawn in blocks, so memory does not grow with it)."""
+    value = check_positive_int(value, "n_projections")
+    if value > 2**63 - 1:
+        raise ValueError(f"n_projections must be at most 2**63 - 1 (a 64-bit count), "
+                         f"got {value}")
+    return value
+
+
 def check_points(x, name):
     """Support points or samples as an ``(n, d)`` float64 array (``(n,)`` becomes ``(n, 1)``)."""
     arr = check_finite(as_real_array(x, name), name)
@@ -170,8 +180,13 @@ def check_weights(w, n, name):
 
 
 def check_cost(cost, n, m, name="cost"):
-    """A finite ``(n, m)`` cost matrix."""
-    return check_cost_range(cost, n, m, name)[0]
+    """A finite ``(n, m)`` cost matrix (NumPy's checks: no kernel to compile on the first
+    call of :func:`divergences.emd`, whose solve dwarfs one pass over the costs)."""
+    arr = as_real_array(cost, name)
+    if arr.shape != (n, m):
+        raise ValueError(
+            f"{name} must have shape ({n}, {m}) to match the weights, got {arr.shape}")
+    return check_finite(arr, name)
 
 
 def check_cost_range(cost, n, m, name="cost"):

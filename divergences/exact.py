@@ -16,7 +16,14 @@ import scipy.sparse
 from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN, cost_matrix
 from ._kernels.network_simplex import MAX_ITER, OPTIMAL
 from ._kernels.transport_lp import dual_violation, solve_transport
-from ._scaling import half_range, normalise, power_of_two_scale, unscale, unscale_potentials
+from ._scaling import (
+    half_range,
+    normalise,
+    power_of_two_scale,
+    times_two_to,
+    unscale,
+    unscale_potentials,
+)
 from ._validation import (
     check_cost,
     check_minkowski_order,
@@ -144,8 +151,12 @@ def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DE
     network simplex. Options: ``q`` (order of ``metric="minkowski"``, default 2, >= 1)
     and ``max_iter``. Points whose distances (or their power ``p``) would overflow or
     underflow are divided by a power of two first, which is exact; cost, distance and
-    potentials are scaled back. The result keeps ``(x, y, metric_code, q)`` in
-    ``_support`` so that ``result.critic(points)`` works (for ``p = 1``).
+    potentials are scaled back. When the optimal cost underflows in those units, or is
+    below :data:`RELATIVE_COST` of the largest cost (distances of the plan far below the
+    range of the points, large ``p``), the problem is solved again in the units of the
+    plan's largest distance (:func:`_resolve`). The
+    result keeps ``(x, y, metric_code, q)`` in ``_support`` so that
+    ``result.critic(points)`` works (for ``p = 1``).
     """
     check_no_options(options, "exact")
     max_iter = check_positive_int(max_iter, "max_iter")
@@ -154,21 +165,94 @@ def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DE
     scale = power_of_two_scale(half_range(x, y), exponent, x.shape[1])
     xs, ys = (x, y) if scale == 1.0 else (x / scale, y / scale)
     cost = cost_matrix(xs, ys, metric_code, q, p)
-    res = _solve(a, b, cost, max_iter, p=p, support=(x, y, metric_code, q))
-    return _scaled_back(res, scale, exponent)
+    support = (x, y, metric_code, q)
+    res = _solve(a, b, cost, max_iter, p=p, support=support, warn=False)
+    small = max(UNDERFLOW_COST, RELATIVE_COST * float(cost.max()))
+    del cost
+    log2_factor = float(np.log2(scale)) * exponent  # exact: scale is a power of two
+    if res.status in ("optimal", "imprecise") and 0.0 <= res.cost < small:
+        res, log2_top = _resolve(res, a, b, cost_matrix(xs, ys, metric_code, q, 1.0), p,
+                                 max_iter, support)
+        log2_factor += log2_top
+    res = _scaled_back(res, log2_factor)
+    _warn(res, max_iter, stacklevel=5)
+    return res
 
 
-def _scaled_back(res, scale, exponent):
-    """``res`` of the problem whose costs were divided by ``scale ** exponent``, in the
+#: a cost below this (in units where the largest cost is at most about 1, or 2^960)
+#: may have lost terms to underflow; the problem is then solved again (:func:`_resolve`).
+UNDERFLOW_COST = 2.0**-900
+#: an optimal cost below this fraction of the largest cost is not resolved by the pricing
+#: (reduced costs are compared to ~1e-13 of the potentials, which reach the largest
+#: costs): ``d^31`` for distances 0, 1 and 11 gave 0.4 for a true 0. Solved again.
+RELATIVE_COST = 2.0**-30
+#: costs above this many times the largest cost of the current plan are capped in
+#: :func:`_resolve`: potentials stay within ~N CAP, so reduced costs keep ~2^-32 N
+#: absolute accuracy next to the plan's costs of order 1.
+_CAP = 2.0**20
+#: at most this many solves in the units of the plan's largest distance.
+_RESOLVES = 4
+
+
+def _used(plan):
+    """Mask (dense) or ``(rows, cols)`` (sparse) of the plan's arcs with positive flow."""
+    if scipy.sparse.issparse(plan):
+        coo = plan.tocoo()
+        keep = coo.data > 0
+        return coo.row[keep], coo.col[keep]
+    return plan > 0
+
+
+def _resolve(res, a, b, dist, p, max_iter, support):
+    """Solve again with the costs ``(d_ij / top)^p``, ``top`` the largest distance that
+    ``res``'s plan uses, until the optimal cost is no longer tiny next to the costs.
+
+    ``res`` came from costs ``d^p`` whose small entries underflowed or were below the
+    resolution of the pricing (its plan may be far from optimal). In the new units the
+    plan's largest arc costs exactly 1 and costs above :data:`_CAP` are capped. A plan
+    optimal for the capped costs that uses no capped arc is optimal for the true costs
+    (capping only lowers costs); otherwise its status is ``"imprecise"``. Returns the result in the new units and
+    ``log2(top^p)``, the factor back to the units of ``dist``.
+    """
+    log2_top = 0.0
+    last = np.inf
+    for _ in range(_RESOLVES):
+        top = float(dist[_used(res.plan)].max())
+        if top == 0.0 or top >= last:  # cost exactly 0, or no progress
+            break
+        last = top
+        with np.errstate(over="ignore", under="ignore"):
+            cost = np.minimum((dist / top) ** p, _CAP)
+        new = _solve(a, b, cost, max_iter, p=p, support=support, warn=False)
+        capped = bool((cost[_used(new.plan)] >= _CAP).any())
+        if capped and new.converged:
+            new = dataclasses.replace(new, status="imprecise", converged=False)
+        mant, k = np.frexp(top)
+        res, log2_top = new, p * (float(np.log2(mant)) + int(k))
+        if not new.converged or new.cost >= RELATIVE_COST * _CAP:
+            break
+    return res, log2_top
+
+
+def _scaled_back(res, log2_factor):
+    """``res`` of the problem whose costs were multiplied by ``2**-log2_factor``, in the
     units of the original costs (potentials out of the float64 range become +-inf)."""
-    if scale == 1.0:
+    if log2_factor == 0.0:
         return res
-    total, distance = unscale(res.cost, scale, exponent, res.p)
-    f, g = (unscale_potentials(v, scale, exponent) for v in res.potentials)
+    total = times_two_to(res.cost, log2_factor)
+    root = res.cost if res.p == 1 else max(res.cost, 0.0) ** (1.0 / res.p)
+    distance = times_two_to(root, log2_factor / res.p)
+    f, g = (unscale_potentials(v, 2.0, log2_factor) for v in res.potentials)
     return dataclasses.replace(res, cost=total, distance=distance, potentials=(f, g))
 
 
-def _solve(a, b, cost, max_iter, *, p, support):
+def _warn(res, max_iter, stacklevel):
+    if res.status in _WARNINGS:
+        warnings.warn(_WARNINGS[res.status].format(max_iter=max_iter), ConvergenceWarning,
+                      stacklevel=stacklevel)
+
+
+def _solve(a, b, cost, max_iter, *, p, support, warn=True):
     """The network simplex on ``cost``, wrapped as a :class:`TransportResult`.
 
     Costs beyond :data:`HUGE_COST` in magnitude are divided by a power of two first
@@ -176,14 +260,13 @@ def _solve(a, b, cost, max_iter, *, p, support):
     """
     big = max(float(cost.max()), -float(cost.min()))  # no |cost| temporary (memory)
     if big > HUGE_COST:
-        scale = float(np.ldexp(1.0, int(np.frexp(big)[1]) - 1))  # |cost| / scale < 2
-        res = _scaled_back(_solve_scaled(a, b, cost / scale, max_iter, p=p, support=support),
-                           scale, 1.0)
+        e = int(np.frexp(big)[1]) - 1  # |cost| / 2^e < 2
+        res = _scaled_back(_solve_scaled(a, b, cost / 2.0**e, max_iter, p=p, support=support),
+                           float(e))
     else:
         res = _solve_scaled(a, b, cost, max_iter, p=p, support=support)
-    if res.status in _WARNINGS:
-        warnings.warn(_WARNINGS[res.status].format(max_iter=max_iter), ConvergenceWarning,
-                      stacklevel=3)
+    if warn:
+        _warn(res, max_iter, stacklevel=4)
     return res
 
 
@@ -204,6 +287,41 @@ def _imprecise(cost, f, g, a, b, total, err):
     return max(delta, abs(af + bg - total)) > tol
 
 
+#: mass left on an artificial arc at the optimum beyond this fraction of its node's weight
+#: is a weight the LP could not route (not the rounding of that weight): it is routed.
+_UNROUTED = 1e-10
+
+
+def _route_rounding(cost, a, b, f, g, left_a, left_b, rows, cols, flows, total):
+    """Route the mass left on artificial arcs at the optimum: the two normalised weight
+    vectors sum to 1 only up to rounding, and a weight below the rounding of the other
+    side's total (``[1, 1e-20]`` normalised is itself) cannot be routed in a balanced
+    LP. Each such source sends its remainder to the sink of least marginal cost
+    ``C_ij - g_j`` (the sink's own mass was rounded up by as much), and each such sink
+    receives its remainder from the source of least ``C_ij - f_i``; the marginals are
+    then off by those rounding amounts, as they were already (``marginal_error``).
+    Remainders within :data:`_UNROUTED` of their node's weight are that weight's own
+    rounding and stay unrouted (the plan keeps at most ``n + m - 1`` entries)."""
+    new_r, new_c, new_f = [rows], [cols], [flows]
+    src = np.flatnonzero(left_a > _UNROUTED * a)
+    if src.size:
+        ok = np.flatnonzero(b > 0)
+        to = ok[np.argmin(cost[np.ix_(src, ok)] - g[ok], axis=1)]
+        new_r.append(src)
+        new_c.append(to)
+        new_f.append(left_a[src])
+    snk = np.flatnonzero(left_b > _UNROUTED * b)
+    if snk.size:
+        ok = np.flatnonzero(a > 0)
+        fr = ok[np.argmin(cost[np.ix_(ok, snk)] - f[ok, None], axis=0)]
+        new_r.append(fr)
+        new_c.append(snk)
+        new_f.append(left_b[snk])
+    rows, cols, flows = (np.concatenate(v) for v in (new_r, new_c, new_f))
+    extra = flows[len(new_f[0]):] @ cost[rows[len(new_f[0]):], cols[len(new_f[0]):]]
+    return rows, cols, flows, float(total) + float(extra)
+
+
 def _solve_scaled(a, b, cost, max_iter, *, p, support):
     rows, cols, flows, f, g, total, code, n_iter, left_a, left_b = solve_transport(
         cost, a, b, min(max_iter, _INT64_MAX)  # a larger limit is no limit
@@ -219,6 +337,9 @@ def _solve_scaled(a, b, cost, max_iter, *, p, support):
         cols = np.concatenate([cols, extra_c])
         flows = np.concatenate([flows, extra])
         total = float(np.sum(flows * cost[rows, cols]))
+    elif converged and ((left_a > _UNROUTED * a).any() or (left_b > _UNROUTED * b).any()):
+        rows, cols, flows, total = _route_rounding(cost, a, b, f, g, left_a, left_b,
+                                                   rows, cols, flows, total)
     if n * m > DENSE_PLAN_MAX:
         plan = scipy.sparse.csr_array((flows, (rows, cols)), shape=(n, m))
     else:

@@ -17,16 +17,24 @@ import scipy.sparse
 
 from ._kernels.cost import EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN
 from ._kernels.univariate import batch_cost, batch_cost_serial, sorted_cost, staircase
-from ._scaling import half_range, normalise, power_of_two_scale, unscale, unscale_potentials
+from ._scaling import (
+    half_range,
+    normalise,
+    pow_positive,
+    power_mean_root,
+    power_of_two_scale,
+    unscale,
+    unscale_potentials,
+)
 from ._sorting import sort_pair, sort_rows
 from ._validation import (
     check_batch_columns,
     check_batch_weights,
     check_minkowski_order,
+    check_n_projections,
     check_no_options,
     check_p,
     check_point_sets,
-    check_positive_int,
     check_samples_1d,
     check_seed,
 )
@@ -63,9 +71,61 @@ def _ground_exponent(p, metric, q, options):
     return (2.0 * p if metric == SQEUCLIDEAN else p), q
 
 
-#: beyond this exponent of |x - y|, costs are rescaled by the largest gap of the coupling:
-#: a power of two above the range of the values could make every (gap / s)^p underflow.
-LARGE_EXPONENT = 64.0
+#: a ``W_p^p`` below this, in units where every gap is at most 1, may have lost terms to
+#: underflow (each lost term is below 2^-1022): such problems are solved again by
+#: :func:`_robust_root`, which cannot underflow.
+UNDERFLOW_COST = 2.0**-900
+
+
+def _coupling(x, y, a, b):
+    """The monotone coupling of ``(x, a)`` and ``(y, b)`` (1-D, weights summing to 1).
+
+    Returns ``(ix, xs, iy, ys, rows, cols, mass, fs, gs, cost, err)``: the sorting orders
+    and sorted values, the ``n + m - 1`` cells of the staircase (indices into the sorted
+    arrays) with their masses, the potentials tight on them and the cost
+    ``sum mass |xs / scale - ys / scale|`` (``scale`` from :func:`_scale_of`) with its
+    marginal error.
+    """
+    sorted_x, sorted_y = sort_pair(x, y, order=True, weights=(a, b))
+    return _walk(sorted_x, sorted_y, _scale_of(sorted_x[1], sorted_y[1]))
+
+
+def _walk(sorted_x, sorted_y, scale, exponent=1.0):
+    (ix, xs, wa), (iy, ys, wb) = sorted_x, sorted_y
+    n, m = xs.shape[0], ys.shape[0]
+    size = n + m - 1
+    rows = np.empty(size, np.int64)
+    cols = np.empty(size, np.int64)
+    mass = np.empty(size)
+    fs = np.empty(n)
+    gs = np.empty(m)
+    cost, err = staircase(xs, wa, ys, wb, float(exponent), 1.0 / scale, True, rows, cols, mass,
+                          fs, gs)
+    return ix, xs, iy, ys, rows, cols, mass, fs, gs, cost, err
+
+
+def _robust_root(xs, ys, rows, cols, mass, exponent):
+    """``(sum mass |xs_i - ys_j|^exponent)^(1/exponent)`` over the cells of a coupling,
+    without underflow or overflow (:func:`power_mean_root`)."""
+    keep = mass > 0
+    return power_mean_root(xs[rows[keep]], ys[cols[keep]], mass[keep], exponent)
+
+
+def _robust_distance(x, y, a, b, p, exponent):
+    """``W_p`` of one 1-D problem (weights ``None`` for uniform) by :func:`_robust_root`:
+    for the rare problems whose cost underflowed in the fast kernels."""
+    a = np.full(x.shape[0], 1.0 / x.shape[0]) if a is None else a
+    b = np.full(y.shape[0], 1.0 / y.shape[0]) if b is None else b
+    _, xs, _, ys, rows, cols, mass, *_ = _coupling(x, y, a, b)
+    return _root_power(_robust_root(xs, ys, rows, cols, mass, exponent), exponent / p)
+
+
+def _root_power(root, k):
+    """``root ** k`` for ``k`` = 1 or 2 (the square of squared Euclidean costs)."""
+    if k == 1.0:
+        return root
+    with np.errstate(over="ignore"):
+        return float(np.float64(root) ** k)
 
 
 def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
@@ -77,28 +137,17 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     non-zeros; the potentials are tight along the monotone staircase, which makes them
     feasible for every pair ``(i, j)``, zero-weight points included, and are centred so
     that :math:`\sum_i a_i f_i = \sum_j b_j g_j = \text{cost}/2` (as the exact solver).
+    When the cost underflows in the units of the value range (gaps far smaller than the
+    range, large ``p``), cost and distance are computed again from the coupling's cells
+    by :func:`power_mean_root`; the potentials keep the units of the range.
     """
     exponent, q = _ground_exponent(p, metric, q, options)
     n, m = x.shape[0], y.shape[0]
-    (ix, xs, wa), (iy, ys, wb) = sort_pair(x, y, order=True, weights=(a, b))
-    size = n + m - 1
-    rows = np.empty(size, np.int64)
-    cols = np.empty(size, np.int64)
-    mass = np.empty(size)
-    fs = np.empty(n)
-    gs = np.empty(m)
-    scale = _scale_of(xs, ys, exponent=exponent)
-    cost, err = staircase(xs, wa, ys, wb, exponent, 1.0 / scale, True, rows, cols, mass, fs, gs)
+    sorted_x, sorted_y = sort_pair(x, y, order=True, weights=(a, b))
+    scale = _scale_of(sorted_x[1], sorted_y[1], exponent=exponent)
+    ix, xs, iy, ys, rows, cols, mass, fs, gs, cost, err = _walk(sorted_x, sorted_y, scale,
+                                                                exponent)
     keep = mass > 0
-    cost_scale = scale
-    if exponent > LARGE_EXPONENT:  # the coupling does not depend on the costs: rescale
-        # by the largest gap D that carries mass: W_p <= D, and (D / D)^p = 1 does not
-        # underflow. The potentials stay those of the first pass (zero-mass cells of the
-        # staircase may have larger gaps, whose (gap / D)^p would overflow).
-        gap = 2.0 * float(np.abs(xs[rows[keep]] / 2 - ys[cols[keep]] / 2).max())
-        if 0.0 < gap < np.inf:
-            cost = sorted_cost(xs, wa, ys, wb, exponent, 1.0 / gap, False)
-            cost_scale = gap
     plan = scipy.sparse.coo_array((mass[keep], (ix[rows[keep]], iy[cols[keep]])), shape=(n, m))
     f = np.empty(n)
     g = np.empty(m)
@@ -106,7 +155,11 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     g[iy] = gs
     shift = 0.5 * (a @ f - b @ g)
     f, g = f - shift, g + shift
-    cost, distance = unscale(float(cost), cost_scale, exponent, p)
+    if cost < UNDERFLOW_COST:
+        root = _robust_root(xs, ys, rows, cols, mass, exponent)
+        cost, distance = pow_positive(root, exponent), _root_power(root, exponent / p)
+    else:
+        cost, distance = unscale(float(cost), scale, exponent, p)
     f, g = unscale_potentials(f, scale, exponent), unscale_potentials(g, scale, exponent)
     support = (x[:, None], y[:, None], metric, q)
     return TransportResult(cost=cost, distance=distance, plan=plan,
@@ -121,8 +174,6 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
     Same inputs as :func:`_transport_1d`. Uniform weights need only the sorted values.
     """
     exponent, _ = _ground_exponent(p, metric, q, options)
-    if exponent > LARGE_EXPONENT:  # needs the coupling's largest gap: see _transport_1d
-        return _transport_1d(x, y, a, b, p, metric, q=q).distance
     uniform_a, uniform_b = _is_uniform(a), _is_uniform(b)
     if uniform_a and uniform_b:
         xs, ys = sort_pair(x, y, order=False)
@@ -133,6 +184,8 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
                                              weights=(a, b))
         scale = _scale_of(xs, ys, exponent=exponent)
         cost = sorted_cost(xs, wa, ys, wb, exponent, 1.0 / scale, False)
+    if cost < UNDERFLOW_COST:
+        return _robust_distance(x, y, a, b, p, exponent)
     return unscale(float(cost), scale, exponent, p)[1]
 
 
@@ -180,21 +233,22 @@ def _batch(X, a, Y, b, p, n_problems):
     return solve(Xs, A, Ys, B, p, 1.0 / scale, False, n_problems), scale
 
 
-def _large_p_distances(X, a, Y, b, p, n_problems):
-    """``W_p`` of each problem of a batch (rows of ``X``, ``Y``; weights ``None``, ``(n,)``
-    or ``(n, K)``) one by one through :func:`_transport_1d`, for ``p > LARGE_EXPONENT``
-    (rescaled by the largest gap of each coupling; rare, so not parallel)."""
+def _distances(X, a, Y, b, p, n_problems):
+    """``W_p`` of each problem of a batch (rows of ``X``, ``Y``, C-contiguous, sorted in
+    place; weights ``None``, ``(n,)`` or ``(n, K)``): the batch kernel, then
+    :func:`_robust_distance` one by one for the problems whose cost underflowed in the
+    batch's units (gaps far below the largest range of the batch, large ``p``)."""
+    costs, scale = _batch(X, a, Y, b, p, n_problems)
+    with np.errstate(under="ignore"):
+        out = scale * costs ** (1.0 / p)
 
-    def weights(w, V, k):
-        if w is None:
-            return np.full(V.shape[1], 1.0 / V.shape[1])
-        return normalise(w if w.ndim == 1 else w[:, k])
+    def weights(w, k):
+        return None if w is None else normalise(w if w.ndim == 1 else w[:, k])
 
-    out = np.empty(n_problems)
-    for k in range(n_problems):
+    for k in np.flatnonzero(costs < UNDERFLOW_COST):
         kx = k if X.shape[0] > 1 else 0
         ky = k if Y.shape[0] > 1 else 0
-        out[k] = _transport_1d(X[kx], Y[ky], weights(a, X, k), weights(b, Y, k), p).distance
+        out[k] = _robust_distance(X[kx], Y[ky], weights(a, k), weights(b, k), p, p)
     return out
 
 
@@ -256,11 +310,7 @@ def wasserstein_1d(x, y, a=None, b=None, *, p=1):
     n_problems = check_batch_columns({"x": x, "a": a, "y": y, "b": b})
     X = x[None, :].copy() if x.ndim == 1 else np.array(x.T, order="C")
     Y = y[None, :].copy() if y.ndim == 1 else np.array(y.T, order="C")
-    if p > LARGE_EXPONENT:
-        out = _large_p_distances(X, a, Y, b, p, n_problems)
-    else:
-        costs, scale = _batch(X, a, Y, b, p, n_problems)
-        out = scale * costs ** (1.0 / p)
+    out = _distances(X, a, Y, b, p, n_problems)
     scalar = all(v is None or v.ndim == 1 for v in (x, y, a, b))
     return float(out[0]) if scalar else out
 
@@ -273,11 +323,18 @@ def _directions(rng, n_projections, d):
         bad = norms == 0
         theta[bad] = rng.standard_normal((int(bad.sum()), d))
         norms = np.linalg.norm(theta, axis=1)
-    return theta / norms[:, None]
+    theta /= norms[:, None]
+    return theta
 
 
-#: elements of projected data (both samples) handled per block of projections.
-_BLOCK_ELEMENTS = 1 << 23
+#: elements (directions, projections of both samples) handled per block of projections.
+_BLOCK_ELEMENTS = 1 << 22
+
+
+def _block_size(n, m, d):
+    """Projections per block: about :data:`_BLOCK_ELEMENTS` values of directions and
+    projections in each, so memory stays ``O(block (n + m + d))`` whatever ``L``."""
+    return max(1, _BLOCK_ELEMENTS // (n + m + d))
 
 
 def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=None):
@@ -337,32 +394,32 @@ def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=Non
     """
     x, y, a, b = check_point_sets(x, y, a, b)
     p = check_p(p)
-    n_projections = check_positive_int(n_projections, "n_projections")
-    theta = _directions(check_seed(seed), n_projections, x.shape[1])
+    n_projections = check_n_projections(n_projections)
+    rng = check_seed(seed)
     a = normalise(a)
     b = normalise(b)
     # exact power-of-two rescaling: differences of projections (at most sqrt(d) times a
-    # coordinate range) to the power p neither overflow nor underflow
+    # coordinate range) to the power p do not overflow
     scale = power_of_two_scale(half_range(x, y), p, np.sqrt(x.shape[1]))
     x, y = (x, y) if scale == 1.0 else (x / scale, y / scale)
-    block = max(1, _BLOCK_ELEMENTS // (x.shape[0] + y.shape[0]))
-    total = 0.0
-    dists = []
-    for lo in range(0, n_projections, block):
-        t = theta[lo:lo + block]
-        X = np.ascontiguousarray(t @ x.T)
-        Y = np.ascontiguousarray(t @ y.T)
-        if p > LARGE_EXPONENT:
-            dists.append(_large_p_distances(X, a, Y, b, p, t.shape[0]))
-            continue
-        costs, s = _batch(X, a, Y, b, p, t.shape[0])  # s == 1 but for tiny ranges
-        with np.errstate(over="ignore", under="ignore"):
-            total += np.float64(s) ** p * costs.sum()
-    if dists:  # (mean W_l^p)^(1/p) = M (mean (W_l / M)^p)^(1/p), M = max W_l
-        d = np.concatenate(dists)
-        top = d.max()
-        if top == 0.0:
-            return 0.0
-        with np.errstate(under="ignore"):
-            return scale * top * float(np.mean((d / top) ** p)) ** (1.0 / p)
-    return scale * float(total / n_projections) ** (1.0 / p)
+    block = _block_size(x.shape[0], y.shape[0], x.shape[1])
+    # (1/L) sum_l W_l^p = top^p (1/L) sum_l (W_l / top)^p with top = max W_l so far:
+    # no W_l^p is formed (it could underflow or overflow) and nothing of size L is kept
+    top = 0.0
+    acc = 0.0
+    with np.errstate(under="ignore"):
+        for lo in range(0, n_projections, block):
+            t = _directions(rng, min(block, n_projections - lo), x.shape[1])
+            X = np.ascontiguousarray(t @ x.T)
+            Y = np.ascontiguousarray(t @ y.T)
+            del t  # the next block's directions are drawn without this one alive
+            dist = _distances(X, a, Y, b, p, X.shape[0])
+            new_top = float(dist.max())
+            if new_top > top:
+                acc *= (top / new_top) ** p
+                top = new_top
+            if top > 0.0:
+                acc += float(np.sum((dist / top) ** p))
+    if top == 0.0:
+        return 0.0
+    return scale * top * (acc / n_projections) ** (1.0 / p)

@@ -55,8 +55,10 @@ def _tree_flows(n, m, a, b, parent, fwd, thread, rev, flow):
     """Flows of the tree arcs from the supplies alone (leaves first); tiny negatives -> 0."""
     root = n + m
     excess = np.zeros(root + 1)
-    excess[:n] = a
-    excess[n:root] = -b
+    for i in range(n):  # loops, not slice assignments: those compile a shape-mismatch
+        excess[i] = a[i]  # error path with string formatting (seconds of compile time)
+    for j in range(m):
+        excess[n + j] = -b[j]
     u = rev[root]
     while u != root:
         f = excess[u] if fwd[u] else -excess[u]
@@ -197,18 +199,21 @@ def network_simplex(C, n, m, a, b, max_iter, maxabs):
 
     block = max(10, int(np.sqrt(nm)))
     colmajor = n < m  # blocks then span many sources (fewer pivots on wide problems)
-    next_pos = 0
+    # typed (non-literal) constants: a literal 0 or False at a call site would compile
+    # another specialisation of the callee (one signature per kernel)
+    next_pos = np.int64(0)
     n_iter = 0
     status = OPTIMAL
-    local = False  # phase 1: big-M potentials; phase 2: local ones
+    local = np.bool_(False)  # phase 1: big-M potentials; phase 2: local ones
+    final = np.bool_(True)
     since = 0
     stuck = 0
     while True:
         in_arc, next_pos = _price(C, pi, n, m, next_pos, block, colmajor)
         if in_arc < 0:
             if not local:
-                local = True  # phase 2 from the same tree, potentials without the big M
-                _potentials(C, n, m, parent, pred, fwd, thread, pi, art, True)
+                local = final  # phase 2 from the same tree, potentials without the big M
+                _potentials(C, n, m, parent, pred, fwd, thread, pi, art, local)
                 since = 0
                 continue
             break
@@ -355,7 +360,7 @@ def network_simplex(C, n, m, a, b, max_iter, maxabs):
     # ---- outputs from the final basis ----
     _tree_flows(n, m, a, b, parent, fwd, thread, rev, flow)
     if status == OPTIMAL:
-        _potentials(C, n, m, parent, pred, fwd, thread, pi, art, True)
+        _potentials(C, n, m, parent, pred, fwd, thread, pi, art, final)
     rows = np.empty(N, np.int64)
     cols = np.empty(N, np.int64)
     flows = np.empty(N)

@@ -10,6 +10,22 @@ EPS = float(np.finfo(np.float64).eps)
 
 
 @kernel
+def _support(w):
+    """Indices of the positive entries of ``w``."""
+    cnt = 0
+    for i in range(w.shape[0]):
+        if w[i] > 0.0:
+            cnt += 1
+    out = np.empty(cnt, np.int64)
+    k = 0
+    for i in range(w.shape[0]):
+        if w[i] > 0.0:
+            out[k] = i
+            k += 1
+    return out
+
+
+@kernel
 def solve_transport(cost, a, b, max_iter):
     """The network simplex on ``cost`` (n0, m0) for weights with zeros, duals everywhere.
 
@@ -21,10 +37,18 @@ def solve_transport(cost, a, b, max_iter):
     and ``left_a``/``left_b`` the mass still on artificial arcs (zero when optimal).
     """
     n0, m0 = cost.shape
-    ri = np.nonzero(a > 0.0)[0]
-    ci = np.nonzero(b > 0.0)[0]
+    # explicit loops instead of np.nonzero / fancy indexing: fewer library functions to
+    # compile on the first call (cold start)
+    ri = _support(a)
+    ci = _support(b)
     n = ri.shape[0]
     m = ci.shape[0]
+    a_c = np.empty(n)
+    b_c = np.empty(m)
+    for i in range(n):
+        a_c[i] = a[ri[i]]
+    for j in range(m):
+        b_c[j] = b[ci[j]]
     maxabs = 0.0
     for i in ri:
         for j in ci:
@@ -39,14 +63,18 @@ def solve_transport(cost, a, b, max_iter):
             for j in range(m):
                 flat[i * m + j] = cost[ri[i], ci[j]] / unit
     rows_c, cols_c, flows_c, f_c, g_c, status, n_iter = network_simplex(
-        flat, n, m, a[ri], b[ci], max_iter, maxabs / unit
+        flat, n, m, a_c, b_c, max_iter, maxabs / unit
     )
-    f_c *= unit
-    g_c *= unit
-    f = np.full(n0, np.inf)
-    g = np.full(m0, np.inf)
-    f[ri] = f_c
-    g[ci] = g_c
+    f = np.empty(n0)
+    g = np.empty(m0)
+    for i in range(n0):
+        f[i] = np.inf
+    for j in range(m0):
+        g[j] = np.inf
+    for i in range(n):
+        f[ri[i]] = f_c[i] * unit
+    for j in range(m):
+        g[ci[j]] = g_c[j] * unit
     for i in range(n0):
         if a[i] == 0.0:
             for j in ci:
@@ -55,8 +83,12 @@ def solve_transport(cost, a, b, max_iter):
         if b[j] == 0.0:
             for i in range(n0):
                 g[j] = min(g[j], cost[i, j] - f[i])
-    left_a = np.zeros(n0)
-    left_b = np.zeros(m0)
+    left_a = np.empty(n0)
+    left_b = np.empty(m0)
+    for i in range(n0):
+        left_a[i] = 0.0
+    for j in range(m0):
+        left_b[j] = 0.0
     cnt = 0
     for u in range(rows_c.shape[0]):
         if rows_c[u] >= 0:

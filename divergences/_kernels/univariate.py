@@ -59,7 +59,9 @@ def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
     rounding. A remainder within its error bound of zero is noise and is treated as
     exhausted, so near-ties (0.3 - 0.1 - 0.1 vs 0.1, thirds vs sixths) do not create
     spurious tiny plan entries; masses stay >= 0, and tiny genuine weights (1e-300) are
-    kept, being far above their own rounding.
+    kept, being far above their own rounding. Once the walk is in the last column (row),
+    each row (column) moves all its remainder there, so no mass is left behind when the
+    two rounded totals differ.
     """
     n = xs.shape[0]
     m = ys.shape[0]
@@ -77,7 +79,15 @@ def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
     moved_i = True
     while True:
         c = ground_cost(xs[i] * inv - ys[j] * inv, p)
-        step = min(ra, rb)
+        # the last column (row) takes all that is left of each row (column): the rounded
+        # normalised weights need not have equal sums, and a weight below the rounding of
+        # the other side's total (1e-16 of it) must still be moved, not dropped
+        if j == m - 1:
+            step = ra
+        elif i == n - 1:
+            step = rb
+        else:
+            step = min(ra, rb)
         if step > 0.0:  # a zero-mass cell may cost inf (rescaled by a smaller gap)
             cost += step * c
         rowsum += step
