@@ -188,6 +188,8 @@ def load_table(path):
         names, data = _parse_csv(path, blob)
     if data.shape[0] == 0:
         raise CliError(f"{path}: no data rows")
+    if data.shape[1] == 0:
+        raise CliError(f"{path}: no columns (shape {data.shape})")
     if not np.isfinite(data).all():
         raise CliError(f"{path}: contains NaN or infinite values")
     return names, data

@@ -12,7 +12,7 @@ import tempfile
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from divergences import cli, wasserstein
@@ -225,6 +225,8 @@ def test_npy_header_claiming_1e11_rows_is_refused_before_allocating(tmp_path):
 @given(st.lists(st.integers(0, 10**12), min_size=0, max_size=3),
        st.sampled_from(["<f8", "<i2", "|u1", ">f4", "<c16", "|b1", "<U3", "|O"]),
        st.integers(0, 64))
+@example([864244240, 0], "<f8", 0)  # found by hypothesis: was a table with no column
+@example([3, 2], "<f8", 48)
 def test_npy_header_claims_property(shape, descr, n_bytes):
     """Any shape and dtype in a header, any amount of data after it: either the array the
     header describes (exactly its size in bytes) or a CliError; never a big allocation."""
