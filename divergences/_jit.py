@@ -71,8 +71,10 @@ class _CheckedCacheFile(IndexDataCacheFile):
     bytecode hash), its name and the pickled payload, then the payload. A damaged file
     that still unpickles (a changed byte in the machine code) or a file written for
     another key (a damaged index, or two processes saving at once) would otherwise run
-    wrong code; here it is a miss. numba compiles under one global lock, so the key of the
-    current ``save``/``load`` can be kept on the instance.
+    wrong code; here it is a miss. A file without ``_MAGIC`` (written by plain numba, e.g.
+    before this format) is a miss without a warning, as numba treats an index of another
+    version. numba compiles under one global lock, so the key of the current
+    ``save``/``load`` can be kept on the instance.
     """
 
     _MAGIC = b"divergences-nbc-1\n"
@@ -97,9 +99,11 @@ class _CheckedCacheFile(IndexDataCacheFile):
     def _load_data(self, name):
         with open(self._data_path(name), "rb") as f:  # OSError: a miss, in numba's load
             blob = f.read()
+        if not blob.startswith(self._MAGIC):  # another format (plain numba): a quiet miss
+            return None
         start = len(self._MAGIC) + 32
         digest, payload = blob[len(self._MAGIC):start], blob[start:]
-        if not blob.startswith(self._MAGIC) or self._digest(name, payload) != digest:
+        if self._digest(name, payload) != digest:
             raise _CorruptCacheFile(f"{self._data_path(name)}: checksum mismatch")
         return pickle.loads(payload)
 

@@ -158,6 +158,16 @@ def test_a_data_file_of_another_key_is_a_miss(cache_dir):
     assert len([w for w in caught if issubclass(w.category, CacheWarning)]) == 1
 
 
+def test_a_data_file_in_plain_numba_format_is_a_quiet_miss(cache_dir):
+    """Files written before the checksummed format (same kernel source): recompiled and
+    rewritten without a warning, as numba treats an index of another version."""
+    fresh_call(cache_dir)
+    (path,) = cache_files(cache_dir, ".nbc")
+    path.write_bytes(path.read_bytes()[len(_jit._CheckedCacheFile._MAGIC) + 32:])
+    assert fresh_call(cache_dir) == (90.0, [], 0)
+    assert fresh_call(cache_dir) == (90.0, [], 1)
+
+
 def test_a_cache_that_cannot_be_written_any_more(cache_dir, monkeypatch):
     """The directory was writable when the kernel was declared, not when it saves."""
     disp = kernel(_weighted_sum)
