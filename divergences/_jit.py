@@ -5,7 +5,11 @@ so the choices below hold everywhere:
 
 * ``cache=True``: a second process loads the machine code from ``__pycache__`` instead
   of compiling again. Nothing is compiled at import time (no eager signatures): the first
-  call in the first process compiles, later processes read the cache.
+  call in the first process compiles, later processes read the cache. The cache is
+  never a reason to fail: with no writable cache directory the kernels compile in every
+  process, and a cache file that cannot be read (truncated, overwritten, another format)
+  is a miss, compiled again and rewritten; either way one :class:`CacheWarning` at most
+  per process (see :class:`_TolerantCache`).
 * ``error_model="numpy"``: a division by zero gives ``inf``/``nan`` as in NumPy instead of
   raising; kernels handle those cases explicitly.
 * ``fastmath`` is restricted to :data:`FASTMATH`, flags that keep IEEE ``inf`` and ``nan``
@@ -18,11 +22,16 @@ so the choices below hold everywhere:
 * ``inline=True`` for the few scalar helpers that must vectorise inside callers' loops.
 """
 
+import hashlib
+import pickle
+import warnings
+
 import numba
+from numba.core.caching import FunctionCache, IndexDataCacheFile
 
 from . import _threads
 
-__all__ = ["FASTMATH", "kernel", "serial_twin"]
+__all__ = ["FASTMATH", "CacheWarning", "kernel", "serial_twin"]
 
 #: fastmath flags that keep inf/nan semantics.
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
@@ -38,6 +47,131 @@ def _options(parallel):
     )
 
 
+class CacheWarning(UserWarning):
+    """The numba cache could not be used; the kernels are compiled instead (slower start)."""
+
+
+_warned = False
+
+
+def _cache_warning(message):
+    """Warn once per process, whatever the number of kernels concerned."""
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(message, CacheWarning, stacklevel=3)
+
+
+class _CorruptCacheFile(Exception):
+    """A cache data file whose checksum does not match its content."""
+
+
+class _CheckedCacheFile(IndexDataCacheFile):
+    """numba's index and data files, each data file (``.nbc``) with a checksum.
+
+    A data file holds ``_MAGIC``, then the SHA-256 of its cache key (signature, CPU,
+    bytecode hash), its name and the pickled payload, then the payload. A damaged file
+    that still unpickles (a changed byte in the machine code) or a file written for
+    another key (a damaged index, or two processes saving at once) would otherwise run
+    wrong code; here it is a miss. A file without ``_MAGIC`` (written by plain numba, e.g.
+    before this format) is a miss without a warning, as numba treats an index of another
+    version. numba compiles under one global lock, so the key of the current
+    ``save``/``load`` can be kept on the instance.
+    """
+
+    _MAGIC = b"divergences-nbc-1\n"
+
+    def _digest(self, name, payload):
+        tag = f"{self._key}\0{name}\0".encode()
+        return hashlib.sha256(tag + payload).digest()
+
+    def save(self, key, data):
+        self._key = key
+        super().save(key, data)
+
+    def load(self, key):
+        self._key = key
+        return super().load(key)
+
+    def _save_data(self, name, data):
+        payload = self._dump(data)
+        with self._open_for_write(self._data_path(name)) as f:
+            f.write(self._MAGIC + self._digest(name, payload) + payload)
+
+    def _load_data(self, name):
+        with open(self._data_path(name), "rb") as f:  # OSError: a miss, in numba's load
+            blob = f.read()
+        if not blob.startswith(self._MAGIC):  # another format (plain numba): a quiet miss
+            return None
+        start = len(self._MAGIC) + 32
+        digest, payload = blob[len(self._MAGIC):start], blob[start:]
+        if self._digest(name, payload) != digest:
+            raise _CorruptCacheFile(f"{self._data_path(name)}: checksum mismatch")
+        return pickle.loads(payload)
+
+
+class _TolerantCache(FunctionCache):
+    """numba's per-function disk cache, where a cache that fails is a cache miss.
+
+    numba (0.68) raises from ``load_overload`` whatever unpickling a damaged ``.nbi`` or
+    ``.nbc`` file raises (``UnpicklingError``, ``EOFError``, ...), and from
+    ``save_overload`` when the index cannot be read or the directory was made read-only,
+    so every call of the kernel fails until the files are deleted. Here a failed load
+    returns ``None`` (numba then compiles), and a failed save resets the index and tries
+    once more, so the next process finds a sound cache again.
+
+    Installed by :func:`kernel` as the dispatcher's ``_cache`` (what numba's own
+    ``Dispatcher.enable_caching`` does with ``FunctionCache``); ``tests/test_numba_cache.py``
+    checks every kernel has it, so a numba release that renames the hook fails there.
+    """
+
+    def __init__(self, py_func):
+        super().__init__(py_func)
+        self._cache_file = _CheckedCacheFile(
+            cache_path=self._cache_path,
+            filename_base=self._impl.filename_base,
+            source_stamp=self._impl.locator.get_source_stamp(),
+        )
+
+    def _failed(self, action, exc):
+        _cache_warning(
+            f"divergences: could not {action} the numba cache of {self._py_func.__qualname__} "
+            f"in {self._cache_path} ({type(exc).__name__}: {exc}); compiled instead")
+
+    def load_overload(self, sig, target_context):
+        try:
+            return super().load_overload(sig, target_context)
+        except Exception as exc:  # any damage: a miss, numba compiles
+            self._failed("read", exc)
+            return None
+
+    def save_overload(self, sig, data):
+        try:
+            super().save_overload(sig, data)
+        except Exception:
+            try:
+                self._cache_file.flush()  # a damaged index: start a new one
+                super().save_overload(sig, data)
+            except Exception as exc:
+                self._failed("write", exc)
+
+
+def _with_cache(dispatcher):
+    """Give ``dispatcher`` a :class:`_TolerantCache`, or none when no directory is writable.
+
+    numba raises ``RuntimeError("cannot cache function ...: no locator available")`` when
+    NUMBA_CACHE_DIR, the package's ``__pycache__`` and the user cache directory are all
+    unwritable; that would make ``import divergences`` fail.
+    """
+    try:
+        dispatcher._cache = _TolerantCache(dispatcher.py_func)
+    except Exception as exc:
+        _cache_warning(
+            f"divergences: no writable numba cache directory ({exc}); the kernels are "
+            "compiled in every process (set NUMBA_CACHE_DIR to a writable directory)")
+    return dispatcher
+
+
 def kernel(fn=None, *, parallel=False, inline=False):
     """Compile ``fn`` with the package policy: ``@kernel`` or ``@kernel(parallel=True)``.
 
@@ -48,7 +182,8 @@ def kernel(fn=None, *, parallel=False, inline=False):
     """
 
     def wrap(f):
-        return numba.njit(**_options(parallel), inline="always" if inline else "never")(f)
+        options = dict(_options(parallel), cache=False)  # the cache: _with_cache
+        return _with_cache(numba.njit(**options, inline="always" if inline else "never")(f))
 
     return wrap if fn is None else wrap(fn)
 
