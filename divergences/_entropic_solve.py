@@ -107,7 +107,9 @@ def _constant_cost(c, a, b, reg, tol, dense):
     n, m = a.shape[0], b.shape[0]
     plan = np.multiply.outer(a, b) if dense else None
     r, col = (plan.sum(axis=1), plan.sum(axis=0)) if dense else (a.copy(), b.copy())
-    return _fields(plan, c * r.sum(), np.full(n, c), np.zeros(m), r, col, a, b, reg, tol, 0)
+    fields = _fields(plan, c, np.full(n, c), np.zeros(m), r, col, a, b, reg, tol, 0)
+    fields["objective"] = fields["cost"] = float(c)  # exact: not c * sum(P) rounded
+    return fields
 
 
 def _logs(w):
