@@ -4,7 +4,6 @@ normal range, gradual underflow, exact special values, any length, vectorised.""
 import platform
 import re
 
-import llvmlite.binding as llvm
 import numpy as np
 import pytest
 
@@ -148,8 +147,6 @@ def test_inline_and_aliased_uses():
     np.testing.assert_array_equal(y, ref)
 
 
-@pytest.mark.skipif("+avx2" not in llvm.get_host_cpu_features().flatten(),
-                    reason="needs AVX2")
 #: packed double-precision arithmetic (SSE2, AVX, AVX2 with FMA, AVX-512) on any vector
 #: register: the loop body is vectorised whatever width LLVM picks for the CPU. Scalar code
 #: uses the ``sd`` forms (``mulsd``, ``vfmadd231sd``) instead.
