@@ -9,12 +9,15 @@ kernel. Both return dicts of plain fields that :mod:`divergences.entropic` wraps
 
 from __future__ import annotations
 
+import time
+
 import numba
 import numpy as np
 
 from ._kernels import sinkhorn as _k
-from ._kernels.sinkhorn_log import hard_init, soft_transform
-from ._kernels.sinkhorn_scaling import build_kernel, scaled_plan
+from ._kernels import sinkhorn_log as _log
+from ._kernels import sinkhorn_scaling as _scaling
+from ._kernels.sinkhorn_log import dense_geometry, online_plan_stats, soft_transform
 
 #: epsilon-scaling: ratio between stages, and marginal error ending a non-final stage.
 EPS_RATIO = 0.1
@@ -28,6 +31,11 @@ OMEGA_MAX = 1.95
 #: problems with fewer than this many cost entries run on one thread (the per-iteration
 #: synchronisation of parallel sweeps costs more than it saves).
 SERIAL_BELOW = 1 << 17
+#: the iterations run in compiled blocks of about this many seconds; between blocks the
+#: driver is back in Python, where Ctrl-C (SIGINT) raises KeyboardInterrupt.
+BLOCK_S = 0.1
+#: cost entries swept by the first block (then sized by the measured speed).
+FIRST_BLOCK = 1 << 22
 
 
 def _schedule(reg, span):
@@ -50,25 +58,36 @@ def _span(lo, hi, reg):
     return max(min(hi - lo, np.finfo(float).max), reg)
 
 
-def _solve(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, lo, hi, symmetric=False):
-    """Run the kernel on one problem; returns a dict of the raw fields.
+def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False):
+    """Run one problem on the geometry ``geom`` (``(C,)`` dense or the online tuple of
+    :func:`divergences._kernels.sinkhorn_log.online_geometry`); a dict of the raw fields.
 
-    Dense costs whose largest magnitude lies outside ``[1e-100, 1e100]`` are solved as
-    ``(C / s, reg / s)`` with ``s = max|C|`` (the problem is scale invariant) and the
-    results scaled back, so that neither ``C / reg`` nor the potentials overflow.
+    Constant costs (``lo == hi``) have the exact answer ``P = a b^T`` for every ``reg``
+    (:func:`_constant_cost`). Dense costs whose largest magnitude lies outside ``[1e-100,
+    1e100]`` are solved as ``(C / s, reg / s)`` with ``s = max|C|`` (the problem is scale
+    invariant) and the results scaled back, so that neither ``C / reg`` nor the potentials
+    overflow.
     """
+    if lo == hi:
+        return _constant_cost(lo, a, b, reg, tol, dense=len(geom) == 1)
     scale = 1.0
     span = _span(lo, hi, reg)
-    if not online:
+    if len(geom) == 1:
         cmax = max(abs(lo), abs(hi))
-        if cmax > 0 and not 1e-100 <= cmax <= 1e100:
+        if not 1e-100 <= cmax <= 1e100:
             scale = cmax
-            C, reg, span = C / scale, reg / scale, span / scale
+            geom, reg, span = (geom[0] / scale,), reg / scale, span / scale
     if reg < 1e-250 * max(span, 1.0):
-        raise ValueError(f"reg={reg * scale:g} is too small for costs of magnitude "
+        raise ValueError(f"reg={reg * scale:g} is too small for costs spanning a range of "
                          f"{span * scale:g}: reg / max(range(cost), 1) must be >= 1e-250")
-    fields = _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span,
-                           symmetric)
+    threads = numba.get_num_threads()
+    nch = _chunks(a.shape[0], b.shape[0])
+    numba.set_num_threads(nch)
+    try:
+        run = _run_symmetric if symmetric else _run
+        fields = run(geom, a, b, _schedule(reg, span), tol, max_iter, nch)
+    finally:
+        numba.set_num_threads(threads)
     if scale != 1.0:
         for key in ("cost", "objective"):
             fields[key] *= scale
@@ -77,26 +96,217 @@ def _solve(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, lo, hi, symm
     return fields
 
 
-def _solve_scaled(C, x, y, metric, q, p, online, a, b, reg, tol, max_iter, span, symmetric):
-    threads = numba.get_num_threads()
-    nch = 1 if a.shape[0] * b.shape[0] < SERIAL_BELOW else max(1, min(threads, a.shape[0]))
-    eps = _schedule(reg, span)
-    numba.set_num_threads(nch)
-    try:
-        if symmetric:
-            K, f, g, r, col, cost, it, conv, _ = _k.solve_symmetric(
-                C, x, metric, q, p, online, a, eps, tol, STAGE_TOL, max_iter, nch)
-        else:
-            K, f, g, r, col, cost, it, conv, _ = _k.solve(
-                C, x, y, metric, q, p, online, a, b, eps, tol, STAGE_TOL, max_iter, BIG, nch,
-                OMEGA_MAX)
-    finally:
-        numba.set_num_threads(threads)
-    return _fields(None if online else K, cost, f, g, r, col, a, b, reg, conv, it)
+def _chunks(n, m):
+    """Row chunks (threads) of the sweeps: one below :data:`SERIAL_BELOW` cost entries."""
+    return 1 if n * m < SERIAL_BELOW else max(1, min(numba.get_num_threads(), n))
 
 
-def _fields(plan, cost, f, g, r, col, a, b, reg, converged, n_iter):
+def _constant_cost(c, a, b, reg, tol, dense):
+    """The exact solution when every cost equals ``c``: ``P = a b^T`` (the KL term is 0 there,
+    the linear term is ``c`` for every plan), ``f = c``, ``g = 0``; no iteration."""
+    n, m = a.shape[0], b.shape[0]
+    plan = np.multiply.outer(a, b) if dense else None
+    r, col = (plan.sum(axis=1), plan.sum(axis=0)) if dense else (a.copy(), b.copy())
+    fields = _fields(plan, c, np.full(n, c), np.zeros(m), r, col, a, b, reg, tol, 0)
+    fields["objective"] = fields["cost"] = float(c)  # exact: not c * sum(P) rounded
+    return fields
+
+
+def _logs(w):
+    return np.log(w, where=w > 0, out=np.full(w.shape, -np.inf))
+
+
+class _Blocks:
+    """Iterations per compiled block, adapted so that a block takes about :data:`BLOCK_S`."""
+
+    def __init__(self, entries):
+        self.size = max(1, FIRST_BLOCK // max(entries, 1))
+
+    def run(self, block, args, it, max_iter):
+        """``block(*args, it, stop)`` for the next block; returns its ``(status, it)``."""
+        t0 = time.perf_counter()
+        status, new_it = block(*args, it, min(max_iter, it + self.size))
+        dt, done = time.perf_counter() - t0, new_it - it
+        if done > 0:
+            rate = done / max(dt, 1e-9)
+            self.size = int(max(1, min(rate * BLOCK_S, 4 * self.size)))
+        return status, new_it
+
+
+def _hard_init_serial(geom, a, b, f, g, parts, cbuf):
+    _log.min_rows(geom, a, b, f, parts[0], cbuf[0], 0, a.shape[0])
+    _log.min_columns(parts, g)
+
+
+def _build_kernel_serial(C, f, g, la, lb, eps, K):
+    _scaling.kernel_rows(C, f, g / eps + lb, la, 1.0 / eps, K, 0, K.shape[0])
+
+
+def _scaled_plan_serial(K, C, u, v, P, parts, r):
+    return _scaling.plan_rows(K, C, u, v, P, parts[0], r, 0, K.shape[0])
+
+
+def _sweeps(nch):
+    """``(hard_init, build_kernel, scaled_plan, par)`` for ``nch`` chunks: the parallel
+    kernels, or for one chunk the same row loops called directly (``par = None`` for the
+    block kernels), so that small problems compile nothing parallel (a cold start of
+    seconds, not tens of seconds)."""
+    if nch == 1:
+        return _hard_init_serial, _build_kernel_serial, _scaled_plan_serial, None
+    return _log.hard_init, _scaling.build_kernel, _scaling.scaled_plan, True
+
+
+class _Work:
+    """The arrays of one solve (buffers of the sweeps, scalings, controller state)."""
+
+    def __init__(self, geom, a, b, nch):
+        n, m = a.shape[0], b.shape[0]
+        self.hard_init, self.build_kernel, self.scaled_plan, self.par = _sweeps(nch)
+        self.dense = len(geom) == 1
+        self.la, self.lb = _logs(a), _logs(b)
+        self.f, self.g = np.zeros(n), np.zeros(m)
+        self.parts, self.buf, self.cbuf = np.zeros((nch, m)), np.empty((nch, m)), \
+            np.empty((nch, m))
+        self.bad = np.zeros(m, dtype=np.bool_)
+        self.st = np.zeros(_k.STATE)
+        self.blocks = _Blocks(n * m)
+
+    def exact_step(self, geom, a, b, eps, omega=1.0):
+        return _k.exact_step(geom, a, b, self.la, self.lb, self.f, self.g, eps, omega,
+                             self.parts, self.buf, self.cbuf, self.bad, self.par)
+
+
+def _run(geom, a, b, eps_list, tol, max_iter, nch):
+    """epsilon-scaling Sinkhorn (see :func:`divergences.entropic.sinkhorn` for the rules):
+    kernel-domain blocks on the stored kernel (dense), log-domain blocks (online, or after
+    repeated underflows)."""
+    n, m = a.shape[0], b.shape[0]
+    w = _Work(geom, a, b, nch)
+    f, g, st = w.f, w.g, w.st
+    dense = w.dense
+    K = np.empty((n, m)) if dense else None
+    u, v, u2, v2 = np.ones(n), np.ones(m), np.empty(n), np.empty(m)
+    build_kernel = w.build_kernel
+    w.hard_init(geom, a, b, f, g, w.parts, w.cbuf)
+    it, reached, eps = 0, False, eps_list[0]
+    for s, eps in enumerate(eps_list):
+        target = tol if s == len(eps_list) - 1 else max(tol, STAGE_TOL)
+        _k.relax_init(st, OMEGA_MAX)
+        st[_k.CERR] = np.inf  # column error of the current plan (unknown before an update)
+        reached, use_log = False, not dense
+        if dense:  # scaling blocks on the stabilised kernel, absorbed when they drift
+            build_kernel(geom[0], f, g, w.la, w.lb, eps, K)
+            _k.reset(u, v, a, b)
+            n_bad = 0
+            args = (K, a, b, u, v, u2, v2, w.parts, BIG, st, target, w.par)
+            while it < max_iter:
+                status, it = w.blocks.run(_k.scaling_block, args, it, max_iter)
+                if status == _k.REACHED:
+                    reached = True
+                    break
+                if status == _k.NONFINITE:  # a row or column underflowed: exact log step
+                    _k.absorb(u, v, a, b, f, g, eps)
+                    n_bad += 1
+                    if n_bad > 2:  # keeps happening: log-domain blocks for this stage
+                        use_log = True
+                        break
+                    w.exact_step(geom, a, b, eps)
+                    build_kernel(geom[0], f, g, w.la, w.lb, eps, K)
+                    _k.reset(u, v, a, b)
+                    st[_k.CERR] = 0.0
+                elif status == _k.OUTSIDE:
+                    _k.absorb(u, v, a, b, f, g, eps)
+                    build_kernel(geom[0], f, g, w.la, w.lb, eps, K)
+        if use_log:  # log-domain iterations (online: costs recomputed on the fly)
+            f_old, g_old = np.empty(n), np.empty(m)
+            args = (geom, a, b, w.la, w.lb, f, g, f_old, g_old, eps, w.parts, w.buf, w.cbuf,
+                    w.bad, st, target, w.par)
+            while it < max_iter and not reached:
+                status, it = w.blocks.run(_k.log_block, args, it, max_iter)
+                reached = status == _k.REACHED
+            if dense:  # back to the kernel form: K = plan, u = v = 1
+                build_kernel(geom[0], f, g, w.la, w.lb, eps, K)
+                _k.reset(u, v, a, b)
+        if dense and s < len(eps_list) - 1 and reached:
+            _k.absorb(u, v, a, b, f, g, eps)
+        if not reached:
+            break
+    reg = eps_list[-1]
+    if not (reached and eps == reg):
+        # out of budget: the potentials may fit a coarser stage (or the last stage may have
+        # barely started from them), and the plan exp((f + g - C)/reg) of them can carry a
+        # mass of 1e300; one exact log-domain step at reg (beyond the budget) makes the
+        # reported plan a Sinkhorn iterate at reg (columns exact, total mass 1).
+        if dense:
+            _k.absorb(u, v, a, b, f, g, eps)
+        w.exact_step(geom, a, b, reg)
+        if dense:
+            build_kernel(geom[0], f, g, w.la, w.lb, reg, K)
+            _k.reset(u, v, a, b)
+    r = np.zeros(n)
+    if dense:  # the plan diag(u) K diag(v), in place, and its statistics
+        cost = w.scaled_plan(K, geom[0], u, v, K, w.parts, r)
+        _k.absorb(u, v, a, b, f, g, reg)
+    _zero_weight_potentials(geom, a, b, f, g, w.la, w.lb, reg)
+    if not dense:
+        cost = online_plan_stats(geom, f, g, w.la, w.lb, reg, w.parts, w.cbuf, r)
+    return _fields(K, cost, f, g, r, w.parts.sum(axis=0), a, b, reg, tol, it)
+
+
+def _zero_weight_potentials(geom, a, b, f, g, la, lb, reg):
+    """Potentials of zero-weight points: exact soft c-transforms (they carry no mass)."""
+    zr, zc = np.flatnonzero(a == 0.0), np.flatnonzero(b == 0.0)
+    if zr.shape[0] > 0:
+        soft_transform(geom, g, lb, reg, zr, f, False)
+    if zc.shape[0] > 0:
+        soft_transform(geom, f, la, reg, zc, g, True)
+
+
+def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch):
+    """``OT_eps(a, a)`` on a symmetric cost: blocks of the averaged update
+    (:func:`divergences._kernels.sinkhorn.symmetric_block`), with epsilon-scaling."""
+    n = a.shape[0]
+    w = _Work(geom, a, a, nch)
+    f, st, la = w.f, w.st, w.la
+    ft = np.empty(n)
+    w.hard_init(geom, a, a, f, ft, w.parts, w.cbuf)
+    f += ft
+    f *= 0.5
+    it, reached = 0, False
+    for s, eps in enumerate(eps_list):
+        target = tol if s == len(eps_list) - 1 else max(tol, STAGE_TOL)
+        args = (geom, a, la, f, ft, eps, w.parts, w.buf, w.cbuf, st, target, w.par)
+        reached = False
+        while it < max_iter and not reached:
+            status, it = w.blocks.run(_k.symmetric_block, args, it, max_iter)
+            reached = status == _k.REACHED
+        if not reached:
+            break
+    reg = eps_list[-1]
+    if not (reached and st[_k.ERR] <= tol):
+        # out of budget (see _run): with h = T_reg(f) the plan of (h, f) has rows exactly a,
+        # so the plan of min(f, h), entrywise below it, has mass <= 1.
+        ft[:] = f
+        _k.log_pass(geom, a, ft, f, la, reg, 1.0, w.parts, w.buf, w.cbuf, w.par)
+        np.minimum(f, ft, out=f)
+    r = np.zeros(n)
+    if len(geom) == 1:
+        K = np.empty((n, n))
+        w.build_kernel(geom[0], f, f, la, la, reg, K)
+        ones = np.ones(n)
+        cost = w.scaled_plan(K, geom[0], ones, ones, K, w.parts, r)
+    else:
+        K = None
+        cost = online_plan_stats(geom, f, f, la, la, reg, w.parts, w.cbuf, r)
+    return _fields(K, cost, f, f.copy(), r, w.parts.sum(axis=0), a, a, reg, tol, it)
+
+
+def _fields(plan, cost, f, g, r, col, a, b, reg, tol, n_iter):
     """The raw fields of one solve; ``r``/``col`` are the row/column sums of the plan.
+
+    ``converged`` is whether the returned plan meets the stopping rule, ``marginal_error <=
+    tol``, so that the flag, the warning and the returned numbers always agree (a budget
+    that ran out just before the rule was met can end on an iterate that meets it).
 
     ``objective = sum_i f_i r_i + sum_j g_j col_j - reg (sum P - 1)`` equals
     ``<P, C> + reg KL(P | a b^T)`` for a plan of the form ``a_i b_j exp((f_i + g_j - C_ij)/reg)``
@@ -104,19 +314,15 @@ def _fields(plan, cost, f, g, r, col, a, b, reg, converged, n_iter):
     """
     pa, pb = a > 0, b > 0
     objective = f[pa] @ r[pa] + g[pb] @ col[pb] - reg * (r.sum() - 1.0)
+    err = float(np.abs(r - a).sum() + np.abs(col - b).sum())
     return dict(plan=plan, cost=float(cost), objective=float(objective), f=f, g=g,
-                converged=bool(converged), n_iter=int(n_iter),
-                marginal_error=float(np.abs(r - a).sum() + np.abs(col - b).sum()))
+                converged=err <= tol, n_iter=int(n_iter), marginal_error=err)
 
 
 #: what the last batched :func:`sinkhorn` call did, for tests and benchmarks only (not
 #: thread-safe): number of targets solved on the shared kernel, indices of those that fell
 #: back to the single-problem solver.
 _LAST_BATCH = {"shared": 0, "fallback": []}
-#: the point-cloud arguments ``(x, y, metric, q, p, online)`` of a dense-cost solve.
-_DENSE = (np.zeros((1, 1)), np.zeros((1, 1)), 0, 2.0, 1.0, False)
-
-
 def _solve_batch(C, a, B, reg, tol, max_iter, lo, hi):
     """Targets ``B[:, k]`` (normalised columns): the shared kernel (:func:`_solve_shared`)
     where it serves, single solves otherwise; returns the list of raw fields and the plans
@@ -126,6 +332,7 @@ def _solve_batch(C, a, B, reg, tol, max_iter, lo, hi):
     shared = _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans)
     _LAST_BATCH["shared"], _LAST_BATCH["fallback"] = 0, []
     fields = []
+    geom = dense_geometry(C)
     for k in range(nt):
         if shared is not None and shared[k] is not None:
             fields.append(shared[k])
@@ -133,22 +340,22 @@ def _solve_batch(C, a, B, reg, tol, max_iter, lo, hi):
             continue
         if shared is not None:
             _LAST_BATCH["fallback"].append(k)
-        fl = _solve(C, *_DENSE, a, np.ascontiguousarray(B[:, k]), reg, tol, max_iter, lo, hi)
+        fl = _solve(geom, a, np.ascontiguousarray(B[:, k]), reg, tol, max_iter, lo, hi)
         plans[k] = fl["plan"]  # solved alone: its own array copied in
         fields.append(fl)
     return fields, plans
 
 
 def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
-    """All targets ``B[:, k]`` on one shared kernel (:func:`_k.solve_multi`).
+    """All targets ``B[:, k]`` on one shared kernel (:func:`_k.multi_block`).
 
     The kernel is the plan of the mean target ``bbar`` at ``reg``: of the hard-init potentials
     when the single solver would run one epsilon stage (``reg >= SCALING_BELOW * range(C)``),
     else of the potentials of ``(a, bbar)`` solved by :func:`_solve` (with epsilon-scaling; the
     kernel then serves targets whose potentials stay within ``reg * log(BIG)`` of the mean's,
     e.g. nearby histograms; its iterations count in every target's ``n_iter`` and budget).
-    Taken when there are at least 2 targets and ``max|C|`` lies in ``[1e-100, 1e100]`` (or
-    ``C = 0``); returns ``None`` otherwise (or if the mean problem does not converge), else a list
+    Taken when there are at least 2 targets and ``max|C|`` lies in ``[1e-100, 1e100]``;
+    returns ``None`` otherwise (or if the mean problem does not converge), else a list
     with, per target, the raw fields (as :func:`_solve`) or ``None`` where the shared kernel
     could not be used (scalings out of range, or not converged): the caller solves those alone.
     The plan of target ``k`` is written into ``plans[k]`` (preallocated (K, n, m): no copy when
@@ -156,19 +363,22 @@ def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
     """
     nt = B.shape[1]
     cmax = max(abs(lo), abs(hi))
-    if nt < 2 or not (cmax == 0 or 1e-100 <= cmax <= 1e100):
+    if nt < 2 or lo == hi or not 1e-100 <= cmax <= 1e100:
         return None
     n, m = C.shape
     bbar = B.mean(axis=1)
     spent = 0  # iterations of the mean problem, counted in every target's n_iter
-    lbar = np.log(bbar, where=bbar > 0, out=np.full(m, -np.inf))
+    lbar = _logs(bbar)
+    geom = dense_geometry(C)
     if reg >= SCALING_BELOW * _span(lo, hi, reg):
         f0, g0 = np.zeros(n), np.zeros(m)
-        hard_init(C, *_DENSE, a, bbar, f0, g0, np.zeros((1, m)), np.empty((1, m)))
+        nch = _chunks(n, m)
+        hard_init, build_kernel = _sweeps(nch)[:2]
+        hard_init(geom, a, bbar, f0, g0, np.zeros((nch, m)), np.empty((nch, m)))
         Km = np.empty((n, m))
-        build_kernel(C, f0, g0, np.log(a, where=a > 0, out=np.full(n, -np.inf)), lbar, reg, Km)
+        build_kernel(C, f0, g0, _logs(a), lbar, reg, Km)
     else:  # the mean problem's own plan is the kernel of its potentials (absorbed)
-        mean = _solve(C, *_DENSE, a, bbar, reg, tol, max_iter, lo, hi)
+        mean = _solve(geom, a, bbar, reg, tol, max_iter, lo, hi)
         spent = mean["n_iter"]
         if not mean["converged"] or spent >= max_iter:
             return None
@@ -176,30 +386,50 @@ def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
     threads = numba.get_num_threads()
     numba.set_num_threads(1)  # numba serial: the BLAS products run in parallel
     try:
-        U, V, n_iter, ok = _k.solve_multi(Km, a, np.ascontiguousarray(B.T), bbar, tol,
-                                          max_iter - spent, BIG, OMEGA_MAX)
+        ok = _multi(Km, a, np.ascontiguousarray(B.T), bbar, tol, max_iter - spent)
+        U, V, n_iter, ok = ok
         out = [None if not ok[k] else
-               _finish_shared(C, a, B[:, k], reg, Km, U[k], V[k], f0, g0, lbar, plans[k],
+               _finish_shared(C, a, B[:, k], reg, tol, Km, U[k], V[k], f0, g0, lbar, plans[k],
                               spent + int(n_iter[k])) for k in range(nt)]
     finally:
         numba.set_num_threads(threads)
     return out
 
 
-def _finish_shared(C, a, b, reg, Km, u, v, f0, g0, lbar, P, n_iter):
+def _multi(Km, a, Bt, bbar, tol, max_iter):
+    """Blocks of :func:`_k.multi_block` until every target converged, dropped out or ran
+    out of budget; returns ``(U, V, n_iter, ok)``."""
+    nt, (n, m) = Bt.shape[0], Km.shape
+    U, V = np.empty((nt, n)), np.empty((nt, m))
+    st = np.zeros((nt, _k.STATE))
+    _k.multi_init(a, Bt, bbar, U, V, st, OMEGA_MAX)
+    Un, Vn, W = U.copy(), V.copy(), np.zeros((nt, n))
+    active, ok = np.ones(nt, dtype=np.bool_), np.zeros(nt, dtype=np.bool_)
+    n_iter = np.zeros(nt, dtype=np.int64)
+    rerr, cerr_new, flags = np.zeros(nt), np.zeros(nt), np.zeros(nt, dtype=np.int64)
+    blocks = _Blocks(nt * n * m)
+    args = (Km, a, Bt, U, V, Un, Vn, W, active, ok, n_iter, st, rerr, cerr_new, flags, BIG, tol)
+    it = 0
+    while it < max_iter and active.any():
+        _, it = blocks.run(_multi_block, args, it, max_iter)
+    return U, V, n_iter, ok
+
+
+def _multi_block(*args):
+    it, stop = args[-2], args[-1]
+    _k.multi_block(*args)
+    return 0, stop
+
+
+def _finish_shared(C, a, b, reg, tol, Km, u, v, f0, g0, lbar, P, n_iter):
     """Plan, potentials and statistics of one converged target of :func:`_solve_shared`."""
-    la = np.log(a, where=a > 0, out=np.full(a.shape, -np.inf))
-    lb = np.log(b, where=b > 0, out=np.full(b.shape, -np.inf))
+    la, lb = _logs(a), _logs(b)
     u, v = np.ascontiguousarray(u), np.ascontiguousarray(v)
     f, g = f0.copy(), g0.copy()
     pa, pb = a > 0, b > 0
     f[pa] += reg * np.log(u[pa])
     g[pb] += reg * (np.log(v[pb]) + lbar[pb] - lb[pb])
-    zr, zc = np.nonzero(~pa)[0], np.nonzero(~pb)[0]
-    if zr.shape[0] > 0:
-        soft_transform(C, *_DENSE, g, lb, reg, zr, f, False)
-    if zc.shape[0] > 0:
-        soft_transform(C, *_DENSE, f, la, reg, zc, g, True)
+    _zero_weight_potentials(dense_geometry(C), a, b, f, g, la, lb, reg)
     parts, r = np.zeros((1, b.shape[0])), np.zeros(a.shape)
-    cost = scaled_plan(Km, C, u, v, P, parts, r)
-    return _fields(P, cost, f, g, r, parts.sum(axis=0), a, b, reg, True, n_iter)
+    cost = _scaled_plan_serial(Km, C, u, v, P, parts, r)
+    return _fields(P, cost, f, g, r, parts.sum(axis=0), a, b, reg, tol, n_iter)

@@ -195,13 +195,14 @@ def check_cost_range(cost, n, m, name="cost"):
     One compiled pass (:func:`divergences._kernels.scan.value_range`) checks finiteness and
     finds the range; NumPy's slower checks only run to name a problem it found.
     """
-    from ._kernels.scan import value_range
+    from ._kernels.elementwise import PARALLEL_MIN
+    from ._kernels.scan import value_range, value_range_serial
 
     arr = as_real_array(cost, name)
     if arr.shape != (n, m):
         raise ValueError(
             f"{name} must have shape ({n}, {m}) to match the weights, got {arr.shape}")
-    lo, hi, finite = value_range(arr)
+    lo, hi, finite = (value_range if arr.size >= PARALLEL_MIN else value_range_serial)(arr)
     if not finite:
         check_finite(arr, name)
     return arr, float(lo), float(hi)

@@ -1,6 +1,8 @@
 """Edge cases of the Sinkhorn solvers found in review: budgets exhausted in an
 epsilon-scaling stage, huge iteration budgets."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -86,6 +88,10 @@ def test_every_budget_gives_a_bounded_iterate(reg):
         assert 0 <= res.cost <= C.max(), max_iter
     for max_iter in (22, 25):
         for online in (False, True):
-            with pytest.warns(ConvergenceWarning):
+            # the budget ends in or just after an intermediate stage; the extra exact step
+            # at reg may then give an iterate that meets tol (converged, no warning: the flag
+            # follows the returned numbers) or not (a warning): bounded either way
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
                 s = sinkhorn_divergence(X, X + 0.1, reg=reg, max_iter=max_iter, online=online)
             assert 0 <= s <= 1.0

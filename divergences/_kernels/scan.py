@@ -109,3 +109,13 @@ def value_range(x):
     for i in prange(n):
         lo[i], hi[i], zero[i] = _row_range(x[i])
     return lo.min(), hi.max(), zero.sum() == 0.0
+
+
+@kernel
+def value_range_serial(x):
+    """:func:`value_range` without threads (small inputs: nothing parallel compiled)."""
+    lo, hi, zero = np.inf, -np.inf, 0.0
+    for i in range(x.shape[0]):
+        rlo, rhi, rz = _row_range(x[i])
+        lo, hi, zero = min(lo, rlo), max(hi, rhi), zero + rz
+    return lo, hi, zero == 0.0

@@ -1,19 +1,29 @@
-"""Sinkhorn drivers: epsilon-scaling, over-relaxation, absorption; the sweeps they call are
-in :mod:`.sinkhorn_log` (log domain, online costs; conventions described there) and
-:mod:`.sinkhorn_scaling` (stored kernel).
+"""Sinkhorn iterations in blocks: over-relaxation control and the loops over iterations; the
+sweeps they call are in :mod:`.sinkhorn_log` (log domain, online costs; conventions described
+there) and :mod:`.sinkhorn_scaling` (stored kernel).
+
+The epsilon stages, absorptions and fallbacks are driven from Python
+(:mod:`divergences._entropic_solve`); each ``*_block`` kernel runs iterations ``it`` up to
+``stop`` (or until the stopping rule, or an event the driver must handle) and returns
+``(status, it)``. All the state lives in arrays (the potentials, the scalings and ``st``,
+the controller state of :func:`_relax` with the column error and the last error), so
+splitting the iterations into blocks gives the same iterates as one long loop, and the
+driver returns to Python between blocks: Ctrl-C (SIGINT) is then honoured within a block.
 """
 
 import numpy as np
 
 from .._jit import kernel
-from .sinkhorn_log import hard_init, log_row_pass, online_plan_stats, soft_transform, update_g
-from .sinkhorn_scaling import build_kernel, multi_pass, scaled_plan, scaling_pass
+from .sinkhorn_log import log_row_pass, log_rows, soft_transform, update_g
+from .sinkhorn_scaling import multi_pass, scaling_columns, scaling_pass, scaling_rows
 
-__all__ = ["solve", "solve_multi", "solve_symmetric"]
+__all__ = ["absorb", "exact_step", "log_block", "log_pass", "multi_block", "multi_init", "relax_init",
+           "reset", "scaling_block", "symmetric_block"]
 
 
 @kernel
-def _absorb(u, v, a, b, f, g, eps):
+def absorb(u, v, a, b, f, g, eps):
+    """Move the scalings into the potentials: ``f += eps log u``, ``u = 1`` (and ``g``, ``v``)."""
     for i in range(a.shape[0]):
         if a[i] > 0.0:
             f[i] += eps * np.log(u[i])
@@ -25,20 +35,39 @@ def _absorb(u, v, a, b, f, g, eps):
 
 
 @kernel
-def _exact_step(C, x, y, metric, q, p, online, a, b, la, lb, f, g, eps, omega, parts, buf,
-                cbuf, bad):
+def log_pass(geom, a, f, g, lb, eps, omega, parts, buf, cbuf, par):
+    """:func:`log_row_pass` (``par`` True) or the same on one thread (``par`` None, ``parts``
+    of shape ``(1, m)``: the parallel kernel is then not even compiled, numba pruning the
+    branch by the type of ``par``)."""
+    if par is None:
+        inv = 1.0 / eps
+        return log_rows(geom, a, f, g * inv + lb, inv, eps, omega, parts[0], buf[0], cbuf[0],
+                        0, a.shape[0])
+    return log_row_pass(geom, a, f, g, lb, eps, omega, parts, buf, cbuf)
+
+
+@kernel
+def exact_step(geom, a, b, la, lb, f, g, eps, omega, parts, buf, cbuf, bad, par):
     """f-update then g-update (log domain); returns (row error before, column error after)."""
-    err = log_row_pass(C, x, y, metric, q, p, online, a, f, g, lb, eps, omega, parts, buf,
-                       cbuf)
+    err = log_pass(geom, a, f, g, lb, eps, omega, parts, buf, cbuf, par)
     nbad, cerr = update_g(parts, b, lb, g, eps, omega, bad)
     if nbad > 0:
         cols = np.nonzero(bad)[0]
-        soft_transform(C, x, y, metric, q, p, online, f, la, eps, cols, g, True)
+        soft_transform(geom, f, la, eps, cols, g, True)
     return err, cerr
 
 
 @kernel
-def _reset(u, v, a, b):
+def _copy(dst, src):
+    """``dst[:] = src`` as a loop (a slice assignment compiles numba's shape-mismatch error
+    formatting: about 3 s of a cold start)."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
+@kernel
+def reset(u, v, a, b):
+    """Scalings 1 on the supports of ``a`` and ``b``, 0 elsewhere."""
     for i in range(a.shape[0]):
         u[i] = 1.0 if a[i] > 0.0 else 0.0
     for j in range(b.shape[0]):
@@ -65,20 +94,28 @@ RELAXED_WINDOW = 32.0
 
 #: slots of the :func:`_relax` state: omega, plain-iteration counter, best (or reference)
 #: error, cap of omega, relaxed iterations without improvement, relaxed iterations in the
-#: current re-estimation window, error at the start of that window.
+#: current re-estimation window, error at the start of that window; then, for the block
+#: kernels, the column error of the current plan (``CERR``) and the last measured marginal
+#: error (``ERR``). ``STATE`` slots in all.
 _OMEGA, _K, _BEST, _CAP, _STALL, _K_WINDOW, _ERR_WINDOW = 0, 1, 2, 3, 4, 5, 6
+CERR, ERR, STATE = 7, 8, 9
+#: statuses returned by the block kernels: stop reached at ``tol``; block done (``it ==
+#: stop``); a scaling under/overflowed (the driver takes an exact log step); scalings left
+#: ``[1/big, big]`` (the driver absorbs them into the potentials).
+REACHED, BLOCK_END, NONFINITE, OUTSIDE = 0, 1, 2, 3
 
 
 @kernel
-def _relax_init(st, omega_max):
-    """Reset the state of :func:`_relax` (slots: :data:`_OMEGA` ... :data:`_ERR_WINDOW`)."""
+def relax_init(st, omega_max):
+    """Reset the state of :func:`_relax` (slots: :data:`_OMEGA` ... :data:`_ERR_WINDOW`;
+    ``CERR`` and ``ERR`` are left alone)."""
     st[_OMEGA], st[_K], st[_BEST], st[_CAP] = 1.0, 0.0, np.inf, omega_max
     st[_STALL], st[_K_WINDOW], st[_ERR_WINDOW] = 0.0, 0.0, np.inf
 
 
 @kernel
 def _relax(st, err):
-    """Over-relaxation control (state: :func:`_relax_init`); returns omega.
+    """Over-relaxation control (state: :func:`relax_init`); returns omega.
 
     Plain iterations 6..10 measure the linear rate ``eta`` of Sinkhorn; then ``omega = 2 / (1 +
     sqrt(1 - eta)) + OMEGA_BIAS`` (Young's optimal SOR factor, as proposed for Sinkhorn by
@@ -116,7 +153,7 @@ def _relax(st, err):
         st[_BEST] = err
         st[_STALL] = 0.0
     elif err > 100.0 * st[_BEST] or st[_STALL] > 200.0:
-        _relax_init(st, 1.0 + 0.5 * (st[_CAP] - 1.0))
+        relax_init(st, 1.0 + 0.5 * (st[_CAP] - 1.0))
         return st[_OMEGA]
     if st[_K_WINDOW] == RELAXED_WINDOW:
         omega = st[_OMEGA]
@@ -132,215 +169,132 @@ def _relax(st, err):
 
 
 @kernel
-def solve(C, x, y, metric, q, p, online, a, b, eps_list, tol, stage_tol, max_iter, big, nch,
-          omega_max):
-    """epsilon-scaling Sinkhorn; see :func:`divergences.entropic.sinkhorn` for the rules.
+def scaling_block(K, a, b, u, v, u2, v2, parts, big, st, target, par, it, stop):
+    """Kernel-domain (over-relaxed) iterations on the stored kernel ``K`` from ``it`` to
+    ``stop``; omega and the column error come from ``st``.
 
-    Returns ``(K, f, g, r, col, cost, n_iter, converged, err)``: ``K`` the final plan (dense
-    mode; online: an empty array), ``r``/``col`` the row/column sums of the plan.
+    Returns ``(REACHED, it)`` when the marginal error of the current plan ``diag(u) K
+    diag(v)`` is ``<= target`` (``u``, ``v`` are the scalings it was measured at),
+    ``(NONFINITE, it)`` when a new scaling is not finite or zero (``u``, ``v`` unchanged),
+    ``(OUTSIDE, it)`` after an update that left some scaling outside ``[1/big, big]``
+    (``u``, ``v`` updated: the driver absorbs them), else ``(BLOCK_END, stop)``. ``par``:
+    ``True`` for the parallel sweep, ``None`` for the one-thread one (see :func:`log_pass`).
     """
-    n, m = a.shape[0], b.shape[0]
-    K = np.empty((0, 0) if online else (n, m))
-    la, lb = np.log(a), np.log(b)
-    f, g = np.zeros(n), np.zeros(m)
-    parts, buf, cbuf = np.zeros((nch, m)), np.empty((nch, m)), np.empty((nch, m))
-    bad = np.zeros(m, dtype=np.bool_)
-    u, v = np.ones(n), np.ones(m)
-    u2, v2 = np.empty(n), np.empty(m)
-    f_old, g_old = np.empty(n), np.zeros(m)
-    r = np.zeros(n)
-    reg = eps_list[-1]
-    n_st = eps_list.shape[0]
-    it, reached, err, eps = 0, False, np.inf, eps_list[0]
-    st = np.empty(7)
-    hard_init(C, x, y, metric, q, p, online, a, b, f, g, parts, cbuf)
-    for s in range(n_st):
-        eps = eps_list[s]
-        target = tol if s == n_st - 1 else max(tol, stage_tol)
-        reached = False
-        _relax_init(st, omega_max)
-        omega = 1.0
-        cerr = np.inf  # column error of the current plan (unknown before the first update)
-        use_log = online
-        if not online:  # scaling passes on the stabilised kernel, absorbed when they drift
-            build_kernel(C, f, g, la, lb, eps, K)
-            _reset(u, v, a, b)
-            n_bad = 0
-            while it < max_iter:
-                rerr, cerr_new, nonfinite, outside = scaling_pass(K, a, b, u, v, u2, v2, parts,
-                                                                  big, omega)
-                it += 1
-                err = rerr + cerr
-                if err <= target:
-                    reached = True
-                    break
-                if nonfinite > 0:  # a row or column underflowed: exact log step, rebuild
-                    _absorb(u, v, a, b, f, g, eps)
-                    n_bad += 1
-                    if n_bad > 2:  # keeps happening: log-domain sweeps for this stage
-                        use_log = True
-                        break
-                    _exact_step(C, x, y, metric, q, p, online, a, b, la, lb, f, g, eps, 1.0,
-                                parts, buf, cbuf, bad)
-                    build_kernel(C, f, g, la, lb, eps, K)
-                    _reset(u, v, a, b)
-                    cerr = 0.0
-                    continue
-                u, u2 = u2, u
-                v, v2 = v2, v
-                cerr = cerr_new
-                omega = _relax(st, err)
-                if outside > 0:
-                    _absorb(u, v, a, b, f, g, eps)
-                    build_kernel(C, f, g, la, lb, eps, K)
-        if use_log:  # log-domain iterations (online: costs recomputed on the fly)
-            while it < max_iter:
-                f_old[:] = f
-                g_old[:] = g
-                rerr, cerr_new = _exact_step(C, x, y, metric, q, p, online, a, b, la, lb, f, g,
-                                             eps, omega, parts, buf, cbuf, bad)
-                it += 1
-                err = rerr + cerr
-                if err <= target:
-                    f[:] = f_old
-                    g[:] = g_old
-                    reached = True
-                    break
-                cerr = cerr_new
-                omega = _relax(st, err)
-            if not online:  # back to the kernel form: K = plan, u = v = 1
-                build_kernel(C, f, g, la, lb, eps, K)
-                _reset(u, v, a, b)
-        if not online and s < n_st - 1 and reached:
-            _absorb(u, v, a, b, f, g, eps)
-        if not reached:
-            break
-    converged = reached and eps == reg
-    if not converged:
-        # out of budget: the potentials may fit a coarser stage (or the last stage may have
-        # barely started from them), and the plan exp((f + g - C)/reg) of them can carry a
-        # mass of 1e300; one exact log-domain step at reg (beyond the budget) makes the
-        # reported plan a Sinkhorn iterate at reg (columns exact, total mass 1).
-        if not online:
-            _absorb(u, v, a, b, f, g, eps)
-        _exact_step(C, x, y, metric, q, p, online, a, b, la, lb, f, g, reg, 1.0, parts, buf,
-                    cbuf, bad)
-        if not online:
-            build_kernel(C, f, g, la, lb, reg, K)
-            _reset(u, v, a, b)
-    cost = 0.0
-    if not online:  # the plan diag(u) K diag(v), in place, and its statistics
-        cost = scaled_plan(K, C, u, v, K, parts, r)
-        _absorb(u, v, a, b, f, g, reg)
-    # potentials of zero-weight points: exact soft c-transforms (they carry no mass)
-    zr = np.nonzero(a == 0.0)[0]
-    if zr.shape[0] > 0:
-        soft_transform(C, x, y, metric, q, p, online, g, lb, reg, zr, f, False)
-    zc = np.nonzero(b == 0.0)[0]
-    if zc.shape[0] > 0:
-        soft_transform(C, x, y, metric, q, p, online, f, la, reg, zc, g, True)
-    if online:
-        cost = online_plan_stats(C, x, y, metric, q, p, f, g, la, lb, reg, parts, cbuf, r)
-    return K, f, g, r, parts.sum(axis=0), cost, it, converged, err
+    while it < stop:
+        if par is None:  # one thread: the row and column halves of scaling_pass
+            rerr, nonfinite, outside = scaling_rows(K, a, u, v, u2, parts[0], big, st[_OMEGA],
+                                                    0, a.shape[0])
+            cerr_new, nf, out = scaling_columns(parts, b, v, v2, big, st[_OMEGA])
+            nonfinite += nf
+            outside += out
+        else:
+            rerr, cerr_new, nonfinite, outside = scaling_pass(K, a, b, u, v, u2, v2, parts,
+                                                              big, st[_OMEGA])
+        it += 1
+        err = rerr + st[CERR]
+        st[ERR] = err
+        if err <= target:
+            return REACHED, it
+        if nonfinite > 0:
+            return NONFINITE, it
+        _copy(u, u2)
+        _copy(v, v2)
+        st[CERR] = cerr_new
+        _relax(st, err)
+        if outside > 0:
+            return OUTSIDE, it
+    return BLOCK_END, it
 
 
 @kernel
-def solve_symmetric(C, x, metric, q, p, online, a, eps_list, tol, stage_tol, max_iter, nch):
-    """``OT_eps(a, a)`` on ``C = d(x_i, x_j)^p``: the averaged update ``f <- (f + T(f)) / 2``.
+def log_block(geom, a, b, la, lb, f, g, f_old, g_old, eps, parts, buf, cbuf, bad, st, target,
+              par, it, stop):
+    """Log-domain (over-relaxed) iterations from ``it`` to ``stop`` (online mode, and the
+    dense mode's fallback). Returns ``(REACHED, it)`` with ``(f, g)`` the potentials whose
+    plan met ``target``, else ``(BLOCK_END, stop)``."""
+    while it < stop:
+        _copy(f_old, f)
+        _copy(g_old, g)
+        rerr, cerr_new = exact_step(geom, a, b, la, lb, f, g, eps, st[_OMEGA], parts, buf,
+                                    cbuf, bad, par)
+        it += 1
+        err = rerr + st[CERR]
+        st[ERR] = err
+        if err <= target:
+            _copy(f, f_old)
+            _copy(g, g_old)
+            return REACHED, it
+        st[CERR] = cerr_new
+        _relax(st, err)
+    return BLOCK_END, it
+
+
+@kernel
+def symmetric_block(geom, a, la, f, ft, eps, parts, buf, cbuf, st, target, par, it, stop):
+    """Averaged iterations ``f <- (f + T(f)) / 2`` of ``OT_eps(a, a)`` from ``it`` to
+    ``stop``.
 
     ``T(f)_i = -eps logsumexp_j((f_j - C_ij)/eps + log a_j)``; the optimal potentials are
-    ``f = g`` (Feydy et al. 2019). Stops when ``2 ||P 1 - a||_1 <= tol`` (both marginals:
-    the plan of ``(f, f)`` is symmetric). Same returns as :func:`solve`, with ``g = f``.
+    ``f = g`` (Feydy et al. 2019). The error is ``2 ||P 1 - a||_1`` (both marginals: the
+    plan of ``(f, f)`` is symmetric). Returns ``(REACHED, it)`` with ``f`` the potential
+    whose plan met ``target``, else ``(BLOCK_END, stop)``.
     """
     n = a.shape[0]
-    la = np.log(a)
-    f = np.zeros(n)
-    parts, buf, cbuf = np.zeros((nch, n)), np.empty((nch, n)), np.empty((nch, n))
-    ft = np.empty(n)
-    r = np.zeros(n)
-    reg = eps_list[-1]
-    n_st = eps_list.shape[0]
-    it, reached, err, eps = 0, False, np.inf, eps_list[0]
-    hard_init(C, x, x, metric, q, p, online, a, a, f, ft, parts, cbuf)
-    for i in range(n):
-        f[i] = 0.5 * (f[i] + ft[i])
-    for s in range(n_st):
-        eps = eps_list[s]
-        target = tol if s == n_st - 1 else max(tol, stage_tol)
-        reached = False
-        while it < max_iter:
-            ft[:] = f
-            err = 2.0 * log_row_pass(C, x, x, metric, q, p, online, a, ft, f, la, eps, 1.0,
-                                     parts, buf, cbuf)
-            it += 1
-            if err <= target:
-                reached = True
-                break
-            for i in range(n):
-                f[i] = 0.5 * (f[i] + ft[i])
-        if not reached:
-            break
-    converged = reached and err <= tol
-    if not converged:
-        # out of budget (see solve): with h = T_reg(f) the plan of (h, f)
-        # has rows exactly a, so the plan of min(f, h), entrywise below it, has mass <= 1.
-        ft[:] = f
-        log_row_pass(C, x, x, metric, q, p, online, a, ft, f, la, reg, 1.0, parts, buf, cbuf)
+    while it < stop:
+        _copy(ft, f)
+        err = 2.0 * log_pass(geom, a, ft, f, la, eps, 1.0, parts, buf, cbuf, par)
+        it += 1
+        st[ERR] = err
+        if err <= target:
+            return REACHED, it
         for i in range(n):
-            f[i] = min(f[i], ft[i])
-    K = np.empty((0, 0) if online else (n, n))
-    if online:
-        cost = online_plan_stats(C, x, x, metric, q, p, f, f, la, la, reg, parts, cbuf, r)
-    else:
-        build_kernel(C, f, f, la, la, reg, K)
-        ones = np.ones(n)
-        cost = scaled_plan(K, C, ones, ones, K, parts, r)
-    return K, f, f.copy(), r, parts.sum(axis=0), cost, it, converged, err
+            f[i] = 0.5 * (f[i] + ft[i])
+    return BLOCK_END, it
 
 
 @kernel
-def solve_multi(Km, a, Bt, bbar, tol, max_iter, big, omega_max):
-    """``nt`` problems ``(a, Bt[k])`` on one shared kernel.
-
-    ``Km = exp((f0 + g0 - C)/eps + log a + log bbar)`` is given by the caller: a plan for ``(a,
-    bbar)``, ``bbar`` the mean target, at some potentials ``(f0, g0)``; the scalings ``U`` (nt,
-    n) and ``V`` (nt, m) (``V = Bt / bbar`` at the start) are updated by :func:`multi_pass`
-    with a per-target over-relaxation controller (as in :func:`solve`). There is no absorption:
-    a target whose scalings leave ``[1/big, big]`` (or under/overflow), or that has not
-    converged after ``max_iter`` iterations, is dropped (``ok[k] = False``) for the caller to
-    solve alone. A converged target keeps the scalings at which its error was measured.
-
-    Returns ``(U, V, n_iter, ok)``; the plan of target ``k`` is ``diag(U[k]) Km diag(V[k])``.
-    """
-    n, m = Km.shape
-    nt = Bt.shape[0]
-    U, V = np.empty((nt, n)), np.empty((nt, m))
+def multi_init(a, Bt, bbar, U, V, st, omega_max):
+    """Initial scalings of :func:`multi_block`: ``U = 1`` on the support of ``a``, ``V =
+    Bt / bbar`` on the support of each target; controller states reset."""
+    nt, n, m = Bt.shape[0], a.shape[0], Bt.shape[1]
     for k in range(nt):
         for i in range(n):
             U[k, i] = 1.0 if a[i] > 0.0 else 0.0
         for j in range(m):
             V[k, j] = Bt[k, j] / bbar[j] if Bt[k, j] > 0.0 else 0.0
-    Un, Vn = U.copy(), V.copy()
-    W = np.zeros((nt, n))
-    omega = np.ones(nt)
-    active = np.ones(nt, dtype=np.bool_)
-    ok = np.zeros(nt, dtype=np.bool_)
-    n_iter = np.zeros(nt, dtype=np.int64)
-    st = np.zeros((nt, 7))
-    cerr = np.full(nt, np.inf)
-    rerr, cerr_new = np.zeros(nt), np.zeros(nt)
-    flags = np.zeros(nt, dtype=np.int64)
+        relax_init(st[k], omega_max)
+        st[k, CERR] = np.inf
+
+
+@kernel
+def multi_block(Km, a, Bt, U, V, Un, Vn, W, active, ok, n_iter, st, rerr, cerr_new, flags, big,
+                tol, it, stop):
+    """``nt`` problems ``(a, Bt[k])`` on one shared kernel, iterations ``it`` to ``stop``.
+
+    ``Km = exp((f0 + g0 - C)/eps + log a + log bbar)`` is given by the caller: a plan for ``(a,
+    bbar)``, ``bbar`` the mean target, at some potentials ``(f0, g0)``; the scalings ``U`` (nt,
+    n) and ``V`` (nt, m) (from :func:`multi_init`) are updated by :func:`multi_pass` with a
+    per-target over-relaxation controller (state ``st[k]``, as in :func:`scaling_block`).
+    There is no absorption: a target whose scalings leave ``[1/big, big]`` (or under/overflow)
+    is dropped (``active[k] = False``, ``ok[k] = False``) for the caller to solve alone, as is
+    one still active when the budget runs out. A converged target (``ok[k]``) keeps the
+    scalings at which its error was measured. The plan of target ``k`` is ``diag(U[k]) Km
+    diag(V[k])``. Returns the number of active targets.
+    """
+    nt = Bt.shape[0]
+    omega = np.empty(nt)
+    n_active = 0
     for k in range(nt):
-        _relax_init(st[k], omega_max)
-    it, n_active = 0, nt
-    while it < max_iter and n_active > 0:
+        omega[k] = st[k, _OMEGA]
+        n_active += 1 if active[k] else 0
+    while it < stop and n_active > 0:
         multi_pass(Km, a, Bt, U, V, Un, Vn, W, omega, active, big, rerr, cerr_new, flags)
         it += 1
         for k in range(nt):
             if not active[k]:
                 continue
             n_iter[k] = it
-            err = rerr[k] + cerr[k]
+            err = rerr[k] + st[k, CERR]
             if err <= tol:
                 ok[k] = True
                 active[k] = False
@@ -350,8 +304,8 @@ def solve_multi(Km, a, Bt, bbar, tol, max_iter, big, omega_max):
                 active[k] = False
                 n_active -= 1
                 continue
-            U[k] = Un[k]
-            V[k] = Vn[k]
-            cerr[k] = cerr_new[k]
+            _copy(U[k], Un[k])
+            _copy(V[k], Vn[k])
+            st[k, CERR] = cerr_new[k]
             omega[k] = _relax(st[k], err)
-    return U, V, n_iter, ok
+    return n_active

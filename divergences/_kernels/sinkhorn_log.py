@@ -6,9 +6,11 @@ Conventions shared by the Sinkhorn kernels (trusted inputs, no validation):
   ``lb = log(b)`` hold ``-inf`` on zero weights, so zero-weight points drop out of every
   exponential by IEEE arithmetic.
 * The plan is :math:`P_{ij} = a_i b_j \exp((f_i + g_j - C_{ij})/\varepsilon)`.
-* Costs come either from a dense matrix ``C`` (``online=False``) or are recomputed on the fly
-  as ``d(x_i, y_j) ** p`` (``online=True``; ``C`` then holds ``y.T``, C-contiguous, so
-  that rows of (squared) Euclidean costs are computed from contiguous coordinates).
+* Costs come from a *geometry* ``geom``, a tuple passed as one argument: ``(C,)`` for a dense
+  matrix, or ``(yt, x, y, metric, q, p)`` for costs ``d(x_i, y_j) ** p`` recomputed on the fly
+  (online mode; ``yt = y.T``, C-contiguous, so that rows of (squared) Euclidean costs are
+  computed from contiguous coordinates). The two are different numba types: each kernel is
+  compiled for the kind it is called with, so a dense solve never compiles the online code.
 * Column sums are accumulated row-parallel in per-chunk buffers ``parts`` of shape
   ``(nchunks, m)`` and reduced afterwards: the result does not depend on thread scheduling.
 
@@ -23,13 +25,16 @@ iterations are in :mod:`.sinkhorn_scaling`).
 
 import numpy as np
 from numba import prange
+from numba.extending import overload
 
-from .._jit import kernel
+from .._jit import FASTMATH, kernel
 from .cost import EUCLIDEAN, SQEUCLIDEAN, ground_distance
 from .fastexp import exp_inline
 
 #: largest exponent ever passed to exp (exp(700) ~ 1e304 is finite).
 ZMAX = 700.0
+#: the package policy for the geometry accessors (compiled into their callers).
+_OPTIONS = {"fastmath": set(FASTMATH), "error_model": "numpy", "nogil": True}
 
 
 @kernel
@@ -57,70 +62,103 @@ def _row_costs(x, y, yt, metric, q, p, i, out):
             out[j] = out[j] ** p
 
 
-@kernel
-def _cost_ij(C, x, y, metric, q, p, online, i, j):
-    if not online:
-        return C[i, j]
-    d = ground_distance(x[i], y[j], metric, q)
-    return d if p == 1.0 else d**p
+def dense_geometry(C):
+    """The geometry of a dense cost matrix ``C`` (n, m), float64, C-contiguous."""
+    return (C,)
 
 
-@kernel
-def _row(C, x, y, metric, q, p, online, i, cbuf):
-    """Row ``i`` of the costs: a view of ``C`` or, online (``C = y.T``), computed into
-    ``cbuf``."""
-    if online:
-        _row_costs(x, y, C, metric, q, p, i, cbuf)
+def online_geometry(yt, x, y, metric, q, p):
+    """The geometry of costs ``d(x_i, y_j) ** p`` recomputed on the fly (``yt = y.T``)."""
+    return (yt, x, y, int(metric), float(q), float(p))
+
+
+def _row(geom, i, cbuf):
+    """Row ``i`` of the costs: a view of ``C`` or, online, computed into ``cbuf``."""
+
+
+def _cost_ij(geom, i, j):
+    """The cost ``C_ij``."""
+
+
+@overload(_row, jit_options=_OPTIONS)
+def _row_impl(geom, i, cbuf):
+    if len(geom) == 1:
+        return lambda geom, i, cbuf: geom[0][i]
+
+    def online(geom, i, cbuf):
+        yt, x, y, metric, q, p = geom
+        _row_costs(x, y, yt, metric, q, p, i, cbuf)
         return cbuf
-    return C[i]
+
+    return online
+
+
+@overload(_cost_ij, jit_options=_OPTIONS)
+def _cost_ij_impl(geom, i, j):
+    if len(geom) == 1:
+        return lambda geom, i, j: geom[0][i, j]
+
+    def online(geom, i, j):
+        _, x, y, metric, q, p = geom
+        d = ground_distance(x[i], y[j], metric, q)
+        return d if p == 1.0 else d**p
+
+    return online
+
+
+@kernel
+def log_rows(geom, a, f, gl, inv, eps, omega, acc, z, cbuf, lo, hi):
+    """Rows ``lo .. hi-1`` of :func:`log_row_pass`; returns their row error."""
+    m = gl.shape[0]
+    for j in range(m):
+        acc[j] = 0.0
+    e = 0.0
+    for i in range(lo, hi):
+        row = _row(geom, i, cbuf)
+        fi = f[i] * inv
+        # unshifted first: the row sum of the plan over a_i, near 1 once iterations
+        # settle; shifted by the row's maximum only if it leaves [1e-200, 1e200]
+        mx = 0.0
+        s = 0.0
+        for j in range(m):
+            ej = exp_inline(fi + gl[j] - row[j] * inv)
+            z[j] = ej
+            s += ej
+        if not (s > 1e-200 and s < 1e200):
+            mx = -np.inf
+            for j in range(m):
+                mx = max(mx, fi + gl[j] - row[j] * inv)
+            s = 0.0
+            for j in range(m):
+                ej = exp_inline(fi + gl[j] - row[j] * inv - mx)
+                z[j] = ej
+                s += ej
+        lse = mx + np.log(s)
+        ai = a[i]
+        if ai > 0.0:
+            e += ai * abs(np.exp(min(lse, ZMAX)) - 1.0)
+            w = ai / s if omega == 1.0 else ai * np.exp(min((1.0 - omega) * lse - np.log(s),
+                                                           ZMAX))
+            for j in range(m):
+                acc[j] += z[j] * w
+        f[i] = f[i] - omega * eps * lse
+    return e
 
 
 @kernel(parallel=True)
-def log_row_pass(C, x, y, metric, q, p, online, a, f, g, lb, eps, omega, parts, buf, cbuf):
+def log_row_pass(geom, a, f, g, lb, eps, omega, parts, buf, cbuf):
     """One exact f-update; returns ``||P 1 - a||_1`` of the plan *before* the update.
 
     ``f`` moves ``omega`` times the step to the soft c-transform of ``g`` (``omega = 1``: onto
     it); ``parts`` receive the column sums (per chunk) of the plan *after* the update.
     """
-    n, m, nch = a.shape[0], g.shape[0], parts.shape[0]
+    n, nch = a.shape[0], parts.shape[0]
     inv = 1.0 / eps
     gl = g * inv + lb  # the column terms of every exponent
     errs = np.zeros(nch)
     for c in prange(nch):
-        acc, z = parts[c], buf[c]
-        for j in range(m):
-            acc[j] = 0.0
-        e = 0.0
-        for i in range(c * n // nch, (c + 1) * n // nch):
-            row = _row(C, x, y, metric, q, p, online, i, cbuf[c])
-            fi = f[i] * inv
-            # unshifted first: the row sum of the plan over a_i, near 1 once iterations
-            # settle; shifted by the row's maximum only if it leaves [1e-200, 1e200]
-            mx = 0.0
-            s = 0.0
-            for j in range(m):
-                ej = exp_inline(fi + gl[j] - row[j] * inv)
-                z[j] = ej
-                s += ej
-            if not (s > 1e-200 and s < 1e200):
-                mx = -np.inf
-                for j in range(m):
-                    mx = max(mx, fi + gl[j] - row[j] * inv)
-                s = 0.0
-                for j in range(m):
-                    ej = exp_inline(fi + gl[j] - row[j] * inv - mx)
-                    z[j] = ej
-                    s += ej
-            lse = mx + np.log(s)
-            ai = a[i]
-            if ai > 0.0:
-                e += ai * abs(np.exp(min(lse, ZMAX)) - 1.0)
-                w = ai / s if omega == 1.0 else ai * np.exp(min((1.0 - omega) * lse - np.log(s),
-                                                               ZMAX))
-                for j in range(m):
-                    acc[j] += z[j] * w
-            f[i] = f[i] - omega * eps * lse
-        errs[c] = e
+        errs[c] = log_rows(geom, a, f, gl, inv, eps, omega, parts[c], buf[c], cbuf[c],
+                            c * n // nch, (c + 1) * n // nch)
     return errs.sum()
 
 
@@ -150,7 +188,7 @@ def update_g(parts, b, lb, g, eps, omega, bad):
 
 
 @kernel(parallel=True)
-def soft_transform(C, x, y, metric, q, p, online, pot, lw, eps, idx, out, columns):
+def soft_transform(geom, pot, lw, eps, idx, out, columns):
     """Exact soft c-transforms for the indices ``idx``.
 
     Rows (``columns=False``): ``out_i = -eps * logsumexp_j((pot_j - C_ij)/eps + lw_j)``;
@@ -163,50 +201,61 @@ def soft_transform(C, x, y, metric, q, p, online, pot, lw, eps, idx, out, column
         t = idx[k]
         mx = -np.inf
         for s in range(n):
-            c = _cost_ij(C, x, y, metric, q, p, online, s, t) if columns else \
-                _cost_ij(C, x, y, metric, q, p, online, t, s)
+            c = _cost_ij(geom, s, t) if columns else \
+                _cost_ij(geom, t, s)
             mx = max(mx, pot[s] * inv + lw[s] - c * inv)
         acc = 0.0
         for s in range(n):
-            c = _cost_ij(C, x, y, metric, q, p, online, s, t) if columns else \
-                _cost_ij(C, x, y, metric, q, p, online, t, s)
+            c = _cost_ij(geom, s, t) if columns else \
+                _cost_ij(geom, t, s)
             acc += np.exp(pot[s] * inv + lw[s] - c * inv - mx)
         out[t] = -eps * (mx + np.log(acc))
 
 
+@kernel
+def min_rows(geom, a, b, f, acc, cbuf, lo, hi):
+    """Rows ``lo .. hi-1`` of :func:`hard_init`: ``f`` and the column minima into ``acc``."""
+    m = b.shape[0]
+    for j in range(m):
+        acc[j] = np.inf
+    for i in range(lo, hi):
+        row = _row(geom, i, cbuf)
+        mn = np.inf
+        for j in range(m):
+            mn = min(mn, row[j] if b[j] > 0.0 else np.inf)
+        f[i] = mn
+        if a[i] > 0.0:
+            for j in range(m):
+                acc[j] = min(acc[j], row[j] - mn)
+
+
+@kernel
+def min_columns(parts, g):
+    for j in range(g.shape[0]):
+        mn = np.inf
+        for c in range(parts.shape[0]):
+            mn = min(mn, parts[c, j])
+        g[j] = mn
+
+
 @kernel(parallel=True)
-def hard_init(C, x, y, metric, q, p, online, a, b, f, g, parts, cbuf):
+def hard_init(geom, a, b, f, g, parts, cbuf):
     """``f_i = min_j C_ij``, ``g_j = min_i (C_ij - f_i)`` over positive weights, one sweep.
 
     Then ``f_i + g_j <= C_ij`` on the support of ``a`` and ``b``, with equality somewhere in
     every row and column:
     no row or column of the first kernel underflows, whatever the offset of the costs.
     """
-    n, m, nch = a.shape[0], b.shape[0], parts.shape[0]
+    n, nch = a.shape[0], parts.shape[0]
     for c in prange(nch):
-        acc = parts[c]
-        for j in range(m):
-            acc[j] = np.inf
-        for i in range(c * n // nch, (c + 1) * n // nch):
-            row = _row(C, x, y, metric, q, p, online, i, cbuf[c])
-            mn = np.inf
-            for j in range(m):
-                mn = min(mn, row[j] if b[j] > 0.0 else np.inf)
-            f[i] = mn
-            if a[i] > 0.0:
-                for j in range(m):
-                    acc[j] = min(acc[j], row[j] - mn)
-    for j in range(m):
-        mn = np.inf
-        for c in range(nch):
-            mn = min(mn, parts[c, j])
-        g[j] = mn
+        min_rows(geom, a, b, f, parts[c], cbuf[c], c * n // nch, (c + 1) * n // nch)
+    min_columns(parts, g)
 
 
 @kernel(parallel=True)
-def online_plan_stats(yt, x, y, metric, q, p, f, g, la, lb, eps, parts, cbuf, r):
+def online_plan_stats(geom, f, g, la, lb, eps, parts, cbuf, r):
     """Row sums ``r``, per-chunk column sums ``parts`` and ``<P, C>`` (returned) of the plan
-    of ``(f, g)``, recomputed entry by entry from the points (``yt = y.T``), never stored."""
+    of ``(f, g)``, recomputed entry by entry from the points (online ``geom``), never stored."""
     n, m, nch = r.shape[0], g.shape[0], parts.shape[0]
     inv = 1.0 / eps
     gl = g * inv + lb  # the column terms of every exponent
@@ -219,7 +268,7 @@ def online_plan_stats(yt, x, y, metric, q, p, f, g, la, lb, eps, parts, cbuf, r)
         for i in range(c * n // nch, (c + 1) * n // nch):
             s = 0.0
             if la[i] > -np.inf:
-                row = _row(yt, x, y, metric, q, p, True, i, cbuf[c])
+                row = _row(geom, i, cbuf[c])
                 fi = f[i] * inv + la[i]
                 for j in range(m):
                     pij = exp_inline(min(fi + gl[j] - row[j] * inv, ZMAX))

@@ -23,13 +23,11 @@ from .sinkhorn_log import ZMAX
 GROUP = 8
 
 
-@kernel(parallel=True)
-def build_kernel(C, f, g, la, lb, eps, K):
-    """``K_ij = exp((f_i + g_j - C_ij)/eps + la_i + lb_j)``: the plan of the potentials."""
-    n, m = K.shape
-    inv = 1.0 / eps
-    gl = g * inv + lb  # the column terms of every exponent
-    for i in prange(n):
+@kernel
+def kernel_rows(C, f, gl, la, inv, K, lo, hi):
+    """Rows ``lo .. hi-1`` of :func:`build_kernel` (``gl = g / eps + lb``, ``inv = 1 / eps``)."""
+    m = K.shape[1]
+    for i in range(lo, hi):
         if la[i] == -np.inf:
             for j in range(m):
                 K[i, j] = 0.0
@@ -37,6 +35,15 @@ def build_kernel(C, f, g, la, lb, eps, K):
         fi = f[i] * inv + la[i]
         for j in range(m):
             K[i, j] = exp_inline(min(fi + gl[j] - C[i, j] * inv, ZMAX))
+
+
+@kernel(parallel=True)
+def build_kernel(C, f, g, la, lb, eps, K):
+    """``K_ij = exp((f_i + g_j - C_ij)/eps + la_i + lb_j)``: the plan of the potentials."""
+    inv = 1.0 / eps
+    gl = g * inv + lb  # the column terms of every exponent
+    for i in prange(K.shape[0]):
+        kernel_rows(C, f, gl, la, inv, K, i, i + 1)
 
 
 @kernel
@@ -97,50 +104,45 @@ def _new_scaling(target, old, s, omega, big):
     return new, 2 if (new > big or new < 1.0 / big) else 0
 
 
-@kernel(parallel=True)
-def scaling_pass(K, a, b, u, v, u_new, v_new, parts, big, omega):
-    """One fused (over-relaxed) Sinkhorn iteration on the stored kernel ``K``.
+@kernel
+def scaling_rows(K, a, u, v, u_new, acc, big, omega, lo, hi):
+    """Rows ``lo .. hi-1`` of :func:`scaling_pass`: new ``u``, column sums into ``acc``;
+    returns ``(row_err, n_nonfinite, n_outside)`` over those rows."""
+    for j in range(acc.shape[0]):
+        acc[j] = 0.0
+    s, w = np.empty(GROUP), np.empty(GROUP)
+    e = 0.0
+    nonfinite = outside = 0
+    i = lo
+    while i < hi:
+        cnt = min(GROUP, hi - i)
+        _dots(K, i, cnt, v, s)
+        for r in range(cnt):
+            ai, ui = a[i + r], u[i + r]
+            w[r] = 0.0
+            u_new[i + r] = 0.0
+            if ai > 0.0:
+                e += abs(ui * s[r] - ai)
+                un, flag = _new_scaling(ai, ui, s[r], omega, big)
+                u_new[i + r] = un
+                if flag == 1:
+                    nonfinite += 1
+                else:
+                    w[r] = un
+                    outside += 1 if flag == 2 else 0
+        _accumulate(K, i, cnt, w, acc)
+        i += cnt
+    return e, nonfinite, outside
 
-    ``u_new = u (a / (u K v))**omega`` then ``v_new = v (b / (v K^T u_new))**omega``
-    (``omega = 1``: plain Sinkhorn). Returns ``(row_err, col_err, n_nonfinite, n_outside)``:
-    ``row_err = ||diag(u) K v - a||_1`` for the plan *before* the iteration and
-    ``col_err = ||diag(v_new) K^T u_new - b||_1`` for the plan *after* it (0 for omega = 1);
-    the counts are over the new scalings of positive weights (flags of :func:`_new_scaling`).
-    A row whose new scaling is not finite adds nothing to the column sums.
-    """
-    n, m = K.shape
-    nch = parts.shape[0]
-    errs = np.zeros(nch)
-    bad = np.zeros((nch, 2), dtype=np.int64)
-    for c in prange(nch):
-        acc = parts[c]
-        for j in range(m):
-            acc[j] = 0.0
-        s, w = np.empty(GROUP), np.empty(GROUP)
-        e = 0.0
-        i, hi = c * n // nch, (c + 1) * n // nch
-        while i < hi:
-            cnt = min(GROUP, hi - i)
-            _dots(K, i, cnt, v, s)
-            for r in range(cnt):
-                ai, ui = a[i + r], u[i + r]
-                w[r] = 0.0
-                u_new[i + r] = 0.0
-                if ai > 0.0:
-                    e += abs(ui * s[r] - ai)
-                    un, flag = _new_scaling(ai, ui, s[r], omega, big)
-                    u_new[i + r] = un
-                    if flag == 1:
-                        bad[c, 0] += 1
-                    else:
-                        w[r] = un
-                        bad[c, 1] += 1 if flag == 2 else 0
-            _accumulate(K, i, cnt, w, acc)
-            i += cnt
-        errs[c] = e
+
+@kernel
+def scaling_columns(parts, b, v, v_new, big, omega):
+    """The ``v`` half of :func:`scaling_pass` from the per-chunk column sums ``parts``;
+    returns ``(col_err, n_nonfinite, n_outside)``."""
+    nch, m = parts.shape
     cerr = 0.0
-    nonfinite, outside = bad[:, 0].sum(), bad[:, 1].sum()
-    for j in range(m):  # O(m * nchunks): serial, one parallel region per iteration
+    nonfinite = outside = 0
+    for j in range(m):  # O(m * nchunks): serial
         v_new[j] = 0.0
         if b[j] > 0.0:
             t = 0.0
@@ -152,7 +154,50 @@ def scaling_pass(K, a, b, u, v, u_new, v_new, parts, big, omega):
                 cerr += abs(vn * t - b[j])
             nonfinite += 1 if flag == 1 else 0
             outside += 1 if flag == 2 else 0
-    return errs.sum(), cerr, nonfinite, outside
+    return cerr, nonfinite, outside
+
+
+@kernel(parallel=True)
+def scaling_pass(K, a, b, u, v, u_new, v_new, parts, big, omega):
+    """One fused (over-relaxed) Sinkhorn iteration on the stored kernel ``K``.
+
+    ``u_new = u (a / (u K v))**omega`` then ``v_new = v (b / (v K^T u_new))**omega``
+    (``omega = 1``: plain Sinkhorn). Returns ``(row_err, col_err, n_nonfinite, n_outside)``:
+    ``row_err = ||diag(u) K v - a||_1`` for the plan *before* the iteration and
+    ``col_err = ||diag(v_new) K^T u_new - b||_1`` for the plan *after* it (0 for omega = 1);
+    the counts are over the new scalings of positive weights (flags of :func:`_new_scaling`).
+    A row whose new scaling is not finite adds nothing to the column sums. Rows are split
+    into ``parts.shape[0]`` chunks, one parallel task each.
+    """
+    n = K.shape[0]
+    nch = parts.shape[0]
+    errs = np.zeros(nch)
+    bad = np.zeros((nch, 2), dtype=np.int64)
+    for c in prange(nch):
+        errs[c], bad[c, 0], bad[c, 1] = scaling_rows(K, a, u, v, u_new, parts[c], big, omega,
+                                                      c * n // nch, (c + 1) * n // nch)
+    cerr, nonfinite, outside = scaling_columns(parts, b, v, v_new, big, omega)
+    return errs.sum(), cerr, nonfinite + bad[:, 0].sum(), outside + bad[:, 1].sum()
+
+
+@kernel
+def plan_rows(K, C, u, v, P, acc, r, lo, hi):
+    """Rows ``lo .. hi-1`` of :func:`scaled_plan`; returns their part of ``<P, C>``."""
+    m = K.shape[1]
+    for j in range(m):
+        acc[j] = 0.0
+    tc = 0.0
+    for i in range(lo, hi):
+        ui = u[i]
+        s = 0.0
+        for j in range(m):
+            pij = K[i, j] * ui * v[j]
+            P[i, j] = pij
+            s += pij
+            acc[j] += pij
+            tc += pij * C[i, j]
+        r[i] = s
+    return tc
 
 
 @kernel(parallel=True)
@@ -160,25 +205,11 @@ def scaled_plan(K, C, u, v, P, parts, r):
     """``P = diag(u) K diag(v)`` (``P`` may be ``K``: in place) with its row sums ``r``,
     per-chunk column sums ``parts`` and ``<P, C>`` (returned), in one pass over ``K`` and
     ``C``."""
-    n, m = K.shape
+    n = K.shape[0]
     nch = parts.shape[0]
     totals = np.zeros(nch)
     for c in prange(nch):
-        acc = parts[c]
-        for j in range(m):
-            acc[j] = 0.0
-        tc = 0.0
-        for i in range(c * n // nch, (c + 1) * n // nch):
-            ui = u[i]
-            s = 0.0
-            for j in range(m):
-                pij = K[i, j] * ui * v[j]
-                P[i, j] = pij
-                s += pij
-                acc[j] += pij
-                tc += pij * C[i, j]
-            r[i] = s
-        totals[c] = tc
+        totals[c] = plan_rows(K, C, u, v, P, parts[c], r, c * n // nch, (c + 1) * n // nch)
     return totals.sum()
 
 
