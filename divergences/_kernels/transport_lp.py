@@ -1,4 +1,9 @@
-"""Exact transport for weights with zeros: compaction, network simplex, duals everywhere."""
+"""Exact transport for weights with zeros: compaction, network simplex, duals everywhere.
+
+:func:`solve_transport` is NumPy around the kernels (no validation): the pivots run in
+blocks that return to the interpreter (:func:`~.network_simplex.network_simplex`), and
+the zero-weight potentials (:func:`complete_duals`) are compiled only when needed.
+"""
 
 import math
 
