@@ -30,42 +30,45 @@ def solve_transport(cost, a, b, max_iter):
     can be interrupted (``KeyboardInterrupt``) and nothing is left half-written.
     """
     n0, m0 = cost.shape
-    ri = np.flatnonzero(a > 0.0)
-    ci = np.flatnonzero(b > 0.0)
+    full = bool(a.all() and b.all())  # no zero weight (the usual case: no indexing)
+    ri = np.arange(n0) if full else np.flatnonzero(a > 0.0)
+    ci = np.arange(m0) if full else np.flatnonzero(b > 0.0)
     n, m = ri.shape[0], ci.shape[0]
-    full = n == n0 and m == m0
     sub = cost if full else cost[np.ix_(ri, ci)]
     maxabs = max(float(sub.max()), -float(sub.min()))
     # costs so large that the big M would overflow are solved divided by max |C|
-    unit = 1.0 if np.isfinite(2.0 * (n + m + 1) * maxabs) else maxabs
+    unit = 1.0 if math.isfinite(2.0 * (n + m + 1) * maxabs) else maxabs
     if unit != 1.0:
         sub = sub / unit
     flat = np.ascontiguousarray(sub, dtype=np.float64).reshape(n * m)
-    a_c = np.ascontiguousarray(a[ri], dtype=np.float64)
-    b_c = np.ascontiguousarray(b[ci], dtype=np.float64)
     del sub
-    rows_c, cols_c, flows_c, f_c, g_c, status, n_iter = network_simplex(
-        flat, n, m, a_c, b_c, max_iter, maxabs / unit
+    a_c, b_c = (a, b) if full else (a[ri], b[ci])
+    rows, cols, flows, f_c, g_c, status, n_iter = network_simplex(
+        flat, n, m, np.ascontiguousarray(a_c, dtype=np.float64),
+        np.ascontiguousarray(b_c, dtype=np.float64), max_iter, maxabs / unit
     )
     del flat
-    f = np.full(n0, np.inf)
-    g = np.full(m0, np.inf)
-    f[ri] = f_c * unit
-    g[ci] = g_c * unit
-    if not full:
+    if full:
+        f, g = (f_c, g_c) if unit == 1.0 else (f_c * unit, g_c * unit)
+    else:
+        f = np.full(n0, np.inf)
+        g = np.full(m0, np.inf)
+        f[ri] = f_c * unit
+        g[ci] = g_c * unit
         complete_duals(cost, a, b, f, g)
     left_a = np.zeros(n0)
     left_b = np.zeros(m0)
-    real = rows_c >= 0
-    nodes = np.arange(n + m)
-    src = ~real & (nodes < n)
-    snk = ~real & (nodes >= n)
-    left_a[ri[cols_c[src]]] = flows_c[src]
-    left_b[ci[cols_c[snk]]] = flows_c[snk]
-    rows = ri[rows_c[real]]
-    cols = ci[cols_c[real]]
-    flows = flows_c[real]
-    total = math.fsum(flows * cost[rows, cols])
+    real = rows >= 0
+    if not real.all():  # mass still on artificial arcs (max_iter; rounding of weights)
+        art = np.flatnonzero(~real)
+        src = art[art < n]
+        snk = art[art >= n]
+        left_a[ri[cols[src]]] = flows[src]
+        left_b[ci[cols[snk]]] = flows[snk]
+        rows, cols, flows = rows[real], cols[real], flows[real]
+    if not full:
+        rows, cols = ri[rows], ci[cols]
+    total = math.fsum((flows * cost[rows, cols]).tolist())
     return rows, cols, flows, f, g, total, status, n_iter, left_a, left_b
 
 
