@@ -11,8 +11,9 @@ from .information import chi2, hellinger, js, js_distance, kl, renyi, tv
 from .matrices import pairwise
 from .result import TransportResult
 from .samples import aligned_histograms, kl_knn
+from .sliced import sliced_wasserstein
 from .transport import transport, wasserstein
-from .univariate import sliced_wasserstein, wasserstein_1d
+from .univariate import wasserstein_1d
 
 __version__ = "0.1.0"
 

@@ -1,11 +1,10 @@
-"""Ground cost matrices C_ij = d(x_i, y_j)**p, built row-parallel.
+"""Ground cost matrices C_ij = d(x_i, y_j)**p.
 
 Metric codes (see :data:`divergences._metrics.METRICS`): 0 euclidean, 1 sqeuclidean,
 2 cityblock, 3 chebyshev, 4 minkowski (order ``q``).
 """
 
 import numpy as np
-from numba import prange
 
 from .._jit import kernel
 
@@ -34,13 +33,52 @@ def ground_distance(x, y, metric, q):
     return acc ** (1.0 / q)
 
 
-@kernel(parallel=True)
+@kernel
 def cost_matrix(x, y, metric, q, p):
-    """``C[i, j] = d(x[i], y[j]) ** p`` for point sets ``x`` (n, d) and ``y`` (m, d)."""
-    n, m = x.shape[0], y.shape[0]
+    """``C[i, j] = d(x[i], y[j]) ** p`` for point sets ``x`` (n, d) and ``y`` (m, d).
+
+    Row by row, the coordinates outermost: the inner loop runs over a contiguous row of
+    ``y.T``, so it vectorises (the terms of each distance are summed in the order of the
+    coordinates, as in :func:`ground_distance`). Serial: a 4000 x 4000 Euclidean matrix
+    in 2-D takes ~30 ms, negligible next to any solve on it, and ``parallel=True`` would
+    cost ~0.7 s of compilation on the first call.
+    """
+    n, m, d = x.shape[0], y.shape[0], x.shape[1]
+    yt = np.empty((d, m))
+    for j in range(m):
+        for k in range(d):
+            yt[k, j] = y[j, k]
     out = np.empty((n, m))
-    for i in prange(n):
+    for i in range(n):
+        row = out[i]
         for j in range(m):
-            dist = ground_distance(x[i], y[j], metric, q)
-            out[i, j] = dist if p == 1.0 else dist**p
+            row[j] = 0.0
+        for k in range(d):
+            c = x[i, k]
+            col = yt[k]
+            if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
+                for j in range(m):
+                    t = c - col[j]
+                    row[j] += t * t
+            elif metric == CITYBLOCK:
+                for j in range(m):
+                    row[j] += abs(c - col[j])
+            elif metric == CHEBYSHEV:
+                for j in range(m):
+                    row[j] = max(row[j], abs(c - col[j]))
+            else:
+                for j in range(m):
+                    row[j] += abs(c - col[j]) ** q
+        if metric == EUCLIDEAN:
+            for j in range(m):
+                row[j] = np.sqrt(row[j])
+        elif metric == MINKOWSKI:
+            for j in range(m):
+                row[j] = row[j] ** (1.0 / q)
+        if p == 2.0:
+            for j in range(m):
+                row[j] = row[j] * row[j]
+        elif p != 1.0:
+            for j in range(m):
+                row[j] = row[j] ** p
     return out

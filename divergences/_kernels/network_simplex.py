@@ -21,201 +21,98 @@ rounding. The entering arc is the most negative reduced cost in a block of about
 oriented from its apex (Cunningham's rule: the tree stays strongly feasible and
 degenerate pivots cannot cycle).
 
+The solve runs in blocks of pivots (:func:`network_simplex` is a Python loop over the
+kernel :func:`_pivots`): the whole state (tree arrays, flows, potentials, pricing position,
+phase and counters) lives in three arrays between blocks, and each block takes about
+:data:`BLOCK_SECONDS`, so the interpreter runs often enough for Ctrl-C (SIGINT) to raise
+``KeyboardInterrupt`` promptly. The pivot sequence does not depend on the blocks.
+
 References: Ahuja, Magnanti & Orlin, *Network Flows* (1993), ch. 11; Kelly & O'Neill,
 *The minimum cost flow problem and the network simplex solution method* (1991).
 """
 
+import time
+
 import numpy as np
 
 from .._jit import kernel
+from .simplex_tree import potentials, price, tree_flows, update_ancestors
 
 #: status codes returned by :func:`network_simplex`
 OPTIMAL, MAX_ITER, UNBOUNDED = 0, 1, 2
-#: relative tolerance on a reduced cost before an arc may enter the basis
-PRICE_EPS = 1e-13
+#: target duration of one block of pivots, in seconds (the budget adapts to it)
+BLOCK_SECONDS = 0.05
+#: work (arcs priced, nodes updated) in the first block: a few milliseconds; problems
+#: up to a few hundred points finish in it
+FIRST_BUDGET = 2**20
+
+# Rows of the int64 state ``tree`` (each ``N + 1`` long): the basis tree and scratch space.
+_PARENT, _PRED, _FWD, _THREAD, _REV, _SUCC, _LAST, _PATH, _A_END, _B_START, _B_END = range(11)
+_TREE_ROWS = 11
+# Rows of the float64 state ``fl``: flows of the tree arcs, potentials, scratch.
+_FLOW, _PI, _EXCESS = range(3)
+_FL_ROWS = 3
+# Entries of the int64 control array ``ctl``.
+_POS, _ITER, _STATUS, _PHASE, _SINCE, _STUCK, _CLEAN, _BLOCK, _COLMAJOR, _MAX_ITER = range(10)
+_CTL_SIZE = 10
 
 
 @kernel
-def _potentials(C, n, m, parent, pred, fwd, thread, pi, art, local):
-    """Tree potentials from scratch, in preorder. ``local``: each root child gets 0."""
-    root = n + m
-    u = thread[root]
-    while u != root:
-        p = parent[u]
-        if p == root:
-            pi[u] = 0.0 if (local or u < n) else art
-        else:
-            c = C[pred[u]]
-            pi[u] = pi[p] - c if fwd[u] else pi[p] + c
-        u = thread[u]
+def _pivots(C, n, m, a, b, tree, fl, ctl, art, budget):
+    """Pivot from the state ``(tree, fl, ctl)``, updated in place, for about ``budget``
+    units of work (arcs priced, potentials updated), then return.
 
-
-@kernel
-def _tree_flows(n, m, a, b, parent, fwd, thread, rev, flow):
-    """Flows of the tree arcs from the supplies alone (leaves first); tiny negatives -> 0."""
-    root = n + m
-    excess = np.zeros(root + 1)
-    for i in range(n):  # loops, not slice assignments: those compile a shape-mismatch
-        excess[i] = a[i]  # error path with string formatting (seconds of compile time)
-    for j in range(m):
-        excess[n + j] = -b[j]
-    u = rev[root]
-    while u != root:
-        f = excess[u] if fwd[u] else -excess[u]
-        flow[u] = f if f > 0.0 else 0.0
-        excess[parent[u]] += excess[u]
-        u = rev[u]
-
-
-@kernel
-def _update_ancestors(parent, last, succ, w0, join, old_last, new_last, dsize):
-    """After a subtree of ``dsize`` nodes is added below (or, negative, cut from below)
-    ``w0``: ancestors of ``w0`` whose preorder ended at ``old_last`` now end at
-    ``new_last``, and the subtree sizes from ``w0`` up to (not including) ``join`` change
-    by ``dsize``."""
-    w = w0
-    while w != -1 and last[w] == old_last:
-        last[w] = new_last
-        w = parent[w]
-    w = w0
-    while w != join:
-        succ[w] += dsize
-        w = parent[w]
-
-
-@kernel
-def _price(C, pi, n, m, pos, block, colmajor):
-    """Block search from position ``pos``: the most negative reduced cost ``c + pi_i - pi_j``.
-
-    Arcs are visited row by row (column by column when ``colmajor``: blocks then span
-    the long side), in blocks of ``block``; returns ``(arc, next position)`` with
-    ``arc = -1`` when none is negative beyond the relative tolerance :data:`PRICE_EPS`.
-    """
-    nm = n * m
-    inner = n if colmajor else m
-    o = pos // inner
-    k = pos - o * inner
-    best = 0.0
-    in_arc = -1
-    cnt = 0
-    if colmajor:  # o: sink, k: source
-        pt = pi[n + o]
-        for _ in range(nm):
-            e = k * m + o
-            c = C[e]
-            ps = pi[k]
-            d = c + ps - pt
-            if d < best and -d > PRICE_EPS * (abs(c) + abs(ps) + abs(pt)):
-                best = d
-                in_arc = e
-            k += 1
-            if k == n:
-                k = 0
-                o = o + 1 if o + 1 < m else 0
-                pt = pi[n + o]
-            cnt += 1
-            if cnt == block:
-                if in_arc >= 0:
-                    break
-                cnt = 0
-    else:  # o: source, k: sink
-        ps = pi[o]
-        e = o * m + k
-        for _ in range(nm):
-            c = C[e]
-            pt = pi[n + k]
-            d = c + ps - pt
-            if d < best and -d > PRICE_EPS * (abs(c) + abs(ps) + abs(pt)):
-                best = d
-                in_arc = e
-            e += 1
-            k += 1
-            if k == m:
-                k = 0
-                o += 1
-                if o == n:
-                    o = 0
-                    e = 0
-                ps = pi[o]
-            cnt += 1
-            if cnt == block:
-                if in_arc >= 0:
-                    break
-                cnt = 0
-    return in_arc, o * inner + k
-
-
-@kernel
-def network_simplex(C, n, m, a, b, max_iter, maxabs):
-    """Solve the balanced transportation problem ``(C flat (n*m,), a > 0, b > 0)``.
-
-    ``maxabs`` is ``max |C|``; ``2 (n + m + 1) maxabs`` (the big M) must be finite.
-
-    Returns ``(rows, cols, flows, f, g, status, n_iter)``: the real tree arcs and their
-    flows (``rows == -1`` marks an artificial arc, whose flow is mass still unrouted,
-    non-zero only at ``MAX_ITER``), the potentials with ``f_i + g_j <= C_ij``.
+    Returns True when the solve has ended (optimal, ``max_iter`` or unbounded; the status
+    is in ``ctl``); the flows are then recomputed from ``a`` and ``b`` along the final tree
+    and, at the optimum, the potentials along it too.
     """
     nm = n * m
     N = n + m
-    root = N
-    art = 2.0 * (N + 1) * maxabs if maxabs > 0.0 else 1.0
-
-    parent = np.empty(N + 1, np.int64)
-    pred = np.empty(N + 1, np.int64)
-    fwd = np.empty(N + 1, np.bool_)
-    thread = np.empty(N + 1, np.int64)
-    rev = np.empty(N + 1, np.int64)
-    succ = np.empty(N + 1, np.int64)
-    last = np.empty(N + 1, np.int64)
-    flow = np.zeros(N + 1)
-    pi = np.zeros(N + 1)
-    path = np.empty(N + 1, np.int64)
-    a_end = np.empty(N + 1, np.int64)
-    b_start = np.empty(N + 1, np.int64)
-    b_end = np.empty(N + 1, np.int64)
-
-    for u in range(N):
-        parent[u] = root
-        pred[u] = nm + u
-        thread[u] = u + 1
-        rev[u + 1] = u
-        succ[u] = 1
-        last[u] = u
-        if u < n:
-            fwd[u] = True
-            flow[u] = a[u]
-            pi[u] = 0.0
-        else:
-            fwd[u] = False
-            flow[u] = b[u - n]
-            pi[u] = art
-    parent[root] = -1
-    pred[root] = -1
-    fwd[root] = False
-    thread[root] = 0
-    rev[0] = root
-    succ[root] = N + 1
-    last[root] = N - 1
-
-    block = max(10, int(np.sqrt(nm)))
-    colmajor = n < m  # blocks then span many sources (fewer pivots on wide problems)
-    # typed (non-literal) constants: a literal 0 or False at a call site would compile
-    # another specialisation of the callee (one signature per kernel)
-    next_pos = np.int64(0)
-    n_iter = 0
-    status = OPTIMAL
-    local = np.bool_(False)  # phase 1: big-M potentials; phase 2: local ones
-    final = np.bool_(True)
-    since = 0
-    stuck = 0
-    while True:
-        in_arc, next_pos = _price(C, pi, n, m, next_pos, block, colmajor)
+    M = N + 1
+    # views of the state (slices keep the C layout: one signature, no copies)
+    parent = tree[_PARENT * M:(_PARENT + 1) * M]
+    pred = tree[_PRED * M:(_PRED + 1) * M]
+    fwd = tree[_FWD * M:(_FWD + 1) * M]
+    thread = tree[_THREAD * M:(_THREAD + 1) * M]
+    rev = tree[_REV * M:(_REV + 1) * M]
+    succ = tree[_SUCC * M:(_SUCC + 1) * M]
+    last = tree[_LAST * M:(_LAST + 1) * M]
+    path = tree[_PATH * M:(_PATH + 1) * M]
+    a_end = tree[_A_END * M:(_A_END + 1) * M]
+    b_start = tree[_B_START * M:(_B_START + 1) * M]
+    b_end = tree[_B_END * M:(_B_END + 1) * M]
+    flow = fl[_FLOW * M:(_FLOW + 1) * M]
+    pi = fl[_PI * M:(_PI + 1) * M]
+    # scalars of the state, kept in registers during the block
+    next_pos = ctl[_POS]
+    n_iter = ctl[_ITER]
+    status = ctl[_STATUS]
+    local = ctl[_PHASE]  # 0: phase 1, big-M potentials; 1: phase 2, local ones
+    since = ctl[_SINCE]
+    stuck = ctl[_STUCK]
+    block = ctl[_BLOCK]
+    colmajor = ctl[_COLMAJOR]
+    max_iter = ctl[_MAX_ITER]
+    clean = ctl[_CLEAN]
+    done = False
+    work = 0
+    while work < budget:
+        # one pricing may span blocks: ``clean`` arcs in a row were already found
+        # non-negative, and the optimum is reached once all ``nm`` are
+        in_arc, next_pos, scanned = price(C, pi, n, m, next_pos, block, colmajor,
+                                           nm - clean, budget - work)
+        work += scanned
         if in_arc < 0:
-            if not local:
-                local = final  # phase 2 from the same tree, potentials without the big M
-                _potentials(C, n, m, parent, pred, fwd, thread, pi, art, local)
+            clean += scanned
+            if clean < nm:  # the budget ran out in the middle of this pricing
+                break
+            clean = 0
+            if local == 0:
+                local = np.int64(1)  # phase 2 from the same tree, without the big M
+                potentials(C, n, m, parent, pred, fwd, thread, pi, art, local)
                 since = 0
                 continue
+            done = True
             break
         s = in_arc // m
         t = n + in_arc - (in_arc // m) * m
@@ -223,12 +120,15 @@ def network_simplex(C, n, m, a, b, max_iter, maxabs):
             # a tree arc priced negative: rounding drift in pi; refresh and retry once
             stuck += 1
             if stuck > 1:
+                done = True
                 break
-            _potentials(C, n, m, parent, pred, fwd, thread, pi, art, local)
+            potentials(C, n, m, parent, pred, fwd, thread, pi, art, local)
             continue
+        clean = 0
         stuck = 0
         if n_iter >= max_iter:
             status = MAX_ITER
+            done = True
             break
         n_iter += 1
 
@@ -262,6 +162,7 @@ def network_simplex(C, n, m, a, b, max_iter, maxabs):
             u = parent[u]
         if u_out < 0:
             status = UNBOUNDED
+            done = True
             break
 
         if delta > 0.0:
@@ -310,7 +211,7 @@ def network_simplex(C, n, m, a, b, max_iter, maxabs):
         after = thread[l_old]
         thread[before] = after
         rev[after] = before
-        _update_ancestors(parent, last, succ, v_out, join, l_old, before, -size)
+        update_ancestors(parent, last, succ, v_out, join, l_old, before, -size)
 
         # relink S in its new preorder
         for q in range(1, k + 1):
@@ -329,13 +230,13 @@ def network_simplex(C, n, m, a, b, max_iter, maxabs):
             last[path[q]] = s_last
             parent[path[q]] = path[q - 1]
             pred[path[q]] = pred[path[q - 1]]
-            fwd[path[q]] = not fwd[path[q - 1]]
+            fwd[path[q]] = 0 if fwd[path[q - 1]] else 1
             flow[path[q]] = flow[path[q - 1]]
         succ[u_in] = size
         last[u_in] = s_last
         parent[u_in] = v_in
         pred[u_in] = in_arc
-        fwd[u_in] = u_in == s
+        fwd[u_in] = 1 if u_in == s else 0
         flow[u_in] = delta if delta > 0.0 else 0.0
 
         # paste S right after v_in
@@ -344,35 +245,107 @@ def network_simplex(C, n, m, a, b, max_iter, maxabs):
         rev[u_in] = v_in
         thread[s_last] = nxt
         rev[nxt] = s_last
-        _update_ancestors(parent, last, succ, v_in, join, v_in, s_last, size)
+        update_ancestors(parent, last, succ, v_in, join, v_in, s_last, size)
 
         # potentials of S
         u = u_in
         for _ in range(size):
             pi[u] += sigma
             u = thread[u]
+        work += size
 
         since += 1
         if since >= N:
-            _potentials(C, n, m, parent, pred, fwd, thread, pi, art, local)
+            potentials(C, n, m, parent, pred, fwd, thread, pi, art, local)
             since = 0
+            work += N
 
-    # ---- outputs from the final basis ----
-    _tree_flows(n, m, a, b, parent, fwd, thread, rev, flow)
-    if status == OPTIMAL:
-        _potentials(C, n, m, parent, pred, fwd, thread, pi, art, final)
-    rows = np.empty(N, np.int64)
-    cols = np.empty(N, np.int64)
-    flows = np.empty(N)
-    for u in range(N):
-        e = pred[u]
-        flows[u] = flow[u]
-        if e < nm:
-            rows[u] = e // m
-            cols[u] = e - (e // m) * m
-        else:
-            rows[u] = -1
-            cols[u] = u - n if u >= n else u
-    f = -pi[:n].copy()
-    g = pi[n:N].copy()
-    return rows, cols, flows, f, g, status, n_iter
+    if done:  # outputs from the final basis
+        excess = fl[_EXCESS * M:(_EXCESS + 1) * M]
+        tree_flows(n, m, a, b, parent, fwd, rev, flow, excess)
+        if status == OPTIMAL:
+            local = np.int64(1)  # typed, not literal: one signature of potentials
+            potentials(C, n, m, parent, pred, fwd, thread, pi, art, local)
+    ctl[_POS] = next_pos
+    ctl[_ITER] = n_iter
+    ctl[_STATUS] = status
+    ctl[_PHASE] = local
+    ctl[_SINCE] = since
+    ctl[_STUCK] = stuck
+    ctl[_CLEAN] = clean
+    return done
+
+
+def _initial_basis(n, m, a, b, art, max_iter):
+    """The state ``(tree, fl, ctl)`` of the strongly feasible tree of artificial arcs."""
+    nm = n * m
+    N = n + m
+    M = N + 1
+    root = N
+    nodes = np.arange(N, dtype=np.int64)
+    tree = np.empty((_TREE_ROWS, M), np.int64)
+    tree[_PARENT, :N] = root
+    tree[_PARENT, root] = -1
+    tree[_PRED, :N] = nm + nodes
+    tree[_PRED, root] = -1
+    tree[_FWD, :n] = 1  # source -> root
+    tree[_FWD, n:] = 0  # root -> sink (and the root itself)
+    tree[_THREAD, :N] = nodes + 1
+    tree[_THREAD, root] = 0
+    tree[_REV, 1:] = nodes
+    tree[_REV, 0] = root
+    tree[_SUCC, :N] = 1
+    tree[_SUCC, root] = M
+    tree[_LAST, :N] = nodes
+    tree[_LAST, root] = N - 1
+    fl = np.zeros((_FL_ROWS, M))
+    fl[_FLOW, :n] = a
+    fl[_FLOW, n:N] = b
+    fl[_PI, n:N] = art
+    ctl = np.zeros(_CTL_SIZE, np.int64)
+    ctl[_STATUS] = OPTIMAL
+    ctl[_BLOCK] = max(10, int(np.sqrt(nm)))
+    ctl[_COLMAJOR] = n < m  # blocks then span many sources (fewer pivots on wide problems)
+    ctl[_MAX_ITER] = max_iter
+    return tree.reshape(-1), fl.reshape(-1), ctl
+
+
+def _next_budget(budget, seconds):
+    """Work budget of the next block, so that it takes about :data:`BLOCK_SECONDS`."""
+    factor = 4.0 if seconds <= 0.0 else min(4.0, BLOCK_SECONDS / seconds)
+    return max(1, int(budget * factor))
+
+
+def network_simplex(C, n, m, a, b, max_iter, maxabs):
+    """Solve the balanced transportation problem ``(C flat (n*m,), a > 0, b > 0)``.
+
+    ``C``, ``a``, ``b`` are C-contiguous float64; ``maxabs`` is ``max |C|``;
+    ``2 (n + m + 1) maxabs`` (the big M) must be finite. A Python loop over blocks of
+    pivots (:func:`_pivots`), each about :data:`BLOCK_SECONDS` long: SIGINT raises
+    ``KeyboardInterrupt`` between two blocks, and the state is local to this call.
+
+    Returns ``(rows, cols, flows, f, g, status, n_iter)``: the real tree arcs and their
+    flows (``rows == -1`` marks an artificial arc, whose flow is mass still unrouted,
+    non-zero only at ``MAX_ITER``; its ``cols`` entry is then the node's own index among
+    the sources or the sinks), the potentials with ``f_i + g_j <= C_ij``.
+    """
+    n, m = int(n), int(m)
+    N = n + m
+    M = N + 1
+    art = float(2.0 * (N + 1) * maxabs) if maxabs > 0.0 else 1.0
+    tree, fl, ctl = _initial_basis(n, m, a, b, art, int(max_iter))
+    budget = FIRST_BUDGET
+    while True:
+        start = time.perf_counter()
+        if _pivots(C, n, m, a, b, tree, fl, ctl, art, budget):
+            break
+        budget = _next_budget(budget, time.perf_counter() - start)
+    arcs = tree[_PRED * M:_PRED * M + N]
+    real = arcs < n * m
+    nodes = np.arange(N, dtype=np.int64)
+    rows = np.where(real, arcs // max(m, 1), -1)
+    cols = np.where(real, arcs % max(m, 1), np.where(nodes >= n, nodes - n, nodes))
+    flows = fl[_FLOW * M:_FLOW * M + N].copy()
+    f = -fl[_PI * M:_PI * M + n]
+    g = fl[_PI * M + n:_PI * M + N].copy()
+    return rows, cols, flows, f, g, int(ctl[_STATUS]), int(ctl[_ITER])
