@@ -90,7 +90,7 @@ def _divergence(code, p, q, axis, alpha=1.0):
     qrows, qs = _ew.lift_tiny_rows(qrows, qs)
     ip = _index_map(pbatch, batch)
     iq = _index_map(qbatch, batch)
-    run = _ew.divergence_rows if ip.size * n >= _ew.PARALLEL_MIN else _ew.divergence_rows_serial
+    run = _ew.rows_kernel(code, ip.size * n >= _ew.PARALLEL_MIN)
     out = run(code, alpha, prows, qrows, ps, qs, ip, iq)
     return float(out[0]) if batch == () else out.reshape(batch)
 

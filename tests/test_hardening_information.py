@@ -417,3 +417,35 @@ def test_aligned_histograms_bounds_the_number_of_bins(kwargs):
     with pytest.raises(ValueError, match="^bins: .* bins would need about .* GB"):
         aligned_histograms(x, x[:10], **kwargs)
     assert aligned_histograms([0.0, 1.0], [0.5], bins=MAX_BINS // 64).p.size == MAX_BINS // 64
+
+
+# --- defect 16 (cold start): the per-family entry points agree with the generic kernels ---
+
+
+@pytest.mark.parametrize("code, alpha", [
+    ("KL", 1.0), ("JS", 1.0), ("TV", 1.0), ("HELLINGER", 1.0), ("CHI2", 1.0), ("RENYI", 2.5),
+    ("RENYI0", 0.0), ("RENYIINF", math.inf), ("RENYI1", 0.95),
+])
+def test_family_entry_points_equal_the_generic_kernels(code, alpha):
+    """kl/js/... compile one family each (a constant family code selects it when they are
+    compiled): with and without threads they give what the all-metric kernels give."""
+    from divergences._kernels import elementwise as ew
+    from divergences._kernels import pairwise as pw
+
+    code = getattr(ew, code)
+    rng = np.random.default_rng(3)
+    n = 2 * ew.CHUNK + 5
+    p, q = rng.random((3, n)), rng.random((2, n))
+    p[:, ::7] = 0.0
+    ps, qs = p.sum(1), q.sum(1)
+    ip, iq = np.array([0, 1, 2], dtype=np.int64), np.array([1, 0, 1], dtype=np.int64)
+    want = ew.divergence_rows_serial(code, alpha, p, q, ps, qs, ip, iq)
+    for parallel in (False, True):
+        got = ew.rows_kernel(code, parallel)(code, alpha, p, q, ps, qs, ip, iq)
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
+    X, Y = p[:, :300], q[:, :300]
+    xs, ys = X.sum(1), Y.sum(1)
+    want = pw.pairwise_matrix_serial(code, alpha, X, Y, xs, ys, False)
+    for parallel in (False, True):
+        got = pw.matrix_kernel(code, parallel)(code, alpha, X, Y, xs, ys, False)
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
