@@ -85,7 +85,11 @@ def aligned_histograms(x, y, *, bins="auto", range=None, discrete=False):
         As in :func:`numpy.histogram_bin_edges` (a number, a rule name or explicit edges);
         for d-D data either one number or rule name for every dimension, or a sequence of d
         specifications (so a sequence is always read as one entry per dimension there).
-        Ignored when ``discrete``.
+        Ignored when ``discrete``. At most :data:`MAX_BINS` (2**26) bins in all (the
+        product over dimensions, whether given or chosen by a rule): more is a
+        ``ValueError`` that says the memory they would take. The edges are NumPy's,
+        computed on the data rescaled by a power of two, so data near +-1e308 get finite
+        edges too.
     range : (float, float) or sequence of d pairs, optional
         The range of the bins (default: the pooled min and max). Points outside it are
         not counted. Ignored when ``discrete``.
