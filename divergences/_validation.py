@@ -224,19 +224,14 @@ def check_histogram_rows(arr, name):
     """Validate the rows of a C-contiguous float64 ``(B, n)`` array of weights.
 
     One fused compiled pass (:func:`divergences._kernels.scan.scan_rows`) computes
-    the row sums and minima (NumPy's reductions below ``PARALLEL_MIN`` entries: as fast
-    there, and nothing to compile on a first call); only if it flags a problem are the
-    precise (slower) checks run to name it. Returns the row sums (the masses that were
-    checked to be positive), accurate to a few ulps (pairwise/cascade summation).
+    the row sums and minima; only if it flags a problem are the precise (slower) checks
+    run to name it. Returns the row sums (the masses that were checked to be positive),
+    accurate to a few ulps (cascade summation).
     """
     from ._kernels.elementwise import PARALLEL_MIN
-    from ._kernels.scan import scan_rows
+    from ._kernels.scan import scan_rows, scan_rows_serial
 
-    if arr.size >= PARALLEL_MIN:
-        sums, mins = scan_rows(arr)
-    else:
-        with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN: the verdict
-            sums, mins = arr.sum(axis=1), arr.min(axis=1)
+    sums, mins = (scan_rows if arr.size >= PARALLEL_MIN else scan_rows_serial)(arr)
     return _histogram_verdict(arr, name, sums, mins)
 
 

@@ -14,21 +14,24 @@ from .elementwise import CHUNK
 
 #: blocks of the cascade summation: each summed by one loop that LLVM vectorises
 _BLOCK = 128
+#: blocks per group: 16 block sums make a group sum, the group sums make the total
+_GROUP = 16
 
 
-@kernel
+@kernel(inline=True)
 def _cascade(v, lo, hi):
-    """``(sum, min)`` of ``v[lo:hi]``; the sum by cascade (pairwise) summation.
+    """``(sum, min)`` of ``v[lo:hi]``; the sum by a three-level cascade.
 
-    Blocks of :data:`_BLOCK` terms are summed by a vectorised loop and merged like the
-    digits of a binary counter (two partial sums of the same number of blocks are added),
-    so the rounding error grows as ``log2(n)`` ulps, as in NumPy's pairwise sum, not as
-    ``n``: the row sums normalise the histograms, and their error is what JS sees between
-    proportional histograms (issue 12, defect 21).
+    Blocks of :data:`_BLOCK` terms are summed by a vectorised loop, 16 block sums make a
+    group sum, and the group sums the total: no partial sum ever adds more than ~16 terms
+    of its own size, so the rounding error stays at a few ulps up to a chunk of 2**15
+    (NumPy's pairwise sum: the same), where one naive sum grew as ``n`` ulps. The row
+    sums normalise the histograms, and their error is what JS sees between proportional
+    histograms (issue 12, defect 21: js_distance(p, c p) was up to 4e-15).
     """
-    stack = np.empty(64)
-    depth = 0
-    count = 0
+    total = 0.0
+    group = 0.0
+    nblocks = 0
     m = np.inf
     for start in range(lo, hi, _BLOCK):
         s = 0.0
@@ -36,21 +39,16 @@ def _cascade(v, lo, hi):
             x = v[i]
             s += x
             m = min(m, x)
-        c = count
-        while c & 1:
-            depth -= 1
-            s += stack[depth]
-            c >>= 1
-        stack[depth] = s
-        depth += 1
-        count += 1
-    total = 0.0
-    for k in range(depth - 1, -1, -1):  # the smallest partial sums first
-        total += stack[k]
-    return total, m
+        group += s
+        nblocks += 1
+        if nblocks == _GROUP:
+            total += group
+            group = 0.0
+            nblocks = 0
+    return total + group, m
 
 
-@kernel
+@kernel(inline=True)
 def _scan_task(x, t, nch, psum, pmin):
     r = t // nch
     lo = (t % nch) * CHUNK
@@ -58,7 +56,7 @@ def _scan_task(x, t, nch, psum, pmin):
     psum[t], pmin[t] = _cascade(x[r], lo, hi)
 
 
-@kernel
+@kernel(inline=True)
 def _scan_combine(B, nch, psum, pmin):
     sums = np.zeros(B)
     mins = np.full(B, np.inf)
