@@ -21,6 +21,13 @@ of tinier mass by an exact power of two), so ``cp`` is finite. (A two-step scali
 not do: the fastmath ``reassoc`` flag lets LLVM fold the two factors into one, which
 overflows.)
 
+Compilation is split by *family* so that a first call compiles only what it runs (issue
+12, cold start): the public functions call :func:`rows_kernel`'s entry points, which pass
+a constant family (``KL``, ``JS`` or :data:`SIMPLE`) down to :func:`_chunk`, resolved by a
+numba ``overload`` on that literal when the caller is compiled. The serial path is one
+loop over rows and chunks (no task layout), merging the same chunks in the same order as
+the parallel one. :func:`divergence_rows` (family = code at run time) compiles them all.
+
 Metric codes: 0 KL, 1 JS, 2 TV, 3 Hellinger, 4 chi2, 5 Renyi (alpha in (0,1) or (1,inf)),
 6 Renyi alpha=0, 7 Renyi alpha=inf, 8 Renyi with alpha near 1 (``0 < |alpha - 1| <=
 :data:`RENYI1_WIDTH```), summed as ``sum a expm1((1 - alpha) log(b/a))`` = S - 1, so the
@@ -227,7 +234,7 @@ def _merge(code, acc, part):
         acc[3] += part[3]
 
 
-@kernel(inline=True)
+@kernel
 def finish(code, alpha, acc):
     """The divergence (natural log) of a row from its combined accumulators."""
     s0, s1, s2 = acc[0], acc[1], acc[2]
@@ -324,11 +331,21 @@ def _rows_parallel(family, code, alpha, p, q, ps, qs, ip, iq):
 
 @kernel(inline=True)
 def _rows_serial(family, code, alpha, p, q, ps, qs, ip, iq):
-    nch, R, T = _tasks(ip.shape[0], p.shape[1])
-    parts = np.empty((ip.shape[0] * nch, NACC))
-    for t in range(T):
-        _rows_task(family, code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts)
-    return _rows_combine(code, alpha, ip.shape[0], nch, parts)
+    """:func:`_rows_parallel` in one loop: the same chunks merged in the same order (so
+    the same sums), without the task layout (less to compile for a first, small call)."""
+    n = p.shape[1]
+    out = np.empty(ip.shape[0])
+    acc = np.empty(NACC)
+    part = np.empty(NACC)
+    scratch = _scratch()
+    for b in range(ip.shape[0]):
+        _start(code, acc)
+        for lo in range(0, n, CHUNK):
+            _chunk(family, code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]],
+                   lo, min(n, lo + CHUNK), part, scratch)
+            _merge(code, acc, part)
+        out[b] = finish(code, alpha, acc)
+    return out
 
 
 @kernel

@@ -27,7 +27,6 @@ from .elementwise import (
     RENYI,
     RENYI0,
     RENYI1,
-    RENYIINF,
     SIMPLE,
     TV,
     finish,
@@ -224,7 +223,7 @@ def _upper_row(family, code, alpha, A, LA, X, cx, i, out, acc, scratch):
         out[j, i] = d
 
 
-@kernel(inline=True)
+@kernel
 def _prepare(code, X, xs):
     A = np.empty(X.shape)
     LA = np.zeros(X.shape)
@@ -264,13 +263,22 @@ def _matrix_parallel(family, code, alpha, X, Y, xs, ys, symmetric):
 
 @kernel(inline=True)
 def _matrix_serial(family, code, alpha, X, Y, xs, ys, symmetric):
+    """:func:`_matrix_parallel` in one double loop: the same pairs, the same arithmetic,
+    without the task layout (less to compile for a first, small call)."""
     A, LA, cx = _prepare(code, X, xs)
     B, LB, cy = (A, LA, cx) if symmetric else _prepare(code, Y, ys)
-    N = X.shape[0]
-    out = np.zeros((N, Y.shape[0]))
-    ntask = (N + 1) // 2 if symmetric else N
-    for t in range(ntask):
-        _task(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t, out)
+    N, M, n = X.shape[0], Y.shape[0], X.shape[1]
+    out = np.zeros((N, M))
+    acc = np.empty(NACC)
+    scratch = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n))
+    for i in range(N):
+        for j in range(i + 1 if symmetric else 0, M):
+            _pair(family, code, alpha, A[i], LA[i], B[j], LB[j], X[i], Y[j], cx[i], cy[j], acc,
+                  scratch)
+            d = finish(code, alpha, acc)
+            out[i, j] = d
+            if symmetric:
+                out[j, i] = d
     return out
 
 

@@ -11,7 +11,6 @@ from numba import prange
 from .._jit import kernel
 from .elementwise import CHUNK
 
-
 #: blocks of the cascade summation: each summed by one loop that LLVM vectorises
 _BLOCK = 128
 #: blocks per group: 16 block sums make a group sum, the group sums make the total
