@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ._kernels import elementwise as _ew
-from ._kernels.pairwise import pairwise_matrix, pairwise_matrix_serial
+from ._kernels.pairwise import matrix_kernel
 from ._validation import (
     as_real_array,
     check_alpha,
@@ -112,8 +112,7 @@ def pairwise(X, Y=None, *, metric="js", base=None, alpha=None):
         Y, ys = (X, xs) if same else _ew.lift_tiny_rows(Y, ys)
     symmetric = Y is X and name in _SYMMETRIC
     big = X.shape[0] * Y.shape[0] * X.shape[1] >= _ew.PARALLEL_MIN
-    run = pairwise_matrix if big else pairwise_matrix_serial
-    out = run(code, alpha, X, Y, xs, ys, symmetric)
+    out = matrix_kernel(code, big)(code, alpha, X, Y, xs, ys, symmetric)
     if Y is X and not symmetric:
         np.fill_diagonal(out, 0.0)
     if base is not None:

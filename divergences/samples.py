@@ -29,6 +29,12 @@ __all__ = ["AlignedHistograms", "aligned_histograms", "kl_knn"]
 #: for discrete data, the observed values (shape (k,) for 1-D data, (k, d) rows for d-D).
 AlignedHistograms = namedtuple("AlignedHistograms", ["p", "q", "support"])
 
+#: the most bins (the product over dimensions) :func:`aligned_histograms` builds: each
+#: takes ~40 bytes at the peak (two float64 histograms and NumPy's temporaries), so
+#: 2**26 bins are ~2.7 GB; more is refused with a ValueError naming ``bins``
+MAX_BINS = 2**26
+_BYTES_PER_BIN = 40
+
 
 def _per_dimension(value, d, name):
     """``value`` for each of d dimensions: one spec for all, or a sequence of d specs."""
@@ -79,7 +85,11 @@ def aligned_histograms(x, y, *, bins="auto", range=None, discrete=False):
         As in :func:`numpy.histogram_bin_edges` (a number, a rule name or explicit edges);
         for d-D data either one number or rule name for every dimension, or a sequence of d
         specifications (so a sequence is always read as one entry per dimension there).
-        Ignored when ``discrete``.
+        Ignored when ``discrete``. At most :data:`MAX_BINS` (2**26) bins in all (the
+        product over dimensions, whether given or chosen by a rule): more is a
+        ``ValueError`` that says the memory they would take. The edges are NumPy's,
+        computed on the data rescaled by a power of two, so data near +-1e308 get finite
+        edges too.
     range : (float, float) or sequence of d pairs, optional
         The range of the bins (default: the pooled min and max). Points outside it are
         not counted. Ignored when ``discrete``.
@@ -125,18 +135,73 @@ def aligned_histograms(x, y, *, bins="auto", range=None, discrete=False):
     edges = []
     for dim, (spec, lims) in enumerate(zip(bin_specs, ranges, strict=True)):
         _check_bin_spec(spec, lims)
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):  # an overflowing span: below
-                edges.append(np.histogram_bin_edges(pooled[:, dim], bins=spec, range=lims))
-        except (ValueError, TypeError) as exc:
-            name = "range" if "range" in str(exc) else "bins"
-            raise type(exc)(f"{name}: {exc}") from None
-        if not np.isfinite(edges[-1]).all():  # the span of the data overflows float64
-            raise ValueError("x and y: the pooled data span a range that overflows float64; "
-                             "rescale them or pass range and bins")
+        edges.append(_edges(pooled[:, dim], spec, lims))
+    total = math.prod(e.shape[0] - 1 for e in edges)
+    if total > MAX_BINS:
+        raise _too_many_bins(total)
     p = np.histogramdd(xs, bins=edges)[0].ravel()
     q = np.histogramdd(ys, bins=edges)[0].ravel()
     return AlignedHistograms(p, q, edges[0] if one_d else tuple(edges))
+
+
+def _too_many_bins(total):
+    return ValueError(
+        f"bins: {total} bins would need about {_BYTES_PER_BIN * total / 1e9:.3g} GB "
+        f"(histograms and NumPy's temporaries, ~{_BYTES_PER_BIN} bytes per bin); at most "
+        f"{MAX_BINS} bins in all are accepted: pass fewer bins or a smaller range")
+
+
+def _edges(col, spec, lims):
+    """The bin edges of one dimension, computed on the data rescaled by a power of two.
+
+    NumPy computes the edges from the span ``max - min``, which overflows for data near
+    +-1e308 (``[-1e308, 1e308]`` gave "cannot convert float NaN to integer"); every step
+    of its rules is equivariant under exact power-of-two scaling, so the edges of the
+    rescaled data times the same power of two are NumPy's edges wherever NumPy's are
+    finite, and finite everywhere. The number of bins is checked against
+    :data:`MAX_BINS` before the edges are built.
+    """
+    e = 0
+    if isinstance(spec, (str, numbers.Integral)) and (lims is not None or col.min() < col.max()):
+        # (explicit edges need no computing; NumPy widens a zero span by +-0.5, not
+        # a scale-equivariant step, and it cannot overflow there)
+        top = np.abs(col).max()
+        if lims is not None:
+            lims = np.asarray(lims, dtype=np.float64)
+            top = max(top, np.abs(lims).max())
+        e = int(np.frexp(top)[1])  # |values| < 2**e: rescaled into (-1, 1)
+        col = np.ldexp(col, -e)
+        lims = None if lims is None else tuple(np.ldexp(lims, -e))
+    if isinstance(spec, (str, numbers.Integral)):
+        count = spec if isinstance(spec, numbers.Integral) else _rule_count(col, spec, lims)
+        if count is not None and count > MAX_BINS:
+            raise _too_many_bins(count)
+    try:
+        scaled = np.histogram_bin_edges(col, bins=spec, range=lims)
+    except (ValueError, TypeError) as exc:
+        name = "range" if "range" in str(exc) else "bins"
+        raise type(exc)(f"{name}: {exc}") from None
+    return np.ldexp(scaled, e) if e else scaled
+
+
+def _rule_count(col, rule, lims):
+    """The number of bins NumPy's rule ``rule`` gives, without building the edges (``None``
+    if NumPy's private selectors are not where NumPy 2 keeps them, or the rule is unknown:
+    then NumPy's own error or allocation decides)."""
+    try:
+        from numpy.lib._histograms_impl import _hist_bin_selectors
+    except ImportError:  # pragma: no cover - other NumPy layouts
+        return None
+    if rule not in _hist_bin_selectors:
+        return None
+    lo, hi = (col.min(), col.max()) if lims is None else lims
+    if lims is not None:
+        col = col[(col >= lo) & (col <= hi)]
+    if col.size == 0 or not hi > lo:
+        return 1
+    with np.errstate(all="ignore"):
+        width = _hist_bin_selectors[rule](col, (lo, hi))
+    return int(np.ceil((hi - lo) / width)) if width and np.isfinite(width) else 1
 
 
 def kl_knn(x, y, *, k=1, base=None):
@@ -196,22 +261,53 @@ def kl_knn(x, y, *, k=1, base=None):
         raise ValueError(f"x needs more than k={k} points, got {n}")
     if m < k:
         raise ValueError(f"y needs at least k={k} points, got {m}")
-    # the estimator is scale-free: rescale by an exact power of two so that squared
-    # distances neither overflow nor underflow
-    scale = np.ldexp(1.0, -np.frexp(max(np.abs(xs).max(), np.abs(ys).max()))[1])
-    if scale != 0.0 and np.isfinite(scale):
-        xs, ys = xs * scale, ys * scale
-    rho = cKDTree(xs).query(xs, k=[k + 1])[0][:, 0]
-    nu = cKDTree(ys).query(xs, k=[k])[0][:, 0]
+    # The estimator is scale-free, but the k-d tree compares squared Euclidean distances,
+    # which overflow or underflow outside ~1e+-154. In 1-D the Chebyshev norm (p=inf) is
+    # the same distance and squares nothing, so the data are used as they are. In d-D each
+    # set of distances is computed on data rescaled by its own exact power of two: rho on
+    # x alone (x's magnitude), nu on x and y together (one scale for both would underflow
+    # x's own distances when y is far larger: x = [0, 1, 3], y ~ 1e200).
+    norm = np.inf if d == 1 else 2.0
+    ex = 0 if d == 1 else _exponent(xs)
+    exy = 0 if d == 1 else max(ex, _exponent(ys))
+    xs_x = np.ldexp(xs, -ex)
+    rho = cKDTree(xs_x).query(xs_x, k=[k + 1], p=norm)[0][:, 0]
+    xs_xy, ys_xy = np.ldexp(xs, -exy), np.ldexp(ys, -exy)
+    nu = cKDTree(ys_xy).query(xs_xy, k=[k], p=norm)[0][:, 0]
     if (rho == 0).any():
+        if _has_duplicates(xs):
+            raise ValueError(
+                f"x has duplicate points (a {k}-th neighbour at distance 0); the k-NN "
+                "estimator needs continuous samples: increase k or add jitter")
         raise ValueError(
-            f"x has duplicate points (a {k}-th neighbour at distance 0); the k-NN estimator "
-            "needs continuous samples: increase k or add jitter"
-        )
+            "x: its nearest-neighbour distances are below 1e-154 of its largest value "
+            "(squared, they underflow in the k-d tree); the estimator cannot be computed "
+            "reliably on data spanning that many orders of magnitude")
     if (nu == 0).any():
+        if _shares_points(xs, ys):
+            raise ValueError(
+                f"y contains points of x (a {k}-th neighbour at distance 0); the k-NN "
+                "estimator needs continuous samples: increase k or add jitter")
         raise ValueError(
-            f"y contains points of x (a {k}-th neighbour at distance 0); the k-NN estimator "
-            "needs continuous samples: increase k or add jitter"
-        )
-    value = d * float(np.mean(np.log(nu / rho))) + math.log(m / (n - 1))
+            "x and y: some distances between them are below 1e-154 of their largest "
+            "value (squared, they underflow in the k-d tree); the estimator cannot be "
+            "computed reliably on data spanning that many orders of magnitude")
+    # log(nu / rho) = log nu_s - log rho_s + (exy - ex) log 2 with nu_s, rho_s the rescaled
+    # distances (the quotient itself may overflow: 1-D data are not rescaled)
+    logs = np.log(nu) - np.log(rho)
+    value = d * (float(np.mean(logs)) + (exy - ex) * math.log(2.0)) + math.log(m / (n - 1))
     return value if base is None else value / math.log(base)
+
+
+def _exponent(arr):
+    """The binary exponent ``e`` of the largest magnitude in ``arr`` (``|arr| < 2**e``)."""
+    return int(np.frexp(np.abs(arr).max())[1])
+
+
+def _has_duplicates(points):
+    return np.unique(points, axis=0).shape[0] < points.shape[0]
+
+
+def _shares_points(x, y):
+    ux, uy = np.unique(x, axis=0), np.unique(y, axis=0)
+    return np.unique(np.concatenate([ux, uy]), axis=0).shape[0] < ux.shape[0] + uy.shape[0]

@@ -118,9 +118,10 @@ def test_aligned_histograms_bad_input():
         aligned_histograms(np.ones((3, 2)), np.ones((3, 2)), range=5)
     with pytest.raises(TypeError, match="^bins"):
         aligned_histograms(np.ones((3, 2)), np.ones((3, 2)), bins=2.5)
-    # a pooled span that overflows float64: an error, not a RuntimeWarning
-    with pytest.raises(ValueError, match="range"):
-        aligned_histograms([-1e308, 1e308], [0.0], bins=4)
+    # a pooled span that overflows float64: finite edges (issue 12, defect 23), no warning
+    h = aligned_histograms([-1e308, 1e308], [0.0], bins=4)
+    np.testing.assert_array_equal(h.support, [-1e308, -5e307, 0.0, 5e307, 1e308])
+    assert h.p.tolist() == [1, 0, 0, 1] and h.q.tolist() == [0, 0, 1, 0]
 
 
 def gaussian_kl(m1, s1, m2, s2):

@@ -21,6 +21,13 @@ of tinier mass by an exact power of two), so ``cp`` is finite. (A two-step scali
 not do: the fastmath ``reassoc`` flag lets LLVM fold the two factors into one, which
 overflows.)
 
+Compilation is split by *family* so that a first call compiles only what it runs (issue
+12, cold start): the public functions call :func:`rows_kernel`'s entry points, which pass
+a constant family (``KL``, ``JS`` or :data:`SIMPLE`) down to :func:`_chunk`, resolved by a
+numba ``overload`` on that literal when the caller is compiled. The serial path is one
+loop over rows and chunks (no task layout), merging the same chunks in the same order as
+the parallel one. :func:`divergence_rows` (family = code at run time) compiles them all.
+
 Metric codes: 0 KL, 1 JS, 2 TV, 3 Hellinger, 4 chi2, 5 Renyi (alpha in (0,1) or (1,inf)),
 6 Renyi alpha=0, 7 Renyi alpha=inf, 8 Renyi with alpha near 1 (``0 < |alpha - 1| <=
 :data:`RENYI1_WIDTH```), summed as ``sum a expm1((1 - alpha) log(b/a))`` = S - 1, so the
@@ -34,11 +41,23 @@ import math
 
 import numpy as np
 from numba import prange
+from numba.extending import overload
 
 from .._jit import kernel
-from .kljs import _TINY, _js_chunk, _kl_chunk, _scratch, log_ratio_scaled, log_scaled
+from .kljs import (
+    _HUGE,
+    _TINY,
+    _js_chunk,
+    _kl_chunk,
+    _scratch,
+    chi2_term,
+    log_ratio_scaled,
+    log_scaled,
+)
 
 KL, JS, TV, HELLINGER, CHI2, RENYI, RENYI0, RENYIINF, RENYI1 = 0, 1, 2, 3, 4, 5, 6, 7, 8
+#: the family of the metrics other than KL and JS (see :func:`_chunk`)
+SIMPLE = -1
 CHUNK = 1 << 15
 #: Renyi orders with 0 < |alpha - 1| <= this use the expm1 form (code RENYI1): there
 #: |(1 - alpha) log(b/a)| <= 0.125 * 1500 cannot overflow exp
@@ -46,7 +65,7 @@ RENYI1_WIDTH = 0.125
 #: below this many bins in total, the serial twins run (starting threads costs more,
 #: and far more on a busy machine)
 PARALLEL_MIN = 1 << 17
-NACC = 3
+NACC = 4
 LOG2 = math.log(2.0)
 
 
@@ -64,18 +83,47 @@ def lift_tiny_rows(rows, sums):
     return rows, np.ldexp(sums, shift)
 
 
+def _chunk(family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
+    """Partial accumulators of one chunk of one row into ``acc`` (length NACC).
+
+    ``family`` selects the code compiled, when the caller is compiled (see
+    :func:`_ol_chunk`): a constant ``KL`` or ``JS`` compiles that chunk kernel alone, the
+    constant :data:`SIMPLE` the scalar loops of the other metrics (:func:`_simple_chunk`);
+    a run-time ``family`` (equal to ``code``) compiles all three and branches. (This
+    Python body only runs with ``NUMBA_DISABLE_JIT``.)
+    """
+    if code == KL:
+        _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch)
+    elif code == JS:
+        _js_chunk(p, q, cp, cq, lo, hi, acc, scratch)
+    else:
+        _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
+
+
+@overload(_chunk, prefer_literal=True)
+def _ol_chunk(family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
+    """Compile-time dispatch on a constant ``family``: a first ``kl`` call compiles the KL
+    chunk, not the JS one and the scalar loops of the seven others."""
+    literal = getattr(family, "literal_value", None)
+    if literal == KL:
+        return lambda family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch: _kl_chunk(
+            p, q, cp, cq, lo, hi, acc, scratch)
+    if literal == JS:
+        return lambda family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch: _js_chunk(
+            p, q, cp, cq, lo, hi, acc, scratch)
+    if literal == SIMPLE:
+        return lambda family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch: _simple_chunk(
+            code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
+    return _chunk  # run-time family: every branch
+
+
 @kernel
-def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
-    """Partial accumulators of one chunk of one row into ``acc`` (length NACC)."""
+def _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
+    """:func:`_chunk` of the metrics other than KL and JS (scalar loops)."""
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
-    if code == KL:
-        _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch)
-        return
-    if code == JS:
-        _js_chunk(p, q, cp, cq, lo, hi, acc, scratch)
-        return
+    s3 = 0.0
     if code == TV:
         for i in range(lo, hi):
             a = p[i] * cp
@@ -98,20 +146,28 @@ def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
                 # LLVM may compute a - b as fma(p, cp, -b), the rounding error of a
                 d = 0.0 if a == b else a - b
                 s0 += d * (d / b)
-            elif q[i] > 0.0:  # b subnormal or 0: the term is a^2 / b (up to < 1e-307)
+            elif q[i] > 0.0:  # b subnormal or 0: the term is b (a/b - 1)^2, in logs
                 if p[i] > 0.0:
-                    s0 += math.exp(log_scaled(p[i], cp) + log_ratio_scaled(p[i], q[i], cp, cq))
+                    s0 += chi2_term(p[i], q[i], cp, cq)
+                else:
+                    s0 += b
             elif p[i] > 0.0:
                 s1 = 1.0
-    elif code == RENYI:
+    elif code == RENYI or code == RENYI1:
         # online log-sum-exp of t = alpha log a + (1 - alpha) log b: s0 = max, s1 = sum;
-        # s2: 2 if +inf (p > 0 = q, alpha > 1), else 1 if a bin has a != b (0: exact 0)
+        # s2: 2 if +inf (p > 0 = q, alpha > 1), else 1 if a bin has a != b (0: exact 0);
+        # RENYI1 (alpha near 1) also sums S - 1 into s3 as the sum over bins of
+        # a^alpha b^(1-alpha) - alpha a - (1 - alpha) b (the subtracted terms sum to 1):
+        # each term is second order in b - a, so neither the cancellation near S = 1 nor
+        # the rounding of the normalisation (sum a != 1 by an ulp) costs digits; where S is
+        # small (this sum then cancels to -1) the log-sum-exp is used instead
         s0 = -np.inf
+        beta = 1.0 - alpha
         for i in range(lo, hi):
             if p[i] > 0.0:
                 if q[i] > 0.0:
                     lr = log_ratio_scaled(p[i], q[i], cp, cq)
-                    t = log_scaled(p[i], cp) - (1.0 - alpha) * lr
+                    t = log_scaled(p[i], cp) - beta * lr
                     if t > s0:
                         s1 = s1 * math.exp(s0 - t) + 1.0
                         s0 = t
@@ -119,29 +175,28 @@ def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
                         s1 += math.exp(t - s0)
                     if lr != 0.0:
                         s2 = max(s2, 1.0)
+                    if code == RENYI1:
+                        # b - a as a (b/a - 1) from the same lr near lr = 0, so the
+                        # term is a function of lr alone and flat there (see above)
+                        a = p[i] * cp
+                        e = a * math.expm1(-lr) if abs(lr) <= 1.0 else q[i] * cq - a
+                        s3 += a * math.expm1(-beta * lr) - beta * e
                 else:
                     s2 = 2.0 if alpha > 1.0 else max(s2, 1.0)
+                    if code == RENYI1:
+                        s3 -= alpha * (p[i] * cp)
             elif q[i] > 0.0:
                 s2 = max(s2, 1.0)
-    elif code == RENYI1:
-        # S - 1 = sum a (b/a)^(1-alpha) - sum a (s0); number of common bins (s1)
-        for i in range(lo, hi):
-            if p[i] > 0.0:
-                if q[i] > 0.0:
-                    t = (alpha - 1.0) * log_ratio_scaled(p[i], q[i], cp, cq)
-                    s0 += (p[i] * cp) * math.expm1(t)
-                    s1 += 1.0
-                elif alpha > 1.0:
-                    s2 = 1.0
-                else:
-                    s0 -= p[i] * cp
+                if code == RENYI1:
+                    s3 -= beta * (q[i] * cq)
     elif code == RENYI0:
-        # mass of q on the support of p (s0) and off it (s1)
+        # raw mass of q on the support of p (s0) and off it (s1): the ratio is all that
+        # matters, and normalised weights could underflow to 0
         for i in range(lo, hi):
             if p[i] > 0.0:
-                s0 += q[i] * cq
+                s0 += q[i]
             else:
-                s1 += q[i] * cq
+                s1 += q[i]
     else:  # RENYIINF: max log(a/b) over a > 0
         s0 = -np.inf
         for i in range(lo, hi):
@@ -153,17 +208,19 @@ def _chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     acc[0] = s0
     acc[1] = s1
     acc[2] = s2
+    acc[3] = s3
 
 
-@kernel
+@kernel(inline=True)
 def _merge(code, acc, part):
     """Fold the accumulators ``part`` of the next chunk into ``acc``."""
-    if code == RENYI:
+    if code == RENYI or code == RENYI1:
         m = max(acc[0], part[0])
         if m > -np.inf:
             acc[1] = acc[1] * math.exp(acc[0] - m) + part[1] * math.exp(part[0] - m)
         acc[0] = m
         acc[2] = max(acc[2], part[2])
+        acc[3] += part[3]
     elif code == RENYIINF:
         acc[0] = max(acc[0], part[0])
         acc[1] = max(acc[1], part[1])
@@ -174,6 +231,7 @@ def _merge(code, acc, part):
         acc[0] += part[0]
         acc[1] += part[1]
         acc[2] += part[2]
+        acc[3] += part[3]
 
 
 @kernel
@@ -193,34 +251,36 @@ def finish(code, alpha, acc):
     if code == HELLINGER:
         half = 0.5 * s0
         return math.sqrt(min(max(half if half < 0.5 else 1.0 - s1, 0.0), 1.0))
-    if code == RENYI:
+    if code == RENYI or code == RENYI1:
         if s2 > 1.0 or s1 == 0.0:  # p > 0 = q with alpha > 1; no common support
             return np.inf
         if s2 == 0.0:  # the same normalised weights: exactly 0 (not log(1 + eps))
             return 0.0
-        d = (s0 + math.log(s1)) / (alpha - 1.0)
+        if code == RENYI1 and acc[3] > -0.5:  # S > 1/2: log1p(S - 1) keeps the digits
+            d = math.log1p(acc[3]) / (alpha - 1.0)
+        else:
+            d = (s0 + math.log(s1)) / (alpha - 1.0)
         return d if d > 0.0 else 0.0  # not max(): it keeps -0.0
-    if code == RENYI1:
-        if s2 > 0.0 or s1 == 0.0 or s0 <= -1.0:
-            return np.inf
-        d = math.log1p(s0) / (alpha - 1.0)
-        return d if d > 0.0 else 0.0
     if code == RENYI0:
-        return np.inf if s0 <= 0.0 else math.log1p(s1 / s0)
+        if s0 <= 0.0:
+            return np.inf
+        r = s1 / s0  # the raw masses off and on the support of p
+        return math.log1p(r) if r <= _HUGE else math.log(s1) - math.log(s0)
     return np.inf if s1 > 0.0 else max(s0, 0.0)
 
 
-@kernel
+@kernel(inline=True)
 def _start(code, acc):
-    if code == RENYI or code == RENYIINF:
+    if code == RENYI or code == RENYI1 or code == RENYIINF:
         acc[0] = -np.inf
     else:
         acc[0] = 0.0
     acc[1] = 0.0
     acc[2] = 0.0
+    acc[3] = 0.0
 
 
-@kernel
+@kernel(inline=True)
 def _tasks(B, n):
     """Task layout: ``(nch, R, T)``: chunks per row, rows per task, number of tasks.
 
@@ -235,22 +295,20 @@ def _tasks(B, n):
 
 
 @kernel
-def _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts):
+def _rows_task(family, code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts):
     scratch = _scratch()
     n = p.shape[1]
-    if nch > 1:
-        b = t // nch
-        lo = (t % nch) * CHUNK
+    # one call site with int64 bounds: a literal 0 would compile _chunk a second time
+    first, last = (t, t + 1) if nch > 1 else (t * R, min(ip.shape[0], (t + 1) * R))
+    for u in range(first, last):
+        b = u // nch
+        lo = (u % nch) * CHUNK
         hi = min(n, lo + CHUNK)
-        _chunk(code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], lo, hi,
-               parts[t], scratch)
-    else:
-        for b in range(t * R, min(ip.shape[0], (t + 1) * R)):
-            _chunk(code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], 0, n,
-                   parts[b], scratch)
+        _chunk(family, code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], lo,
+               hi, parts[u], scratch)
 
 
-@kernel
+@kernel(inline=True)
 def _rows_combine(code, alpha, B, nch, parts):
     out = np.empty(B)
     acc = np.empty(NACC)
@@ -263,20 +321,85 @@ def _rows_combine(code, alpha, B, nch, parts):
 
 
 @kernel(parallel=True)
-def divergence_rows(code, alpha, p, q, ps, qs, ip, iq):
-    """Divergence ``code`` between rows ``p[ip[b]]`` and ``q[iq[b]]`` for every b."""
+def _rows_parallel(family, code, alpha, p, q, ps, qs, ip, iq):
     nch, R, T = _tasks(ip.shape[0], p.shape[1])
     parts = np.empty((ip.shape[0] * nch, NACC))
     for t in prange(T):
-        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts)
+        _rows_task(family, code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts)
     return _rows_combine(code, alpha, ip.shape[0], nch, parts)
+
+
+@kernel(inline=True)
+def _rows_serial(family, code, alpha, p, q, ps, qs, ip, iq):
+    """:func:`_rows_parallel` in one loop: the same chunks merged in the same order (so
+    the same sums), without the task layout (less to compile for a first, small call)."""
+    n = p.shape[1]
+    out = np.empty(ip.shape[0])
+    acc = np.empty(NACC)
+    part = np.empty(NACC)
+    scratch = _scratch()
+    for b in range(ip.shape[0]):
+        _start(code, acc)
+        for lo in range(0, n, CHUNK):
+            _chunk(family, code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]],
+                   lo, min(n, lo + CHUNK), part, scratch)
+            _merge(code, acc, part)
+        out[b] = finish(code, alpha, acc)
+    return out
+
+
+@kernel
+def divergence_rows(code, alpha, p, q, ps, qs, ip, iq):
+    """Divergence ``code`` between rows ``p[ip[b]]`` and ``q[iq[b]]`` for every b, in
+    parallel. Compiles every metric: the public functions use :func:`rows_kernel`."""
+    return _rows_parallel(code, code, alpha, p, q, ps, qs, ip, iq)
 
 
 @kernel
 def divergence_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
     """:func:`divergence_rows` without threads (small inputs); the same chunks and sums."""
-    nch, R, T = _tasks(ip.shape[0], p.shape[1])
-    parts = np.empty((ip.shape[0] * nch, NACC))
-    for t in range(T):
-        _rows_task(code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts)
-    return _rows_combine(code, alpha, ip.shape[0], nch, parts)
+    return _rows_serial(code, code, alpha, p, q, ps, qs, ip, iq)
+
+
+# The entry points of the public functions, one per (family, threads), with the signature
+# of divergence_rows: each passes its family as a constant, so a first call compiles that
+# family alone (KL: 2 s cold instead of 8 s).
+
+
+@kernel
+def _kl_rows(code, alpha, p, q, ps, qs, ip, iq):
+    return _rows_parallel(KL, KL, alpha, p, q, ps, qs, ip, iq)
+
+
+@kernel
+def _kl_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
+    return _rows_serial(KL, KL, alpha, p, q, ps, qs, ip, iq)
+
+
+@kernel
+def _js_rows(code, alpha, p, q, ps, qs, ip, iq):
+    return _rows_parallel(JS, JS, alpha, p, q, ps, qs, ip, iq)
+
+
+@kernel
+def _js_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
+    return _rows_serial(JS, JS, alpha, p, q, ps, qs, ip, iq)
+
+
+@kernel
+def _simple_rows(code, alpha, p, q, ps, qs, ip, iq):
+    return _rows_parallel(SIMPLE, code, alpha, p, q, ps, qs, ip, iq)
+
+
+@kernel
+def _simple_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
+    return _rows_serial(SIMPLE, code, alpha, p, q, ps, qs, ip, iq)
+
+
+def rows_kernel(code, parallel):
+    """The kernel for metric ``code`` (threads or not), called as :func:`divergence_rows`."""
+    if code == KL:
+        return _kl_rows if parallel else _kl_rows_serial
+    if code == JS:
+        return _js_rows if parallel else _js_rows_serial
+    return _simple_rows if parallel else _simple_rows_serial

@@ -17,7 +17,7 @@ _TINY = 2.2250738585072014e-308  # smallest normal double
 _HUGE = 1.7976931348623157e308
 
 
-@kernel
+@kernel(inline=True)
 def log_ratio(a, b):
     """``log(a / b)`` for a, b > 0, without overflow/underflow of the quotient."""
     r = a / b
@@ -26,7 +26,7 @@ def log_ratio(a, b):
     return math.log(a) - math.log(b)
 
 
-@kernel
+@kernel(inline=True)
 def log_scaled(x, c):
     """``log(x * c)`` for ``x, c > 0``, from ``log x + log c`` where the product is subnormal
     (a weight below 1e-308 of its total: imprecise) or underflows to 0."""
@@ -36,18 +36,68 @@ def log_scaled(x, c):
     return math.log(x) + math.log(c)
 
 
-@kernel
+@kernel(inline=True)
 def log_ratio_scaled(x, y, cx, cy):
     """``log(a / b)`` for ``a = x * cx``, ``b = y * cy`` with ``x, y > 0``, accurate even where
-    ``a`` or ``b`` is subnormal or underflows to 0 (see :func:`log_scaled`)."""
+    ``a`` or ``b`` is subnormal or underflows to 0.
+
+    There the ratio is taken from the raw weights, ``(x / y) * (cx / cy)`` (three roundings,
+    so nearly equal weights keep their digits: ``log a - log b`` from :func:`log_scaled`
+    would lose ``|log a| * 1e-16``, 1e-13 near 1e-308); only where that ratio or its
+    factors over/underflow (weights 1e308 apart) is it the difference of scaled logs.
+    """
     a = x * cx
     b = y * cy
     if a >= _TINY and b >= _TINY:
         return log_ratio(a, b)
+    r = x / y
+    c = cy / cx
+    if r >= _TINY and r <= _HUGE and c >= _TINY and c <= _HUGE:
+        return log_ratio(r, c)
     return log_scaled(x, cx) - log_scaled(y, cy)
 
 
-@kernel
+@kernel(inline=True)
+def chi2_term(x, y, cx, cy):
+    """``(a - b)^2 / b`` for ``a = x * cx > 0`` and ``b = y * cy > 0`` subnormal or 0: taken
+    as ``b (a/b - 1)^2`` in logs, so it is exactly 0 for equal weights (not ``a^2 / b``)."""
+    lr = log_ratio_scaled(x, y, cx, cy)
+    if lr == 0.0:
+        return 0.0
+    if lr > 1.0:  # log(expm1(lr)), without overflow for large lr
+        le = lr + math.log1p(-math.exp(-lr))
+    else:
+        le = math.log(abs(math.expm1(lr)))
+    return math.exp(log_scaled(y, cy) + 2.0 * le)
+
+
+#: 2**1000 and its inverse: :func:`js_term` rescales subnormal weights by them
+_UP = 2.0**1000
+_DOWN = 2.0**-1000
+
+
+@kernel(inline=True)
+def js_term(x, y, cx, cy):
+    """``a log(2a/m) + b log(2b/m)`` for ``a = x * cx``, ``b = y * cy > 0``, ``m = a + b``,
+    for the lanes the vectorised loop leaves out: ``m`` subnormal, or a ratio ``2a/m``
+    that underflows.
+
+    A subnormal ``m`` means ``a, b < 2**-1022``, so ``x, y < 2**-1022 * total <= 4``: the
+    weights are recomputed times ``2**1000`` (normal numbers, full precision; a plain
+    ``2 / m`` would overflow) and the sum scaled back once.
+    """
+    a = x * cx
+    b = y * cy
+    if a + b < _TINY:
+        a = (x * _UP) * cx
+        b = (y * _UP) * cy
+        m = a + b
+        return (a * log_ratio(2.0 * a, m) + b * log_ratio(2.0 * b, m)) * _DOWN
+    m = a + b
+    return a * log_ratio(2.0 * a, m) + b * log_ratio(2.0 * b, m)
+
+
+@kernel(inline=True)
 def _scratch():
     """Buffers for :func:`log_block`: two inputs (int64 bits), its scratch, two outputs."""
     x1 = np.empty(BLOCK, np.int64)
@@ -111,8 +161,9 @@ def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
 def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
     """JS accumulators: overlap terms a log(2a/m) + b log(2b/m), overlap mass, the rest.
 
-    Vectorised like :func:`_kl_chunk`; ``2a/m`` is in (0, 2], so only underflow (a term
-    below 1e-308 of the mixture) needs the scalar fallback.
+    Vectorised like :func:`_kl_chunk`; ``2a/m`` is in (0, 2], so only a subnormal mixture
+    ``m`` or an underflowing ratio (a term below 1e-308 of the mixture) needs the scalar
+    fallback :func:`js_term`.
     """
     x1, x2, mb, eb, l1, l2 = scratch
     r1 = x1.view(np.float64)
@@ -132,14 +183,16 @@ def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
             inv = 2.0 / m  # one division
             u = a * inv
             v = b * inv
-            ok = both & (u >= _TINY) & (v >= _TINY)
+            # m >= _TINY: else 2 / m overflows (u = inf would pass the tests below)
+            ok = both & (m >= _TINY) & (u >= _TINY) & (v >= _TINY)
             use = ok & (a != b)  # a == b: log 1 = 0 exactly (JS(p, p) = 0)
             r1[k] = u if use else 1.0
             r2[k] = v if use else 1.0
             w = m if both else 0.0
             special += (1.0 if both else 0.0) - (1.0 if ok else 0.0)
             s1 += w
-            s2 += m - w
+            s2 += 0.0 if both else m  # a select, not m - w: under reassoc LLVM would
+            # sum the m and the w apart and cancel (JS lost 2e-16 absolute on a zero bin)
         log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
         log_block(x2, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l2)
         for k in range(nb):
@@ -154,9 +207,9 @@ def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
                 a = p[start + k] * cp
                 b = q[start + k] * cq
                 m = a + b
-                inv = 2.0 / m
-                if a > 0.0 and b > 0.0 and a != b and not (a * inv >= _TINY and b * inv >= _TINY):
-                    s0 += a * log_ratio(2.0 * a, m) + b * log_ratio(2.0 * b, m)
+                if a > 0.0 and b > 0.0 and a != b and not (
+                        m >= _TINY and a * (2.0 / m) >= _TINY and b * (2.0 / m) >= _TINY):
+                    s0 += js_term(p[start + k], q[start + k], cp, cq)
     acc[0] = s0
     acc[1] = s1
     acc[2] = s2

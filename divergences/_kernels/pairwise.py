@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 from numba import prange
+from numba.extending import overload
 
 from .._jit import kernel
 from .elementwise import (
@@ -26,24 +27,27 @@ from .elementwise import (
     RENYI,
     RENYI0,
     RENYI1,
+    SIMPLE,
     TV,
     finish,
 )
 from .fastlog import log_block
+from .kljs import chi2_term, js_term, log_ratio_scaled
 
 
-@kernel
+@kernel(inline=True)
 def _normalise(x, s, a, aux, code):
     """Row ``a = x / s`` (``s >= 2**-900``, see ``lift_tiny_rows``) and its per-bin auxiliary.
 
     For the log-based metrics ``aux = log a``, taken from the raw weight where ``a``
     underflows (a weight below 1e-308 of its total), so ``aux = -inf`` exactly on the
-    zeros of ``x``: the supports are those of the raw weights.
+    zeros of ``x``: the supports are those of the raw weights. For Renyi of order 0,
+    ``a`` is the raw row (only ratios of masses matter, and normalised ones can underflow).
     """
     c = 1.0 / s
     for k in range(x.shape[0]):
         v = x[k] * c
-        a[k] = v
+        a[k] = x[k] if code == RENYI0 else v
         if code == JS:
             aux[k] = v * math.log(v) if v > 0.0 else 0.0
         elif code == HELLINGER:
@@ -56,15 +60,51 @@ def _normalise(x, s, a, aux, code):
 
 
 @kernel
-def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
-    """Accumulators of one pair of normalised rows (same layout as the elementwise ones).
-
-    ``mbuf``, ``sb1``, ``sb2`` (int64) and ``lm`` (float64), of the row length, are scratch
-    for :func:`log_block`.
-    """
+def _pair_js(a, la, b, lb, x, y, cx, cy, acc, scratch):
+    """JS accumulators of one pair of rows (the arguments of :func:`_pair`)."""
+    mbuf, sb1, sb2, lm = scratch
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
+    n = a.shape[0]
+    # a log(2a/m) + b log(2b/m) = a log a + b log b - m (log m - log 2) per bin of the
+    # overlap (log 2 inside: a bin with a == b then adds ~0, not m log 2 that a final
+    # sum would cancel); log m vectorised by log_block, lanes with a subnormal m scalar
+    mf = mbuf.view(np.float64)
+    special = 0.0
+    for k in range(n):  # branch-free, so that LLVM vectorises it
+        u = a[k]
+        v = b[k]
+        m = u + v
+        both = (u > 0.0) & (v > 0.0)
+        ok = both & (m >= _TINY)
+        mf[k] = m if ok else 1.0
+        w = m if both else 0.0
+        special += (1.0 if both else 0.0) - (1.0 if ok else 0.0)
+        s1 += w
+        s2 += 0.0 if both else m  # a select, not m - w: under reassoc LLVM would
+        # sum the m and the w apart and cancel (JS lost 2e-16 absolute on a zero bin)
+    log_block(mbuf, n, sb1, sb2, sb1.view(np.float64), sb2.view(np.float64), lm)
+    for k in range(n):
+        ok = (a[k] > 0.0) & (b[k] > 0.0) & (a[k] + b[k] >= _TINY)
+        s0 += (la[k] + lb[k] - mf[k] * (lm[k] - LOG2)) if ok else 0.0
+    if special > 0.0:
+        for k in range(n):
+            if a[k] > 0.0 and b[k] > 0.0 and a[k] + b[k] < _TINY:
+                s0 += js_term(x[k], y[k], cx, cy)
+    acc[0] = s0
+    acc[1] = s1
+    acc[2] = s2
+    acc[3] = 0.0
+
+
+@kernel
+def _pair_other(code, alpha, a, la, b, lb, x, y, cx, cy, acc):
+    """:func:`_pair` of the metrics other than JS (scalar loops)."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
     n = a.shape[0]
     if code == KL:
         # + (b - a) in every bin: sums to 0, but cancels to first order the rounding of
@@ -77,32 +117,6 @@ def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
                     s1 = 1.0
             else:
                 s0 += b[k]
-    elif code == JS:
-        # a log(2a/m) + b log(2b/m) = a log a + b log b - m log m + m log 2 on the overlap;
-        # log m vectorised by log_block (lanes with m not a normal double: scalar)
-        mf = mbuf.view(np.float64)
-        special = 0.0
-        for k in range(n):  # branch-free, so that LLVM vectorises it
-            x = a[k]
-            y = b[k]
-            m = x + y
-            both = (x > 0.0) & (y > 0.0)
-            ok = both & (m >= _TINY)
-            mf[k] = m if ok else 1.0
-            w = m if both else 0.0
-            special += (1.0 if both else 0.0) - (1.0 if ok else 0.0)
-            s1 += w
-            s2 += m - w
-        log_block(mbuf, n, sb1, sb2, sb1.view(np.float64), sb2.view(np.float64), lm)
-        for k in range(n):
-            ok = (a[k] > 0.0) & (b[k] > 0.0) & (a[k] + b[k] >= _TINY)
-            s0 += (la[k] + lb[k] - mf[k] * lm[k]) if ok else 0.0
-        if special > 0.0:
-            for k in range(n):
-                m = a[k] + b[k]
-                if a[k] > 0.0 and b[k] > 0.0 and m < _TINY:
-                    s0 += la[k] + lb[k] - m * math.log(m)
-        s0 += LOG2 * s1
     elif code == TV:
         for k in range(n):
             s0 += abs(a[k] - b[k])
@@ -117,59 +131,93 @@ def _pair(code, alpha, a, la, b, lb, acc, mbuf, sb1, sb2, lm):
             if b[k] >= _TINY:
                 d = a[k] - b[k]
                 s0 += d * (d / b[k])
-            elif lb[k] > -np.inf:  # b subnormal or 0: the term is a^2 / b (up to < 1e-307)
-                if la[k] > -np.inf:
-                    s0 += math.exp(2.0 * la[k] - lb[k])
+            elif lb[k] > -np.inf:  # b subnormal or 0: b (a/b - 1)^2 in logs
+                s0 += chi2_term(x[k], y[k], cx, cy) if la[k] > -np.inf else b[k]
             elif la[k] > -np.inf:
                 s1 = 1.0
-    elif code == RENYI:
+    elif code == RENYI or code == RENYI1:  # see the elementwise kernel
         s0 = -np.inf
+        beta = 1.0 - alpha
         for k in range(n):
             if la[k] > -np.inf:
                 if lb[k] > -np.inf:
-                    s0 = max(s0, alpha * la[k] + (1.0 - alpha) * lb[k])
+                    s0 = max(s0, alpha * la[k] + beta * lb[k])
+                    if code == RENYI1:  # see the elementwise kernel
+                        dl = lb[k] - la[k]
+                        e = a[k] * math.expm1(dl) if abs(dl) <= 1.0 else b[k] - a[k]
+                        s3 += a[k] * math.expm1(beta * dl) - beta * e
                 else:
                     s2 = 2.0 if alpha > 1.0 else max(s2, 1.0)
+                    if code == RENYI1:
+                        s3 -= alpha * a[k]
+            elif code == RENYI1:
+                s3 -= beta * b[k]
             if la[k] != lb[k]:  # s2 as in the elementwise kernel
                 s2 = max(s2, 1.0)
         if s0 > -np.inf:
             for k in range(n):
                 if la[k] > -np.inf and lb[k] > -np.inf:
                     s1 += math.exp(alpha * la[k] + (1.0 - alpha) * lb[k] - s0)
-    elif code == RENYI1:  # see the elementwise kernel
-        for k in range(n):
-            if la[k] > -np.inf:
-                if lb[k] > -np.inf:
-                    s0 += a[k] * math.expm1((1.0 - alpha) * (lb[k] - la[k]))
-                    s1 += 1.0
-                elif alpha > 1.0:
-                    s2 = 1.0
-                else:
-                    s0 -= a[k]
-    elif code == RENYI0:
+    elif code == RENYI0:  # raw rows (see _normalise)
         for k in range(n):
             if la[k] > -np.inf:
                 s0 += b[k]
             else:
                 s1 += b[k]
-    else:  # RENYIINF
+    else:  # RENYIINF: the largest ratio a/b, one logarithm (subnormal lanes: scaled logs)
         s0 = -np.inf
+        rmax = 0.0
         for k in range(n):
             if la[k] > -np.inf:
                 if lb[k] > -np.inf:
-                    s0 = max(s0, la[k] - lb[k])
+                    if a[k] >= _TINY and b[k] >= _TINY:
+                        rmax = max(rmax, a[k] / b[k])
+                    else:
+                        s0 = max(s0, log_ratio_scaled(x[k], y[k], cx, cy))
                 else:
                     s1 = 1.0
+        if rmax > 0.0:
+            s0 = max(s0, math.log(rmax))
     acc[0] = s0
     acc[1] = s1
     acc[2] = s2
+    acc[3] = s3
+
+
+def _pair(family, code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
+    """Accumulators of one pair of normalised rows (same layout as the elementwise ones).
+
+    ``x``, ``y`` are the raw rows and ``cx``, ``cy`` the inverses of their sums (for the
+    rare bins whose normalised weight is subnormal); ``scratch`` holds three int64 and one
+    float64 buffers of the row length for :func:`log_block`. As
+    elementwise ``_chunk``, a constant ``family`` (``JS`` or ``SIMPLE``) compiles one of
+    :func:`_pair_js`, :func:`_pair_other` alone (see :func:`_ol_pair`). (This Python body
+    only runs with ``NUMBA_DISABLE_JIT``.)
+    """
+    if code == JS:
+        _pair_js(a, la, b, lb, x, y, cx, cy, acc, scratch)
+    else:
+        _pair_other(code, alpha, a, la, b, lb, x, y, cx, cy, acc)
+
+
+@overload(_pair, prefer_literal=True)
+def _ol_pair(family, code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
+    literal = getattr(family, "literal_value", None)
+    if literal == JS:
+        return lambda family, code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch: (
+            _pair_js(a, la, b, lb, x, y, cx, cy, acc, scratch))
+    if literal == SIMPLE:
+        return lambda family, code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch: (
+            _pair_other(code, alpha, a, la, b, lb, x, y, cx, cy, acc))
+    return _pair  # run-time family: both
 
 
 @kernel
-def _upper_row(code, alpha, A, LA, i, out, acc, scratch):
+def _upper_row(family, code, alpha, A, LA, X, cx, i, out, acc, scratch):
     """Pairs (i, j > i) of the rows of ``A``, written to ``out`` and its transpose."""
     for j in range(i + 1, A.shape[0]):
-        _pair(code, alpha, A[i], LA[i], A[j], LA[j], acc, *scratch)
+        _pair(family, code, alpha, A[i], LA[i], A[j], LA[j], X[i], X[j], cx[i], cx[j], acc,
+              scratch)
         d = finish(code, alpha, acc)
         out[i, j] = d
         out[j, i] = d
@@ -181,50 +229,102 @@ def _prepare(code, X, xs):
     LA = np.zeros(X.shape)
     for i in range(X.shape[0]):
         _normalise(X[i], xs[i], A[i], LA[i], code)
-    return A, LA
+    return A, LA, 1.0 / xs
 
 
 @kernel
-def _task(code, alpha, A, LA, B, LB, symmetric, t, out):
+def _task(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t, out):
     acc = np.empty(NACC)
     n = A.shape[1]
     scratch = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n))
     if symmetric:
         N = A.shape[0]
-        _upper_row(code, alpha, A, LA, t, out, acc, scratch)
+        _upper_row(family, code, alpha, A, LA, X, cx, t, out, acc, scratch)
         if N - 1 - t != t:
-            _upper_row(code, alpha, A, LA, N - 1 - t, out, acc, scratch)
+            _upper_row(family, code, alpha, A, LA, X, cx, N - 1 - t, out, acc, scratch)
     else:
         for j in range(B.shape[0]):
-            _pair(code, alpha, A[t], LA[t], B[j], LB[j], acc, *scratch)
+            _pair(family, code, alpha, A[t], LA[t], B[j], LB[j], X[t], Y[j], cx[t], cy[j], acc,
+                  scratch)
             out[t, j] = finish(code, alpha, acc)
 
 
 @kernel(parallel=True)
-def pairwise_matrix(code, alpha, X, Y, xs, ys, symmetric):
-    """``D[i, j]`` = divergence ``code`` between rows ``X[i]`` and ``Y[j]`` (natural log).
-
-    ``xs``/``ys`` are the row sums. With ``symmetric`` (``Y`` is ``X``), only ``j > i``
-    is computed, mirrored, and the diagonal is 0.
-    """
-    A, LA = _prepare(code, X, xs)
-    B, LB = (A, LA) if symmetric else _prepare(code, Y, ys)
+def _matrix_parallel(family, code, alpha, X, Y, xs, ys, symmetric):
+    A, LA, cx = _prepare(code, X, xs)
+    B, LB, cy = (A, LA, cx) if symmetric else _prepare(code, Y, ys)
     N = X.shape[0]
     out = np.zeros((N, Y.shape[0]))
     ntask = (N + 1) // 2 if symmetric else N
     for t in prange(ntask):
-        _task(code, alpha, A, LA, B, LB, symmetric, t, out)
+        _task(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t, out)
     return out
+
+
+@kernel(inline=True)
+def _matrix_serial(family, code, alpha, X, Y, xs, ys, symmetric):
+    """:func:`_matrix_parallel` in one double loop: the same pairs, the same arithmetic,
+    without the task layout (less to compile for a first, small call)."""
+    A, LA, cx = _prepare(code, X, xs)
+    B, LB, cy = (A, LA, cx) if symmetric else _prepare(code, Y, ys)
+    N, M, n = X.shape[0], Y.shape[0], X.shape[1]
+    out = np.zeros((N, M))
+    acc = np.empty(NACC)
+    scratch = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n))
+    for i in range(N):
+        for j in range(i + 1 if symmetric else 0, M):
+            _pair(family, code, alpha, A[i], LA[i], B[j], LB[j], X[i], Y[j], cx[i], cy[j], acc,
+                  scratch)
+            d = finish(code, alpha, acc)
+            out[i, j] = d
+            if symmetric:
+                out[j, i] = d
+    return out
+
+
+@kernel
+def pairwise_matrix(code, alpha, X, Y, xs, ys, symmetric):
+    """``D[i, j]`` = divergence ``code`` between rows ``X[i]`` and ``Y[j]`` (natural log).
+
+    ``xs``/``ys`` are the row sums. With ``symmetric`` (``Y`` is ``X``), only ``j > i``
+    is computed, mirrored, and the diagonal is 0. Compiles every metric:
+    :func:`divergences.pairwise` uses :func:`matrix_kernel`.
+    """
+    return _matrix_parallel(code, code, alpha, X, Y, xs, ys, symmetric)
 
 
 @kernel
 def pairwise_matrix_serial(code, alpha, X, Y, xs, ys, symmetric):
     """:func:`pairwise_matrix` without threads (small inputs); the same arithmetic."""
-    A, LA = _prepare(code, X, xs)
-    B, LB = (A, LA) if symmetric else _prepare(code, Y, ys)
-    N = X.shape[0]
-    out = np.zeros((N, Y.shape[0]))
-    ntask = (N + 1) // 2 if symmetric else N
-    for t in range(ntask):
-        _task(code, alpha, A, LA, B, LB, symmetric, t, out)
-    return out
+    return _matrix_serial(code, code, alpha, X, Y, xs, ys, symmetric)
+
+
+# The entry points of divergences.pairwise, one per (family, threads), with the signature
+# of pairwise_matrix: a constant family compiles JS alone, or the other metrics alone.
+
+
+@kernel
+def _js_matrix(code, alpha, X, Y, xs, ys, symmetric):
+    return _matrix_parallel(JS, JS, alpha, X, Y, xs, ys, symmetric)
+
+
+@kernel
+def _js_matrix_serial(code, alpha, X, Y, xs, ys, symmetric):
+    return _matrix_serial(JS, JS, alpha, X, Y, xs, ys, symmetric)
+
+
+@kernel
+def _simple_matrix(code, alpha, X, Y, xs, ys, symmetric):
+    return _matrix_parallel(SIMPLE, code, alpha, X, Y, xs, ys, symmetric)
+
+
+@kernel
+def _simple_matrix_serial(code, alpha, X, Y, xs, ys, symmetric):
+    return _matrix_serial(SIMPLE, code, alpha, X, Y, xs, ys, symmetric)
+
+
+def matrix_kernel(code, parallel):
+    """The kernel for metric ``code`` (threads or not), called as :func:`pairwise_matrix`."""
+    if code == JS:
+        return _js_matrix if parallel else _js_matrix_serial
+    return _simple_matrix if parallel else _simple_matrix_serial
