@@ -416,7 +416,7 @@ def _multi(Km, a, Bt, bbar, tol, max_iter):
 
 
 def _multi_block(*args):
-    it, stop = args[-2], args[-1]
+    stop = args[-1]
     _k.multi_block(*args)
     return 0, stop
 

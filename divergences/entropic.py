@@ -362,7 +362,8 @@ def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", *
     aa = _point_problem(x, x, a, a, p, code, reg, options, what, True)["objective"]
     bb = _point_problem(y, y, b, b, p, code, reg, options, what, True)["objective"]
     raw = ab - 0.5 * (aa + bb)
-    q = check_minkowski_order(options.get("q"), code == MINKOWSKI)  # validated by _point_problem above
+    # q was validated by _point_problem above
+    q = check_minkowski_order(options.get("q"), code == MINKOWSKI)
     return max(raw, 0.0) if _positive_definite_gibbs(code, p, q) else raw
 
 

@@ -19,7 +19,6 @@ from divergences import cli, wasserstein
 from divergences.cli import CliError, load_table, main
 from divergences.demo import sweep
 
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -163,7 +162,8 @@ def test_column_names_property(names):
     """Any header: accepted exactly when its stripped names are distinct, and then each
     name is one column of the report."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = write_csv(pathlib.Path(tmp) / "a.csv", names, [[0.0] * len(names), [1.0] * len(names)])
+        rows = [[0.0] * len(names), [1.0] * len(names)]
+        path = write_csv(pathlib.Path(tmp) / "a.csv", names, rows)
         stripped = [n.strip() for n in names]
         if len(set(stripped)) == len(stripped):
             assert load_table(path)[0] == stripped

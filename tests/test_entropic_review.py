@@ -24,7 +24,6 @@ from divergences._metrics import metric_code
 from divergences._validation import check_cost_range
 
 
-
 def _pot(a, b, C, reg):
     """POT's log-domain Sinkhorn, tight; its log(0) on zero weights and its own
     non-convergence warning are silenced (callers check the marginals if needed)."""

@@ -17,8 +17,8 @@ from .._jit import kernel
 from .sinkhorn_log import log_row_pass, log_rows, soft_transform, update_g
 from .sinkhorn_scaling import multi_pass, scaling_columns, scaling_pass, scaling_rows
 
-__all__ = ["absorb", "exact_step", "log_block", "log_pass", "multi_block", "multi_init", "relax_init",
-           "reset", "scaling_block", "symmetric_block"]
+__all__ = ["absorb", "exact_step", "log_block", "log_pass", "multi_block", "multi_init",
+           "relax_init", "reset", "scaling_block", "symmetric_block"]
 
 
 @kernel

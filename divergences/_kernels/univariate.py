@@ -60,8 +60,8 @@ def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
     exhausted, so near-ties (0.3 - 0.1 - 0.1 vs 0.1, thirds vs sixths) do not create
     spurious tiny plan entries; masses stay >= 0, and tiny genuine weights (1e-300) are
     kept, being far above their own rounding. Once the walk is in the last column (row),
-    each row (column) moves all its remainder there, so no mass is left behind when the
-    two rounded totals differ.
+    each row (column) moves all its remainder there, and the last cell moves the larger of
+    the two remainders, so no mass is left behind when the two rounded totals differ.
     """
     n = xs.shape[0]
     m = ys.shape[0]
@@ -82,8 +82,10 @@ def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
         # the last column (row) takes all that is left of each row (column): the rounded
         # normalised weights need not have equal sums, and a weight below the rounding of
         # the other side's total (1e-16 of it) must still be moved, not dropped
+        # (in the last cell both: the larger remainder, e.g. a last weight of 1e-17 on one
+        # side after the other side's rounded total is used up)
         if j == m - 1:
-            step = ra
+            step = max(ra, rb) if i == n - 1 else ra
         elif i == n - 1:
             step = rb
         else:
