@@ -33,9 +33,10 @@ _SETUP = textwrap.dedent(
     p, q = rng.random(100_000), rng.random(100_000)
     X = rng.random((300, 64))
     x1, y1 = rng.normal(size=(2, 2000))
-    x, y = rng.normal(size=(2, 300, 2))
+    x, y = rng.random(size=(2, 300, 2))  # unit square: reg = 0.1 is 5% of the largest cost
     a = np.full(300, 1 / 300)
     C = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    C /= C.max()  # reg = 0.05 of the largest cost: converges in tens of iterations
     A, B = rng.normal(size=(2, 500, 50))
     """
 )

@@ -42,7 +42,7 @@ def log_pass(geom, a, f, g, lb, eps, omega, parts, buf, cbuf, par):
     if par is None:
         inv = 1.0 / eps
         return log_rows(geom, a, f, g * inv + lb, inv, eps, omega, parts[0], buf[0], cbuf[0],
-                        0, a.shape[0])
+                        np.int64(0), a.shape[0])
     return log_row_pass(geom, a, f, g, lb, eps, omega, parts, buf, cbuf)
 
 
@@ -183,7 +183,7 @@ def scaling_block(K, a, b, u, v, u2, v2, parts, big, st, target, par, it, stop):
     while it < stop:
         if par is None:  # one thread: the row and column halves of scaling_pass
             rerr, nonfinite, outside = scaling_rows(K, a, u, v, u2, parts[0], big, st[_OMEGA],
-                                                    0, a.shape[0])
+                                                    np.int64(0), a.shape[0])
             cerr_new, nf, out = scaling_columns(parts, b, v, v2, big, st[_OMEGA])
             nonfinite += nf
             outside += out
