@@ -239,8 +239,20 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
 def _is_symmetric(a, b, C):
     """Whether ``(a, b, C)`` is a symmetric problem ``OT(a, a)`` with ``C = C^T``, solved by
     the averaged update (plain alternating updates converge slowly on the antisymmetric part
-    ``f - g`` of the potentials when the plan is nearly diagonal)."""
-    return C.shape[0] == C.shape[1] and np.array_equal(a, b) and np.array_equal(C, C.T)
+    ``f - g`` of the potentials when the plan is nearly diagonal).
+
+    A 64 x 64 principal submatrix is compared first, then row blocks, stopping at the first
+    difference: ``np.array_equal(C, C.T)`` reads C column-wise in full every time (18 ms at
+    n = 2000, more than a whole Sinkhorn solve at reg = 0.05)."""
+    n = C.shape[0]
+    if n != C.shape[1] or not np.array_equal(a, b):
+        return False
+    idx = np.unique(np.linspace(0, n - 1, min(n, 64)).astype(np.int64))
+    sub = C[np.ix_(idx, idx)]
+    if not np.array_equal(sub, sub.T):
+        return False
+    step = 128
+    return all(np.array_equal(C[lo:lo + step], C[:, lo:lo + step].T) for lo in range(0, n, step))
 
 
 def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
