@@ -242,7 +242,11 @@ def symmetric_block(geom, a, la, f, ft, eps, parts, buf, cbuf, st, target, par, 
     n = a.shape[0]
     while it < stop:
         _copy(ft, f)
-        err = 2.0 * log_pass(geom, a, ft, f, la, eps, 1.0, parts, buf, cbuf, par)
+        if par is None:  # log_rows itself: each compiled layer re-optimises its callees
+            err = 2.0 * log_rows(geom, a, ft, f * (1.0 / eps) + la, 1.0 / eps, eps, 1.0,
+                                 parts[0], buf[0], cbuf[0], np.int64(0), n)
+        else:
+            err = 2.0 * log_row_pass(geom, a, ft, f, la, eps, 1.0, parts, buf, cbuf)
         it += 1
         st[ERR] = err
         if err <= target:

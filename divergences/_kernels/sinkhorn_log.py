@@ -118,21 +118,21 @@ def log_rows(geom, a, f, gl, inv, eps, omega, acc, z, cbuf, lo, hi):
         fi = f[i] * inv
         # unshifted first: the row sum of the plan over a_i, near 1 once iterations
         # settle; shifted by the row's maximum only if it leaves [1e-200, 1e200]
+        # (one loop for both: each call site of exp_inline is a copy of its body to
+        # compile, and x - 0.0 is x)
         mx = 0.0
         s = 0.0
-        for j in range(m):
-            ej = exp_inline(fi + gl[j] - row[j] * inv)
-            z[j] = ej
-            s += ej
-        if not (s > 1e-200 and s < 1e200):
-            mx = -np.inf
-            for j in range(m):
-                mx = max(mx, fi + gl[j] - row[j] * inv)
+        for attempt in range(2):
             s = 0.0
             for j in range(m):
                 ej = exp_inline(fi + gl[j] - row[j] * inv - mx)
                 z[j] = ej
                 s += ej
+            if (s > 1e-200 and s < 1e200) or attempt == 1:
+                break
+            mx = -np.inf
+            for j in range(m):
+                mx = max(mx, fi + gl[j] - row[j] * inv)
         lse = mx + np.log(s)
         ai = a[i]
         if ai > 0.0:

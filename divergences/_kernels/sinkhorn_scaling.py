@@ -46,7 +46,7 @@ def build_kernel(C, f, g, la, lb, eps, K):
         kernel_rows(C, f, gl, la, inv, K, i, i + 1)
 
 
-@kernel
+@kernel(inline=True)
 def _dots(K, i, cnt, v, s):
     """``s[r] = K[i + r] . v`` for ``r < cnt`` (``cnt <= GROUP``); eight rows share each
     load of ``v`` when ``cnt == GROUP``."""
@@ -75,7 +75,7 @@ def _dots(K, i, cnt, v, s):
         s[r] = t
 
 
-@kernel
+@kernel(inline=True)
 def _accumulate(K, i, cnt, w, acc):
     """``acc += sum_r w[r] K[i + r]`` for ``r < cnt``, one pass over ``acc`` per group."""
     m = acc.shape[0]
