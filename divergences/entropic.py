@@ -69,13 +69,12 @@ from ._kernels.cost import (
     EUCLIDEAN,
     MINKOWSKI,
     SQEUCLIDEAN,
-    cost_matrix,
     ground_distance,
 )
 from ._kernels.elementwise import PARALLEL_MIN
 from ._kernels.scan import value_range, value_range_serial
 from ._kernels.sinkhorn_log import dense_geometry, online_geometry
-from ._metrics import metric_code
+from ._metrics import ground_costs, metric_code
 from ._scaling import normalise
 from ._validation import (
     check_cost_range,
@@ -273,7 +272,7 @@ def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
         geom = online_geometry(np.ascontiguousarray(y.T), x, y, metric, q, pk)
         lo, hi = 0.0, span  # span 0: every point equal, every cost 0
     else:
-        C = cost_matrix(x, y, metric, q, pk)
+        C = ground_costs(x, y, metric, q, pk)
         lo, hi, _ = (value_range if C.size >= PARALLEL_MIN else value_range_serial)(C)
         lo, hi = float(lo), float(hi)
         span = hi - lo

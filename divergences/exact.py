@@ -12,11 +12,11 @@ import warnings
 
 import numpy as np
 import scipy.sparse
-from scipy.spatial.distance import cdist
 
-from ._kernels.cost import CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN
+from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN
 from ._kernels.network_simplex import MAX_ITER, OPTIMAL
 from ._kernels.transport_lp import dual_violation, solve_transport
+from ._metrics import ground_costs
 from ._scaling import (
     half_range,
     normalise,
@@ -167,14 +167,14 @@ def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DE
     exponent = 2.0 * p if metric_code == SQEUCLIDEAN else p
     scale = power_of_two_scale(half_range(x, y), exponent, x.shape[1])
     xs, ys = (x, y) if scale == 1.0 else (x / scale, y / scale)
-    cost = _ground_costs(xs, ys, metric_code, q, p)
+    cost = ground_costs(xs, ys, metric_code, q, p)
     support = (x, y, metric_code, q)
     res = _solve(a, b, cost, max_iter, p=p, support=support, warn=False)
     small = max(UNDERFLOW_COST, RELATIVE_COST * float(cost.max()))
     del cost
     log2_factor = float(np.log2(scale)) * exponent  # exact: scale is a power of two
     if res.status in ("optimal", "imprecise") and 0.0 <= res.cost < small:
-        res, log2_top = _resolve(res, a, b, _ground_costs(xs, ys, metric_code, q, 1.0), p,
+        res, log2_top = _resolve(res, a, b, ground_costs(xs, ys, metric_code, q, 1.0), p,
                                  max_iter, support)
         log2_factor += log2_top
     res = _scaled_back(res, log2_factor)
@@ -182,21 +182,6 @@ def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DE
     return res
 
 
-_CDIST_NAMES = {EUCLIDEAN: "euclidean", SQEUCLIDEAN: "sqeuclidean", CITYBLOCK: "cityblock",
-                CHEBYSHEV: "chebyshev", MINKOWSKI: "minkowski"}
-
-
-def _ground_costs(x, y, metric_code, q, p):
-    """``C_ij = d(x_i, y_j) ** p`` by SciPy's ``cdist`` (compiled C: unlike the numba
-    ``cost_matrix`` kernel, nothing to compile on the first call, ~0.6 s of CPU; as fast).
-    Powers that overflow or underflow give inf or 0, as in the kernel."""
-    cost = cdist(x, y, _CDIST_NAMES[metric_code], **({"p": q} if metric_code == MINKOWSKI else {}))
-    with np.errstate(over="ignore", under="ignore"):
-        if p == 2.0:
-            np.square(cost, out=cost)
-        elif p != 1.0:
-            np.power(cost, p, out=cost)
-    return cost
 
 
 #: a cost below this (in units where the largest cost is at most about 1, or 2^960)
@@ -290,18 +275,20 @@ def _solve(a, b, cost, max_iter, *, p, support, warn=True):
     return res
 
 
-def _imprecise(cost, f, g, a, b, total, err):
+def _imprecise(cost, f, g, a, b, total, err, routed=0.0):
     """Whether the optimality certificate of ``(f, g)`` is coarser than ``1e-6 |total|``:
     the dual violation or the duality gap exceeds it (beyond the gap that the marginal
     error ``err`` explains: weights below the float64 resolution of the others cannot be
-    met exactly). A plan whose cost attains the lower bound of row (column) minima is
-    optimal regardless.
+    met exactly; and beyond ``routed``, the gap of the remainders routed after the LP by
+    :func:`_route_rounding`, whose cells the potentials do not price). A plan whose cost
+    attains the lower bound of row (column) minima is optimal regardless.
     """
     delta, bound = dual_violation(cost, f, g, a, b, np.full(b.shape[0], np.inf))
     af, bg = a @ f, b @ g
     # the dual objective is known to a few ulps of its terms
     rounding = 4.0 * EPS * (a @ np.abs(f) + b @ np.abs(g))
-    tol = IMPRECISE_GAP * abs(total) + err * (np.abs(f).max() + np.abs(g).max()) + rounding
+    tol = (IMPRECISE_GAP * abs(total) + err * (np.abs(f).max() + np.abs(g).max()) + rounding
+           + routed)
     if total <= bound + tol:
         return False
     return max(delta, abs(af + bg - total)) > tol
@@ -338,8 +325,11 @@ def _route_rounding(cost, a, b, f, g, left_a, left_b, rows, cols, flows, total):
         new_c.append(snk)
         new_f.append(left_b[snk])
     rows, cols, flows = (np.concatenate(v) for v in (new_r, new_c, new_f))
-    extra = flows[len(new_f[0]):] @ cost[rows[len(new_f[0]):], cols[len(new_f[0]):]]
-    return rows, cols, flows, float(total) + float(extra)
+    k = len(new_f[0])
+    r, c, w = rows[k:], cols[k:], flows[k:]
+    extra = w @ cost[r, c]
+    routed = w @ np.abs(cost[r, c] - f[r] - g[c])  # the duality gap these cells open
+    return rows, cols, flows, float(total) + float(extra), float(routed)
 
 
 def _solve_scaled(a, b, cost, max_iter, *, p, support):
@@ -350,6 +340,7 @@ def _solve_scaled(a, b, cost, max_iter, *, p, support):
     status = _STATUS.get(int(code), "infeasible")
     converged = status == "optimal"
     left = left_a.sum()
+    routed = 0.0
     if not converged and left > 0:  # route the mass still on artificial arcs
         extra_r, extra_c = np.nonzero(np.outer(left_a, left_b))
         extra = left_a[extra_r] * left_b[extra_c] / left
@@ -358,8 +349,8 @@ def _solve_scaled(a, b, cost, max_iter, *, p, support):
         flows = np.concatenate([flows, extra])
         total = float(np.sum(flows * cost[rows, cols]))
     elif converged and ((left_a > _UNROUTED * a).any() or (left_b > _UNROUTED * b).any()):
-        rows, cols, flows, total = _route_rounding(cost, a, b, f, g, left_a, left_b,
-                                                   rows, cols, flows, total)
+        rows, cols, flows, total, routed = _route_rounding(cost, a, b, f, g, left_a, left_b,
+                                                           rows, cols, flows, total)
     if n * m > DENSE_PLAN_MAX:
         plan = scipy.sparse.csr_array((flows, (rows, cols)), shape=(n, m))
     else:
@@ -369,7 +360,7 @@ def _solve_scaled(a, b, cost, max_iter, *, p, support):
            + np.abs(np.bincount(cols, flows, minlength=m) - b).sum())
     shift = 0.5 * (a @ f - b @ g)
     total = float(total)
-    if converged and _imprecise(cost, f, g, a, b, total, float(err)):
+    if converged and _imprecise(cost, f, g, a, b, total, float(err), routed):
         status, converged = "imprecise", False
     distance = unscale(total, 1.0, p, p)[1]
     return TransportResult(

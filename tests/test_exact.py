@@ -89,6 +89,10 @@ def small_problems(draw):
 @settings(max_examples=40)
 @given(small_problems())
 @example((np.array([10.0, 1e-6, 1e-6]), np.array([1.0]), np.zeros((3, 1))))  # masses off by 1 ulp
+# a weight below the rounding of the other side's total, routed after the LP: the gap it
+# opens in the certificate is its own, not imprecision (was flagged "imprecise")
+@example((np.array([7.77551982e-201, 1.0]), np.array([0.0, 9.90587829e-289, 1.0, 0.0]),
+          np.array([[0.0, 0.0, 1.0, 0.0], [0.0, -2.0, 0.0, 0.0]])))
 def test_same_cost_as_highs(problem):
     a, b, cost = problem
     an, bn = _normalised(a), _normalised(b)
@@ -271,12 +275,12 @@ def test_exact_costs_agree_with_the_cost_kernel(metric, p):
     call); the entropic path with the numba kernel: the same numbers to rounding, and
     powers that overflow or underflow give inf or 0 without a warning in both."""
     from divergences._kernels.cost import cost_matrix
-    from divergences._metrics import metric_code
+    from divergences._metrics import ground_costs, metric_code
 
     rng = np.random.default_rng(12)
     x, y = rng.normal(size=(40, 3)) * 10.0, rng.normal(size=(30, 3))
     code = metric_code(metric)
-    ours = exact_module._ground_costs(x, y, code, 3.0, p)
+    ours = ground_costs(x, y, code, 3.0, p)
     ref = cost_matrix(x, y, code, 3.0, p)
     finite = np.isfinite(ref) & (ref > 1e-300)
     np.testing.assert_array_equal(np.isfinite(ours), np.isfinite(ref))
