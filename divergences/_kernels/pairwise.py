@@ -213,14 +213,16 @@ def _ol_pair(family, code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
 
 
 @kernel
-def _upper_row(family, code, alpha, A, LA, X, cx, i, out, acc, scratch):
-    """Pairs (i, j > i) of the rows of ``A``, written to ``out`` and its transpose."""
-    for j in range(i + 1, A.shape[0]):
-        _pair(family, code, alpha, A[i], LA[i], A[j], LA[j], X[i], X[j], cx[i], cx[j], acc,
+def _row(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, i, j0, mirror, out, acc, scratch):
+    """Pairs (i, j >= j0) of the rows of ``A`` and ``B``, written to ``out`` (and with
+    ``mirror`` to its transpose). The one call site of :func:`_pair` (compiled once)."""
+    for j in range(j0, B.shape[0]):
+        _pair(family, code, alpha, A[i], LA[i], B[j], LB[j], X[i], Y[j], cx[i], cy[j], acc,
               scratch)
         d = finish(code, alpha, acc)
         out[i, j] = d
-        out[j, i] = d
+        if mirror:
+            out[j, i] = d
 
 
 @kernel
@@ -234,30 +236,40 @@ def _prepare(code, X, xs):
 
 @kernel
 def _task(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t, out):
+    """Task ``t``: row ``t`` of ``out``, or with ``symmetric`` the pairs (i, j > i) of rows
+    ``i = t`` and ``i = N - 1 - t`` (tasks of equal work)."""
     acc = np.empty(NACC)
     n = A.shape[1]
     scratch = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n))
-    if symmetric:
+    if symmetric:  # symmetric, not a constant, as mirror: _row compiles once
         N = A.shape[0]
-        _upper_row(family, code, alpha, A, LA, X, cx, t, out, acc, scratch)
+        _row(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, t, t + 1, symmetric, out, acc,
+             scratch)
         if N - 1 - t != t:
-            _upper_row(family, code, alpha, A, LA, X, cx, N - 1 - t, out, acc, scratch)
+            _row(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, N - 1 - t, N - t, symmetric,
+                 out, acc, scratch)
     else:
-        for j in range(B.shape[0]):
-            _pair(family, code, alpha, A[t], LA[t], B[j], LB[j], X[t], Y[j], cx[t], cy[j], acc,
-                  scratch)
-            out[t, j] = finish(code, alpha, acc)
+        _row(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, t, np.int64(0), symmetric, out,
+             acc, scratch)
 
 
 @kernel(parallel=True)
+def _tasks_parallel(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out):
+    """The tasks of :func:`_task` in threads: the prange loop alone (a parallel kernel is
+    slow to compile, so the rest stays in the serial caller)."""
+    ntask = (A.shape[0] + 1) // 2 if symmetric else A.shape[0]
+    for t in prange(ntask):
+        # np.int64: the prange index is int64 when typed and uint64 when the loop is
+        # lowered; without the cast _task and its callees compiled twice (0.75 s)
+        _task(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, np.int64(t), out)
+
+
+@kernel(inline=True)
 def _matrix_parallel(family, code, alpha, X, Y, xs, ys, symmetric):
     A, LA, cx = _prepare(code, X, xs)
     B, LB, cy = (A, LA, cx) if symmetric else _prepare(code, Y, ys)
-    N = X.shape[0]
-    out = np.zeros((N, Y.shape[0]))
-    ntask = (N + 1) // 2 if symmetric else N
-    for t in prange(ntask):
-        _task(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t, out)
+    out = np.zeros((X.shape[0], Y.shape[0]))
+    _tasks_parallel(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out)
     return out
 
 
@@ -267,18 +279,13 @@ def _matrix_serial(family, code, alpha, X, Y, xs, ys, symmetric):
     without the task layout (less to compile for a first, small call)."""
     A, LA, cx = _prepare(code, X, xs)
     B, LB, cy = (A, LA, cx) if symmetric else _prepare(code, Y, ys)
-    N, M, n = X.shape[0], Y.shape[0], X.shape[1]
-    out = np.zeros((N, M))
+    N, n = X.shape[0], X.shape[1]
+    out = np.zeros((N, Y.shape[0]))
     acc = np.empty(NACC)
     scratch = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n))
     for i in range(N):
-        for j in range(i + 1 if symmetric else 0, M):
-            _pair(family, code, alpha, A[i], LA[i], B[j], LB[j], X[i], Y[j], cx[i], cy[j], acc,
-                  scratch)
-            d = finish(code, alpha, acc)
-            out[i, j] = d
-            if symmetric:
-                out[j, i] = d
+        _row(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, i, i + 1 if symmetric else 0,
+             symmetric, out, acc, scratch)
     return out
 
 
