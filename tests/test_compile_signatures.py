@@ -6,7 +6,9 @@ again for ``int64`` once the caller's loop widens the type: seconds of compile t
 nothing. This runs the public functions on small and large inputs in a fresh process with
 an empty numba cache, then checks that no kernel was compiled both for a literal argument
 and for its widened type. (Literals passed on purpose, e.g. the metric family that selects
-an implementation at compile time, compile once per value and are not flagged.)
+an implementation at compile time, compile once per value and are not flagged.) A
+``prange`` index is lowered as uint64: passed on as it is, it compiles a uint64 twin of a
+callee that is also called with int64; that is flagged too.
 """
 
 import os
@@ -63,8 +65,8 @@ _SCRIPT = textwrap.dedent(
                 plain = {}
                 for sig in obj.signatures:
                     key = tuple(str(t) if params[k] in chosen else widen.sub(
-                        lambda m: "int64" if m.group(1) == "int" else m.group(1), str(t))
-                        for k, t in enumerate(sig))
+                        lambda m: "int64" if m.group(1) == "int" else m.group(1), str(t)
+                    ).replace("uint64", "int64") for k, t in enumerate(sig))
                     plain.setdefault(key, []).append(str(sig))
                 for sigs in plain.values():  # compiled for a literal and for its widened type
                     if len(sigs) > 1:

@@ -325,7 +325,8 @@ def _rows_parallel(family, code, alpha, p, q, ps, qs, ip, iq):
     nch, R, T = _tasks(ip.shape[0], p.shape[1])
     parts = np.empty((ip.shape[0] * nch, NACC))
     for t in prange(T):
-        _rows_task(family, code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts)
+        # np.int64: the prange index is uint64, which would compile a second _rows_task
+        _rows_task(family, code, alpha, p, q, ps, qs, ip, iq, np.int64(t), nch, R, parts)
     return _rows_combine(code, alpha, ip.shape[0], nch, parts)
 
 

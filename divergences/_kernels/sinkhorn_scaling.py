@@ -43,7 +43,8 @@ def build_kernel(C, f, g, la, lb, eps, K):
     inv = 1.0 / eps
     gl = g * inv + lb  # the column terms of every exponent
     for i in prange(K.shape[0]):
-        kernel_rows(C, f, gl, la, inv, K, i, i + 1)
+        lo = np.int64(i)  # the prange index is uint64: one kernel_rows signature (int64)
+        kernel_rows(C, f, gl, la, inv, K, lo, lo + 1)
 
 
 @kernel(inline=True)
