@@ -1,0 +1,61 @@
+"""Where a cold first call spends its compile time: one public call, numba's compile events.
+
+``NUMBA_CACHE_DIR=$(mktemp -d) python benchmarks/compile_profile.py CASE`` prints the total
+time of the call and the kernels compiled, slowest first. Times are nested: a kernel's time
+includes the kernels it calls. A kernel listed twice was compiled for two signatures (see
+``tests/test_compile_signatures.py``). Cases: the names in :data:`CASES`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _points(n):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((2, n, 2))
+    C = ((x[:, None] - y[None]) ** 2).sum(-1)
+    return x, y, C / C.max(), np.full(n, 1 / n)
+
+
+CASES = {
+    "kl": lambda D: D.kl(*np.random.default_rng(0).random((2, 100_000))),
+    "tv": lambda D: D.tv(*np.random.default_rng(0).random((2, 100_000))),
+    "pairwise": lambda D: D.pairwise(np.random.default_rng(0).random((300, 64))),
+    "emd": lambda D: (lambda x, y, C, a: D.emd(a, a, C))(*_points(300)),
+    "sinkhorn": lambda D: (lambda x, y, C, a: D.sinkhorn(a, a, C, 0.05))(*_points(300)),
+    "sinkhorn_divergence": lambda D: (lambda x, y, C, a: D.sinkhorn_divergence(x, y, reg=0.1))(
+        *_points(300)),
+}
+
+
+def main(case, top=25):
+    from numba.core import event
+
+    import divergences
+
+    with event.install_recorder("numba:compile") as rec:
+        t0 = time.perf_counter()
+        CASES[case](divergences)
+        total = time.perf_counter() - t0
+    starts, rows = {}, []
+    for ts, ev in rec.buffer:
+        fn = ev.data["dispatcher"].py_func
+        key = (fn, str(ev.data["args"]))
+        if ev.is_start:
+            starts[key] = ts
+        else:
+            rows.append((ts - starts.pop(key), f"{fn.__module__}.{fn.__qualname__}"))
+    print(f"{case}: {total:.2f} s, {len(rows)} compilations")
+    for seconds, name in sorted(rows, reverse=True)[:top]:
+        print(f"{seconds:7.2f}  {name}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "kl")
