@@ -369,22 +369,22 @@ def divergence_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
 
 @kernel
 def _kl_rows(code, alpha, p, q, ps, qs, ip, iq):
-    return _rows_parallel(KL, KL, alpha, p, q, ps, qs, ip, iq)
+    return _rows_parallel(KL, code, alpha, p, q, ps, qs, ip, iq)
 
 
 @kernel
 def _kl_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
-    return _rows_serial(KL, KL, alpha, p, q, ps, qs, ip, iq)
+    return _rows_serial(KL, code, alpha, p, q, ps, qs, ip, iq)
 
 
 @kernel
 def _js_rows(code, alpha, p, q, ps, qs, ip, iq):
-    return _rows_parallel(JS, JS, alpha, p, q, ps, qs, ip, iq)
+    return _rows_parallel(JS, code, alpha, p, q, ps, qs, ip, iq)
 
 
 @kernel
 def _js_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
-    return _rows_serial(JS, JS, alpha, p, q, ps, qs, ip, iq)
+    return _rows_serial(JS, code, alpha, p, q, ps, qs, ip, iq)
 
 
 @kernel

@@ -312,12 +312,12 @@ def pairwise_matrix_serial(code, alpha, X, Y, xs, ys, symmetric):
 
 @kernel
 def _js_matrix(code, alpha, X, Y, xs, ys, symmetric):
-    return _matrix_parallel(JS, JS, alpha, X, Y, xs, ys, symmetric)
+    return _matrix_parallel(JS, code, alpha, X, Y, xs, ys, symmetric)
 
 
 @kernel
 def _js_matrix_serial(code, alpha, X, Y, xs, ys, symmetric):
-    return _matrix_serial(JS, JS, alpha, X, Y, xs, ys, symmetric)
+    return _matrix_serial(JS, code, alpha, X, Y, xs, ys, symmetric)
 
 
 @kernel
