@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["TransportResult"]
 
@@ -48,6 +49,12 @@ class TransportResult:
         The regularised objective for entropic solvers, ``None`` otherwise.
     reg : float or None
         The entropic regularisation, ``None`` for exact solvers.
+
+    See Also
+    --------
+    transport : Solve between point sets and return this result.
+    emd : The exact solver on a cost matrix.
+    sinkhorn : The entropic solver on a cost matrix.
     """
 
     cost: Any
@@ -79,7 +86,7 @@ class TransportResult:
             parts.append(f"reg={_brief(self.reg)}")
         return f"TransportResult({', '.join(parts)})"
 
-    def critic(self, points):
+    def critic(self, points: ArrayLike) -> NDArray[np.float64]:
         r"""The Kantorovich–Rubinstein critic evaluated at ``points`` (p = 1 only).
 
         Kantorovich–Rubinstein duality (the WGAN seed documents) reads
@@ -108,6 +115,10 @@ class TransportResult:
         ValueError
             If the result did not come from ``transport(x, y, ..., method="exact")`` with
             ``p=1`` and a metric (``"sqeuclidean"`` is not one).
+
+        See Also
+        --------
+        transport : The solve whose dual potentials define the critic.
 
         Examples
         --------
