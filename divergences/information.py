@@ -43,6 +43,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._foreign_names import foreign_name_hints
 from ._kernels import elementwise as _ew
 from ._validation import (
     as_real_array,
@@ -129,6 +130,7 @@ def _renyi_code(alpha):
     return _ew.RENYI0 if alpha == 0.0 else _ew.RENYIINF if alpha == np.inf else _ew.RENYI
 
 
+@foreign_name_hints
 def kl(p: ArrayLike, q: ArrayLike, *, base: float | None = None, axis: int = -1) -> Divergence:
     r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p \,\|\, q)`.
 

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 
+from ._foreign_names import foreign_name_hints
 from ._kernels.cost import EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN
 from ._kernels.univariate import batch_cost, batch_cost_serial, sorted_cost, staircase
 from ._scaling import (
@@ -250,6 +251,7 @@ def _distances(X, a, Y, b, p, n_problems):
     return out
 
 
+@foreign_name_hints
 def wasserstein_1d(
     x: ArrayLike, y: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = None, *,
     p: float = 1,
