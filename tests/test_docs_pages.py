@@ -1,0 +1,50 @@
+"""The documentation pages whose examples print numbers run as doctests; the citation,
+changelog and package metadata agree with each other."""
+
+import configparser
+import doctest
+import os
+import re
+
+import pytest
+
+import divergences
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+
+@pytest.mark.parametrize("page", ["quickstart.rst", "coming_from.rst"])
+def test_examples_of_the_page_run(page):
+    if page == "coming_from.rst":
+        pytest.importorskip("ot")
+    result = doctest.testfile(os.path.join(ROOT, "docs", page), module_relative=False,
+                              optionflags=FLAGS, verbose=False, report=True)
+    assert result.attempted > 5
+    assert result.failed == 0, f"{result.failed} example(s) of docs/{page} failed (above)"
+
+
+def _read(*parts):
+    with open(os.path.join(ROOT, *parts), encoding="utf-8") as fh:
+        return fh.read()
+
+
+def test_version_is_the_same_everywhere():
+    cfg = configparser.ConfigParser()
+    cfg.read(os.path.join(ROOT, "setup.cfg"))
+    version = cfg["metadata"]["version"]
+    assert divergences.__version__ == version
+    assert re.search(rf"^version: {re.escape(version)}$", _read("CITATION.cff"), re.M)
+    assert f"version = {{{version}}}" in _read("docs", "citation.rst")
+    assert re.search(rf"^## {re.escape(version)}\b", _read("CHANGELOG.md"), re.M)
+
+
+def test_license_file_matches_the_metadata():
+    cfg = configparser.ConfigParser()
+    cfg.read(os.path.join(ROOT, "setup.cfg"))
+    assert cfg["metadata"]["license_expression"] == "BSD-3-Clause"
+    text = _read("LICENSE")
+    assert text.startswith("BSD 3-Clause License")
+    assert "Neither the name of the copyright holder" in text
+    assert "license: BSD-3-Clause" in _read("CITATION.cff")
+
