@@ -48,3 +48,32 @@ def test_license_file_matches_the_metadata():
     assert "Neither the name of the copyright holder" in text
     assert "license: BSD-3-Clause" in _read("CITATION.cff")
 
+
+
+def test_readme_is_self_contained():
+    """No link outside the repository, no relative link (both break on a package index)."""
+    readme = _read("README.md")
+    assert "../" not in readme and "shared/" not in readme
+    for target in re.findall(r"\]\(([^)]+)\)", readme):
+        assert target.startswith("https://"), f"README link {target!r} is not absolute"
+
+
+DOCS_URL = "https://divergences.readthedocs.io/en/latest/"
+
+
+def _slug(title):
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def test_readme_links_to_pages_and_sections_that_exist():
+    links = re.findall(r"[(<](" + re.escape(DOCS_URL) + r"[^)>]*)[)>]", _read("README.md"))
+    assert len(links) >= 10
+    for link in links:
+        page, _, anchor = link[len(DOCS_URL):].partition("#")
+        page = page.removesuffix(".html") or "index"
+        source = ("gallery/GALLERY_HEADER.rst" if page == "auto_examples/index"
+                  else f"{page}.rst")
+        assert os.path.exists(os.path.join(ROOT, "docs", source)), link
+        if anchor:
+            titles = re.findall(r"^(.+)\n[-=~]{3,}$", _read("docs", source), re.M)
+            assert anchor in {_slug(t) for t in titles}, link
