@@ -77,3 +77,28 @@ def test_readme_links_to_pages_and_sections_that_exist():
         if anchor:
             titles = re.findall(r"^(.+)\n[-=~]{3,}$", _read("docs", source), re.M)
             assert anchor in {_slug(t) for t in titles}, link
+
+
+def _helpers():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "sphinx_helpers", os.path.join(ROOT, "docs", "sphinx_helpers.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_markdown_converters_of_the_docs_build():
+    h = _helpers()
+    assert h.inline("`a_b*` see [POT](https://pot.org) W_ 2*3 a|b") == (
+        "``a_b*`` see `POT <https://pot.org>`__ W\\_ 2\\*3 a\\|b")
+    rst = h.markdown_to_rst("# Title\n\n## 1.0\n\n- item `x`\n  continued\n")
+    assert rst.splitlines()[:2] == ["Title", "====="]
+    assert "1.0\n---\n" in rst and "- item ``x``\n  continued" in rst
+    table = h.table_to_rst("Taken on: here\n\n| case | reference |\n| --- | --- |\n"
+                           "| js | jensenshannon(p, q)**2 |\n")
+    assert "   * - js\n     - ``jensenshannon(p, q)**2``" in table
+    assert table.startswith("Taken on: here") and ":header-rows: 1" in table
+    rows = h.benchmark_rows("| kl | 0.5 | ref | 2.0 | 4x |\n| case | a | b | c | d |\n")
+    assert rows == [{"case": "kl", "ours_s": 0.5, "ref_name": "ref", "ref_s": 2.0}]
