@@ -5,6 +5,7 @@ Wasserstein-p between point sets (1-D closed form, exact network simplex, Sinkho
 with numba-compiled kernels. ``import divergences`` compiles nothing.
 """
 
+from ._warnings import CacheWarning, ConvergenceWarning
 from .entropic import sinkhorn, sinkhorn_divergence
 from .exact import emd
 from .information import chi2, hellinger, js, js_distance, kl, renyi, tv
@@ -18,6 +19,8 @@ from .univariate import wasserstein_1d
 __version__ = "0.1.0"
 
 __all__ = [
+    "CacheWarning",
+    "ConvergenceWarning",
     "TransportResult",
     "aligned_histograms",
     "chi2",

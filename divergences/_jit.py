@@ -30,6 +30,7 @@ import numba
 from numba.core.caching import FunctionCache, IndexDataCacheFile
 
 from . import _threads
+from ._warnings import CacheWarning
 
 __all__ = ["FASTMATH", "CacheWarning", "kernel", "serial_twin"]
 
@@ -45,10 +46,6 @@ def _options(parallel):
         fastmath=set(FASTMATH),
         parallel=parallel,
     )
-
-
-class CacheWarning(UserWarning):
-    """The numba cache could not be used; the kernels are compiled instead (slower start)."""
 
 
 _warned = False

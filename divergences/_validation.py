@@ -110,7 +110,7 @@ def check_base(base):
     return base
 
 
-def _real_scalar(value, name):
+def _real_scalar(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
@@ -119,7 +119,7 @@ def _real_scalar(value, name):
     return value
 
 
-def check_p(p):
+def check_p(p: object) -> float:
     """The Wasserstein exponent: a finite real >= 1."""
     p = _real_scalar(p, "p")
     if p < 1:
@@ -292,7 +292,7 @@ def check_alpha(alpha):
 __all__ += ["check_samples_1d", "check_batch_weights", "check_batch_columns", "check_seed"]
 
 
-def check_samples_1d(x, name):
+def check_samples_1d(x: object, name: str) -> np.ndarray:
     """1-D samples ``(n,)`` or a batch of 1-D problems in columns ``(n, K)``, finite."""
     arr = check_finite(as_real_array(x, name), name)
     if arr.ndim not in (1, 2):
@@ -303,7 +303,7 @@ def check_samples_1d(x, name):
     return arr
 
 
-def check_batch_weights(w, n, name):
+def check_batch_weights(w: object, n: int, name: str) -> np.ndarray | None:
     """Weights ``(n,)`` or ``(n, K)`` for ``n`` values per problem; ``None`` stays ``None``.
 
     Finite, non-negative, and a positive total in every column.

@@ -17,19 +17,32 @@ on histograms over the union of observed points (``aligned_histograms(..., discr
 from __future__ import annotations
 
 import math
+import time
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["segment_samples", "sweep", "format_table", "plot_sweep"]
 
 
-def segment_samples(theta, n=200, seed=0):
+#: Printed before the first computation: a first run on a machine is silent while numba
+#: compiles, and users should know why and that it happens once.
+COMPILE_NOTE = (
+    "(The first run on a machine compiles the numba kernels: up to a minute, with nothing\n"
+    " printed meanwhile. They are cached on disk, so later runs start in seconds.)"
+)
+
+
+def segment_samples(
+    theta: float, n: int = 200, seed: int = 0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Samples of :math:`P_0 = (0, Z)` and :math:`P_\\theta = (\\theta, Z)` with a shared Z."""
     z = np.random.default_rng(seed).uniform(0.0, 1.0, n)
     return np.column_stack([np.zeros(n), z]), np.column_stack([np.full(n, float(theta)), z])
 
 
-def sweep(thetas, n=200, seed=0):
+def sweep(thetas: ArrayLike, n: int = 200, seed: int = 0) -> list[dict[str, float]]:
     """W1 (exact), JS, KL and TV between the two segments' samples for each theta.
 
     Returns a list of dicts with keys ``theta, W1, JS, KL, TV``.
@@ -37,7 +50,7 @@ def sweep(thetas, n=200, seed=0):
     from . import aligned_histograms, js, kl, tv, wasserstein
 
     rows = []
-    for theta in thetas:
+    for theta in np.asarray(thetas, dtype=float).ravel():
         x, y = segment_samples(theta, n, seed)
         p, q = aligned_histograms(x, y, discrete=True)[:2]
         rows.append(
@@ -52,7 +65,7 @@ def sweep(thetas, n=200, seed=0):
     return rows
 
 
-def format_table(rows):
+def format_table(rows: list[dict[str, float]]) -> str:
     """A plain-text table of :func:`sweep`'s rows."""
     lines = [f"{'theta':>7} {'W1':>10} {'JS':>10} {'KL':>8} {'TV':>6}"]
     for r in rows:
@@ -62,7 +75,7 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def plot_sweep(rows, path):
+def plot_sweep(rows: list[dict[str, float]], path: str) -> str | None:
     """The WGAN paper's Figure 1: W1 and JS against theta. Returns the path, or None
     when matplotlib is not installed."""
     try:
@@ -85,13 +98,16 @@ def plot_sweep(rows, path):
     return path
 
 
-def run_demo(table_thetas=(-1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0), plot_points=41, n=200,
-             seed=0, out="divergences-demo.png"):
+def run_demo(table_thetas: Any = (-1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0), plot_points: int = 41,
+             n: int = 200, seed: int = 0, out: str | None = "divergences-demo.png") -> int:
     """Print the table for a few theta and save the Figure 1 plot; returns 0."""
     print("Two parallel segments P0 = (0, Z), Ptheta = (theta, Z), Z ~ U[0, 1]"
           f" ({n} shared samples of Z)")
-    print("Expected for theta != 0: W1 = |theta|, JS = log 2 = 0.693147, KL = inf, TV = 1\n")
+    print("Expected for theta != 0: W1 = |theta|, JS = log 2 = 0.693147, KL = inf, TV = 1")
+    print(COMPILE_NOTE + "\n", flush=True)
+    start = time.perf_counter()
     print(format_table(sweep(table_thetas, n, seed)))
+    print(f"\n(computed in {time.perf_counter() - start:.1f} s)")
     if out:
         path = plot_sweep(sweep(np.linspace(-1, 1, plot_points), n, seed), out)
         print(f"\nplot saved to {path}" if path else "\n(matplotlib not installed: no plot)")

@@ -36,10 +36,14 @@ Conventions shared by all functions:
   summation), so proportional histograms are ~1e-16 apart in ``js_distance``, as in SciPy.
 """
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
+from ._foreign_names import foreign_name_hints
 from ._kernels import elementwise as _ew
 from ._validation import (
     as_real_array,
@@ -50,6 +54,9 @@ from ._validation import (
 )
 
 __all__ = ["chi2", "hellinger", "js", "js_distance", "kl", "renyi", "tv"]
+
+#: What every divergence returns: a float for 1-D inputs, an array over the batch otherwise.
+Divergence = float | NDArray[np.float64]
 
 
 def _rows(x, name, axis):
@@ -123,7 +130,8 @@ def _renyi_code(alpha):
     return _ew.RENYI0 if alpha == 0.0 else _ew.RENYIINF if alpha == np.inf else _ew.RENYI
 
 
-def kl(p, q, *, base=None, axis=-1):
+@foreign_name_hints
+def kl(p: ArrayLike, q: ArrayLike, *, base: float | None = None, axis: int = -1) -> Divergence:
     r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p \,\|\, q)`.
 
     .. math:: \mathrm{KL}(p \,\|\, q) = \sum_i p_i \log \frac{p_i}{q_i}
@@ -144,6 +152,14 @@ def kl(p, q, *, base=None, axis=-1):
     float or ndarray
         ``+inf`` if some bin has ``p > 0`` and ``q = 0``. Terms with ``p = 0`` are 0.
 
+    See Also
+    --------
+    js : The symmetric, bounded Jensen-Shannon divergence.
+    renyi : The Renyi divergences, of which KL is the order 1.
+    kl_knn : KL estimated from two continuous samples (k nearest neighbours).
+    pairwise : The matrix of KL between the rows of two arrays.
+    scipy.stats.entropy : ``entropy(p, q)`` is KL along ``axis=0``.
+
     References
     ----------
     S. Kullback and R. A. Leibler, "On information and sufficiency", Ann. Math. Statist.
@@ -163,7 +179,7 @@ def kl(p, q, *, base=None, axis=-1):
     return _in_base(_divergence(_ew.KL, p, q, axis), base)
 
 
-def js(p, q, *, base=None, axis=-1):
+def js(p: ArrayLike, q: ArrayLike, *, base: float | None = None, axis: int = -1) -> Divergence:
     r"""Jensen-Shannon divergence, with values in :math:`[0, \log 2]`.
 
     .. math::
@@ -189,6 +205,13 @@ def js(p, q, *, base=None, axis=-1):
         This is the divergence; SciPy's ``jensenshannon`` returns its square root, which is
         :func:`js_distance`.
 
+    See Also
+    --------
+    js_distance : Its square root, a metric (SciPy's ``jensenshannon``).
+    kl : The Kullback-Leibler divergence it averages.
+    tv : Total variation, bounded like JS (:math:`JS \le \log 2 \cdot TV`).
+    pairwise : The matrix of JS between the rows of two arrays.
+
     References
     ----------
     J. Lin, "Divergence measures based on the Shannon entropy", IEEE Trans. Inf. Theory
@@ -206,7 +229,9 @@ def js(p, q, *, base=None, axis=-1):
     return _in_base(_divergence(_ew.JS, p, q, axis), base)
 
 
-def js_distance(p, q, *, base=None, axis=-1):
+def js_distance(
+    p: ArrayLike, q: ArrayLike, *, base: float | None = None, axis: int = -1
+) -> Divergence:
     r"""Jensen-Shannon distance :math:`\sqrt{\mathrm{JS}(p, q)}`, a metric.
 
     The same as ``scipy.spatial.distance.jensenshannon`` except that the default
@@ -214,6 +239,28 @@ def js_distance(p, q, *, base=None, axis=-1):
     is rejected. See :func:`js` for the conventions.
 
     .. math:: d_{\mathrm{JS}}(p, q) = \sqrt{\mathrm{JS}(p, q)}
+
+    Parameters
+    ----------
+    p, q : array_like
+        Non-negative weights (counts or probabilities) over the same bins.
+    base : float, optional
+        Logarithm base of the JS under the root (``None``: nats; ``2``: the distance is
+        in [0, 1]). Must be greater than 1.
+    axis : int, default -1
+        The axis of the bins. NOTE: SciPy's ``jensenshannon`` uses ``axis=0``.
+
+    Returns
+    -------
+    float or ndarray
+        A float for 1-D inputs, an array of the broadcast batch shape otherwise; in
+        :math:`[0, \sqrt{\log 2}]` (nats).
+
+    See Also
+    --------
+    js : The divergence itself (the square of this distance).
+    hellinger : Another bounded metric between histograms.
+    scipy.spatial.distance.jensenshannon : The same distance along ``axis=0``.
 
     References
     ----------
@@ -231,7 +278,7 @@ def js_distance(p, q, *, base=None, axis=-1):
     return math.sqrt(value) if isinstance(value, float) else np.sqrt(value)
 
 
-def tv(p, q, *, axis=-1):
+def tv(p: ArrayLike, q: ArrayLike, *, axis: int = -1) -> Divergence:
     r"""Total variation distance, with values in :math:`[0, 1]`.
 
     .. math:: \mathrm{TV}(p, q) = \sup_A |P(A) - Q(A)| = \tfrac12 \sum_i |p_i - q_i|
@@ -239,6 +286,24 @@ def tv(p, q, *, axis=-1):
     after normalising along ``axis`` (NOTE: SciPy-style functions use ``axis=0``). It equals
     ``1 - sum_i min(p_i, q_i)``; the form with the smaller rounding error is used, so
     disjoint supports give exactly 1 and identical inputs exactly 0.
+
+    Parameters
+    ----------
+    p, q : array_like
+        Non-negative weights (counts or probabilities) over the same bins.
+    axis : int, default -1
+        The axis of the bins. NOTE: SciPy-style functions use ``axis=0``.
+
+    Returns
+    -------
+    float or ndarray
+        A float for 1-D inputs, an array of the broadcast batch shape otherwise; in [0, 1].
+
+    See Also
+    --------
+    hellinger : :math:`H^2 \le TV \le \sqrt{2} H`.
+    js : Jensen-Shannon, which converges exactly when TV does.
+    wasserstein : A distance that also sees how far apart the supports are.
 
     References
     ----------
@@ -255,7 +320,7 @@ def tv(p, q, *, axis=-1):
     return _divergence(_ew.TV, p, q, axis)
 
 
-def hellinger(p, q, *, axis=-1):
+def hellinger(p: ArrayLike, q: ArrayLike, *, axis: int = -1) -> Divergence:
     r"""Hellinger distance, with values in :math:`[0, 1]`.
 
     .. math::
@@ -265,6 +330,24 @@ def hellinger(p, q, *, axis=-1):
     after normalising along ``axis`` (NOTE: SciPy-style functions use ``axis=0``). The
     first form is used when it is below 1/2 (exact 0 for identical inputs), the second
     otherwise (exact 1 on disjoint supports).
+
+    Parameters
+    ----------
+    p, q : array_like
+        Non-negative weights (counts or probabilities) over the same bins.
+    axis : int, default -1
+        The axis of the bins. NOTE: SciPy-style functions use ``axis=0``.
+
+    Returns
+    -------
+    float or ndarray
+        A float for 1-D inputs, an array of the broadcast batch shape otherwise; in [0, 1].
+
+    See Also
+    --------
+    tv : Total variation, :math:`H^2 \le TV \le \sqrt{2} H`.
+    renyi : The Renyi divergence of order 1/2 is :math:`-2 \log(1 - H^2)`.
+    js_distance : Another bounded metric between histograms.
 
     References
     ----------
@@ -281,13 +364,31 @@ def hellinger(p, q, *, axis=-1):
     return _divergence(_ew.HELLINGER, p, q, axis)
 
 
-def chi2(p, q, *, axis=-1):
+def chi2(p: ArrayLike, q: ArrayLike, *, axis: int = -1) -> Divergence:
     r"""Pearson :math:`\chi^2` divergence :math:`\chi^2(p \,\|\, q)`.
 
     .. math:: \chi^2(p \,\|\, q) = \sum_i \frac{(p_i - q_i)^2}{q_i}
 
     after normalising along ``axis`` (NOTE: SciPy-style functions use ``axis=0``). Bins with
     ``p = q = 0`` contribute 0; a bin with ``p > 0 = q`` gives ``+inf``.
+
+    Parameters
+    ----------
+    p, q : array_like
+        Non-negative weights (counts or probabilities) over the same bins.
+    axis : int, default -1
+        The axis of the bins. NOTE: SciPy-style functions use ``axis=0``.
+
+    Returns
+    -------
+    float or ndarray
+        A float for 1-D inputs, an array of the broadcast batch shape otherwise; ``+inf``
+        where some bin has ``p > 0 = q``.
+
+    See Also
+    --------
+    kl : :math:`KL \le \log(1 + \chi^2)`.
+    renyi : The Renyi divergence of order 2 is :math:`\log(1 + \chi^2)`.
 
     References
     ----------
@@ -305,7 +406,9 @@ def chi2(p, q, *, axis=-1):
     return _divergence(_ew.CHI2, p, q, axis)
 
 
-def renyi(p, q, alpha, *, base=None, axis=-1):
+def renyi(
+    p: ArrayLike, q: ArrayLike, alpha: float, *, base: float | None = None, axis: int = -1
+) -> Divergence:
     r"""Renyi divergence of order ``alpha`` >= 0.
 
     .. math::
@@ -325,6 +428,29 @@ def renyi(p, q, alpha, *, base=None, axis=-1):
     Near ``alpha = 1`` (``|alpha - 1| <= 1/8``) it is computed as
     :math:`\log(1 + \sum_i p_i \operatorname{expm1}((1 - \alpha) \log(q_i / p_i)))
     / (\alpha - 1)`, which keeps its digits as ``alpha`` tends to 1 (and tends to KL).
+
+    Parameters
+    ----------
+    p, q : array_like
+        Non-negative weights (counts or probabilities) over the same bins.
+    alpha : float
+        The order, in :math:`[0, +\infty]` (``float("inf")`` allowed).
+    base : float, optional
+        Logarithm base (``None``: natural log, nats; ``2``: bits).
+    axis : int, default -1
+        The axis of the bins. NOTE: SciPy-style functions use ``axis=0``.
+
+    Returns
+    -------
+    float or ndarray
+        A float for 1-D inputs, an array of the broadcast batch shape otherwise; ``+inf``
+        in the cases above.
+
+    See Also
+    --------
+    kl : The order 1.
+    hellinger : The order 1/2 is :math:`-2 \log(1 - H^2)`.
+    chi2 : The order 2 is :math:`\log(1 + \chi^2)`.
 
     References
     ----------

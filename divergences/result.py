@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["TransportResult"]
 
@@ -48,6 +49,12 @@ class TransportResult:
         The regularised objective for entropic solvers, ``None`` otherwise.
     reg : float or None
         The entropic regularisation, ``None`` for exact solvers.
+
+    See Also
+    --------
+    transport : Solve between point sets and return this result.
+    emd : The exact solver on a cost matrix.
+    sinkhorn : The entropic solver on a cost matrix.
     """
 
     cost: Any
@@ -64,7 +71,22 @@ class TransportResult:
     # Support points and metric, kept so that ``critic`` can be evaluated off the support.
     _support: Any = field(default=None, repr=False, compare=False)
 
-    def critic(self, points):
+    def __repr__(self) -> str:
+        """A one-line summary: plan shape, cost, distance, status, convergence.
+
+        The plan, the potentials and the support points are never printed (at n = 500 the
+        whole plan runs to tens of thousands of characters); read the fields for them.
+        """
+        parts = [f"plan={_brief_plan(self.plan)}", f"cost={_brief(self.cost)}",
+                 f"distance={_brief(self.distance)}", f"status={self.status!r}",
+                 f"converged={_brief(self.converged)}", f"n_iter={_brief(self.n_iter)}"]
+        if self.p != 1.0:
+            parts.append(f"p={_brief(self.p)}")
+        if self.reg is not None:
+            parts.append(f"reg={_brief(self.reg)}")
+        return f"TransportResult({', '.join(parts)})"
+
+    def critic(self, points: ArrayLike) -> NDArray[np.float64]:
         r"""The Kantorovich–Rubinstein critic evaluated at ``points`` (p = 1 only).
 
         Kantorovich–Rubinstein duality (the WGAN seed documents) reads
@@ -94,6 +116,10 @@ class TransportResult:
             If the result did not come from ``transport(x, y, ..., method="exact")`` with
             ``p=1`` and a metric (``"sqeuclidean"`` is not one).
 
+        See Also
+        --------
+        transport : The solve whose dual potentials define the critic.
+
         Examples
         --------
         >>> from divergences import transport
@@ -112,3 +138,30 @@ class TransportResult:
         from ._critic import evaluate_critic  # local import: only the exact solver needs it
 
         return evaluate_critic(self, np.asarray(points))
+
+
+def _brief(value: Any) -> str:
+    """A scalar as Python prints it (``%.6g`` for floats); an array as a few values."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        if value.size <= 4:
+            return "[" + ", ".join(_brief(v) for v in value.ravel().tolist()) + "]"
+        if value.dtype == bool:
+            return f"<{int(value.sum())} of {value.size} True>"
+        shape = "x".join(str(n) for n in value.shape)
+        return f"<{shape} values in [{_brief(value.min())}, {_brief(value.max())}]>"
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return repr(value)
+
+
+def _brief_plan(plan: Any) -> str:
+    """The plan's shape and kind, never its entries."""
+    if plan is None:
+        return "None"
+    shape = "x".join(str(n) for n in getattr(plan, "shape", ()))
+    if isinstance(plan, np.ndarray):
+        return f"<{shape} dense>"
+    layout = getattr(plan, "format", None)  # scipy.sparse
+    return f"<{shape} sparse {layout}>" if layout else f"<{shape} {type(plan).__name__}>"

@@ -6,11 +6,15 @@ union of the observed values for discrete data); :func:`kl_knn` estimates the KL
 between two continuous distributions directly from samples, without bins.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
-from collections import namedtuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._validation import (
     as_real_array,
@@ -27,7 +31,12 @@ __all__ = ["AlignedHistograms", "aligned_histograms", "kl_knn"]
 #: same bins, and ``support``: the bin edges (an array for 1-D data, a tuple of d arrays
 #: for d-D data, where ``p`` and ``q`` are the flattened d-D histograms in C order), or,
 #: for discrete data, the observed values (shape (k,) for 1-D data, (k, d) rows for d-D).
-AlignedHistograms = namedtuple("AlignedHistograms", ["p", "q", "support"])
+class AlignedHistograms(NamedTuple):
+    """Counts ``p`` (of x) and ``q`` (of y) over the same bins, and their ``support``."""
+
+    p: NDArray[np.float64]
+    q: NDArray[np.float64]
+    support: Any
 
 #: the most bins (the product over dimensions) :func:`aligned_histograms` builds: each
 #: takes ~40 bytes at the peak (two float64 histograms and NumPy's temporaries), so
@@ -66,7 +75,14 @@ def _check_bin_spec(spec, lims):
         check_finite(as_real_array(spec, "bins"), "bins")
 
 
-def aligned_histograms(x, y, *, bins="auto", range=None, discrete=False):
+def aligned_histograms(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    bins: int | str | Sequence[Any] = "auto",
+    range: tuple[float, float] | Sequence[tuple[float, float]] | None = None,  # noqa: A002
+    discrete: bool = False,
+) -> AlignedHistograms:
     r"""Count two samples over common bins, ready for :func:`kl`, :func:`js`, :func:`tv`.
 
     Continuous data (``discrete=False``): the bin edges of each dimension are computed by
@@ -102,6 +118,12 @@ def aligned_histograms(x, y, *, bins="auto", range=None, discrete=False):
         Named tuple ``(p, q, support)``: float64 counts of ``x`` and of ``y`` over the same
         bins (for d-D data, the d-D histogram flattened in C order), and the bin edges
         (array, or tuple of d arrays) or the observed values.
+
+    See Also
+    --------
+    kl, js, tv : Divergences between the two histograms.
+    kl_knn : KL between continuous samples without bins.
+    numpy.histogram_bin_edges : The rules behind ``bins``.
 
     Examples
     --------
@@ -204,7 +226,7 @@ def _rule_count(col, rule, lims):
     return int(np.ceil((hi - lo) / width)) if width and np.isfinite(width) else 1
 
 
-def kl_knn(x, y, *, k=1, base=None):
+def kl_knn(x: ArrayLike, y: ArrayLike, *, k: int = 1, base: float | None = None) -> float:
     r"""k-nearest-neighbour estimate of :math:`\mathrm{KL}(P \,\|\, Q)` from samples.
 
     The estimator of Wang, Kulkarni and Verdu (2009): with ``x`` (n points in
@@ -236,6 +258,11 @@ def kl_knn(x, y, *, k=1, base=None):
     Returns
     -------
     float
+
+    See Also
+    --------
+    kl : KL between histograms.
+    aligned_histograms : Turn two samples into histograms over shared bins.
 
     References
     ----------

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse
+from numpy.typing import ArrayLike, NDArray
 
+from ._foreign_names import foreign_name_hints
 from ._kernels.cost import EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN
 from ._kernels.univariate import batch_cost, batch_cost_serial, sorted_cost, staircase
 from ._scaling import (
@@ -249,7 +251,11 @@ def _distances(X, a, Y, b, p, n_problems):
     return out
 
 
-def wasserstein_1d(x, y, a=None, b=None, *, p=1):
+@foreign_name_hints
+def wasserstein_1d(
+    x: ArrayLike, y: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = None, *,
+    p: float = 1,
+) -> float | NDArray[np.float64]:
     r"""Wasserstein distance :math:`W_p` between 1-D measures, one or many at once.
 
     .. math:: W_p(\alpha, \beta) = \Big(\int_0^1 |F^{-1}(t) - G^{-1}(t)|^p\,dt\Big)^{1/p},
@@ -274,6 +280,13 @@ def wasserstein_1d(x, y, a=None, b=None, *, p=1):
     float or ndarray of shape (K,)
         :math:`W_p` (the root applied), a float when every input is 1-D. POT's
         ``ot.wasserstein_1d`` returns :math:`W_p^p` instead.
+
+    See Also
+    --------
+    wasserstein : One problem in any dimension (the closed form for 1-D data).
+    transport : The same with the plan and the dual potentials.
+    sliced_wasserstein : 1-D distances of random projections of d-D data.
+    scipy.stats.wasserstein_distance : :math:`W_1` of one 1-D problem.
 
     Notes
     -----
