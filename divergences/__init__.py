@@ -7,6 +7,7 @@ with numba-compiled kernels. ``import divergences`` compiles nothing.
 
 from ._warnings import CacheWarning, ConvergenceWarning
 from .entropic import sinkhorn, sinkhorn_divergence
+from .evaluation import wgan_critic
 from .exact import emd
 from .information import chi2, hellinger, js, js_distance, kl, renyi, tv
 from .matrices import pairwise
@@ -39,4 +40,5 @@ __all__ = [
     "tv",
     "wasserstein",
     "wasserstein_1d",
+    "wgan_critic",
 ]

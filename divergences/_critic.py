@@ -51,7 +51,7 @@ def evaluate_critic(result, points):
         raise ValueError(
             f"critic is defined for p=1 (Kantorovich–Rubinstein duality), got p={result.p}"
         )
-    x, y, code, q = result._support
+    x, y, code, q = result._support[:4]
     if code == SQEUCLIDEAN:
         raise ValueError("critic needs a metric; 'sqeuclidean' is not one (use p=1 with "
                          "metric='euclidean')")

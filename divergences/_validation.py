@@ -11,6 +11,7 @@ import numbers
 import sys
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = [
     "as_real_array",
@@ -156,7 +157,7 @@ def check_n_projections(value):
     return value
 
 
-def check_points(x, name):
+def check_points(x: object, name: str) -> NDArray[np.float64]:
     """Support points or samples as an ``(n, d)`` float64 array (``(n,)`` becomes ``(n, 1)``)."""
     arr = check_finite(as_real_array(x, name), name)
     if arr.ndim == 1:

@@ -333,6 +333,8 @@ def _parser():
                                        "(the default)")
     demo.add_argument("--out", default="divergences-demo.png",
                       help="where to save the plot ('' for none)")
+    demo.add_argument("--learn", action="store_true",
+                      help="print gradient descent on theta with W1 and with JS instead")
     cmp_ = sub.add_parser("compare", help="every distance between two data files "
                                           "(CSV with a header, or .npy)")
     cmp_.add_argument("a", help="a regular file: CSV (UTF-8, header row) or .npy")
@@ -358,8 +360,10 @@ def main(argv=None):
             return exc.code
         if args.command == "compare":
             return _compare(args)
-        from .demo import run_demo
+        from .demo import run_demo, run_learning_demo
 
+        if getattr(args, "learn", False):
+            return run_learning_demo()
         return run_demo(out=getattr(args, "out", "divergences-demo.png"))
     except (CliError, ValueError, TypeError) as exc:
         if isinstance(exc, CliError) and len(exc.args) > 1:

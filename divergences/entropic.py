@@ -59,6 +59,7 @@ returned plan).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -89,6 +90,7 @@ from ._validation import (
     check_same_dimension,
     check_weights,
 )
+from ._validation_learning import check_bool
 from ._warnings import ConvergenceWarning
 from .result import TransportResult
 
@@ -295,10 +297,13 @@ def _transport_sinkhorn(x, y, a, b, p, metric_code, reg, **options):
     ``cost`` is :math:`\langle P, d^p\rangle` and ``distance`` its ``1/p`` power.
     """
     fl = _point_problem(x, y, a, b, p, metric_code, reg, options, "transport(method='sinkhorn')")
-    return _wrap(fl, reg, p)
+    q = check_minkowski_order(options.get("q"), metric_code == MINKOWSKI)  # checked above
+    # the support (and weights: an online solve has no plan) for TransportResult.gradient
+    return dataclasses.replace(_wrap(fl, reg, p), _support=(x, y, metric_code, q, a, b))
 
 
-def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", **options):
+def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean",
+                        return_gradient=False, **options):
     r"""The debiased Sinkhorn divergence between two weighted point sets.
 
     .. math:: S_\varepsilon(\alpha, \beta) = \mathrm{OT}_\varepsilon(\alpha, \beta)
@@ -327,6 +332,15 @@ def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", *
         Exponent of the ground cost.
     metric : str, default "euclidean"
         As in :func:`divergences.transport`.
+    return_gradient : bool, default False
+        Also return the gradient of :math:`S_\varepsilon` (that of the raw difference,
+        before any clipping at 0) with respect to ``x``, ``y``, ``a``, ``b``: a
+        named tuple ``Gradients(x, y, a, b)``, with the conventions of
+        :meth:`TransportResult.gradient`. In the symmetric terms both arguments move:
+        :math:`\nabla_{x_i} S_\varepsilon = \sum_j P^{\alpha\beta}_{ij} \nabla_1 c(x_i, y_j)
+        - \sum_k \tfrac12 (P^{\alpha\alpha}_{ik} + P^{\alpha\alpha}_{ki}) \nabla_1 c(x_i, x_k)`
+        and :math:`\nabla_a S_\varepsilon = f^{\alpha\beta} - \tfrac12(f^{\alpha\alpha}
+        + g^{\alpha\alpha})`, centred.
     **options
         ``tol``, ``max_iter``, ``online``, ``q`` as in :func:`divergences.transport`.
 
@@ -357,6 +371,11 @@ def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", *
     0.0
     >>> round(sinkhorn_divergence([0.0, 1.0], [0.3, 1.3], reg=0.5), 6)  # a translation by t
     0.09
+    >>> value, grad = sinkhorn_divergence([0.0, 1.0], [0.3, 1.3], reg=0.5, return_gradient=True)
+    >>> grad.x.round(6), grad.y.round(6)  # d|t|^2/dt = 2t, shared by the two points
+    (array([[-0.3],
+           [-0.3]]), array([[0.3],
+           [0.3]]))
     """
     x = check_points(x, "x")
     y = check_points(y, "y")
@@ -366,16 +385,22 @@ def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", *
     p = check_p(p)
     code = metric_code(metric)
     reg = check_reg(reg)
+    return_gradient = check_bool(return_gradient, "return_gradient")
     a, b = normalise(a), normalise(b)  # no overflow for counts near 1e308
     what = "sinkhorn_divergence"
     same = x.shape == y.shape and np.array_equal(x, y) and np.array_equal(a, b)
-    ab = _point_problem(x, y, a, b, p, code, reg, options, what, same)["objective"]
-    aa = _point_problem(x, x, a, a, p, code, reg, options, what, True)["objective"]
-    bb = _point_problem(y, y, b, b, p, code, reg, options, what, True)["objective"]
-    raw = ab - 0.5 * (aa + bb)
+    ab = _point_problem(x, y, a, b, p, code, reg, options, what, same)
+    aa = _point_problem(x, x, a, a, p, code, reg, options, what, True)
+    bb = _point_problem(y, y, b, b, p, code, reg, options, what, True)
+    raw = ab["objective"] - 0.5 * (aa["objective"] + bb["objective"])
     # q was validated by _point_problem above
     q = check_minkowski_order(options.get("q"), code == MINKOWSKI)
-    return max(raw, 0.0) if _positive_definite_gibbs(code, p, q) else raw
+    value = max(raw, 0.0) if _positive_definite_gibbs(code, p, q) else raw
+    if not return_gradient:
+        return value
+    from ._gradients import divergence_gradients
+
+    return value, divergence_gradients(x, y, a, b, ab, aa, bb, code, q, p, reg)
 
 
 def _positive_definite_gibbs(code, p, q):

@@ -68,7 +68,10 @@ class TransportResult:
     p: float = 1.0
     objective: Any = None
     reg: float | None = None
-    # Support points and metric, kept so that ``critic`` can be evaluated off the support.
+    # Support points and metric ``(x, y, metric_code, q)``, kept so that ``critic`` can be
+    # evaluated off the support and ``gradient`` can differentiate the ground cost;
+    # Sinkhorn results between points append the normalised weights ``(a, b)`` (an online
+    # solve keeps no plan: ``gradient`` rebuilds it from the potentials).
     _support: Any = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
@@ -130,14 +133,110 @@ class TransportResult:
         >>> float(res.critic(x).mean() - res.critic(y).mean()), res.distance
         (3.0, 3.0)
         """
-        if self._support is None:
+        if self._support is None or self.reg is not None:
             raise ValueError(
-                "critic: this result has no support points; use transport(x, y, ...) with "
-                "p=1 and a metric (not emd on a bare cost matrix)"
+                "critic: this result has no support points or is entropic; use "
+                "transport(x, y, ...) with p=1 and a metric (not emd on a bare cost matrix, "
+                "not method='sinkhorn')"
             )
         from ._critic import evaluate_critic  # local import: only the exact solver needs it
 
         return evaluate_critic(self, np.asarray(points))
+
+    def gradient(self, wrt: str) -> NDArray[np.float64]:
+        r"""Gradient of ``cost`` (of ``objective`` for Sinkhorn) with respect to the points
+        or the weights.
+
+        By the envelope theorem, with the returned plan :math:`P` and potentials
+        :math:`(f, g)` held fixed, for the ground cost :math:`c = d^p`:
+
+        .. math:: \nabla_{x_i} W_p^p = \sum_j P_{ij}\, \nabla_1 c(x_i, y_j), \qquad
+                  \nabla_{y_j} W_p^p = \sum_i P_{ij}\, \nabla_2 c(x_i, y_j),
+
+        .. math:: \nabla_a W_p^p = f - \tfrac1n \textstyle\sum_i f_i, \qquad
+                  \nabla_b W_p^p = g - \tfrac1m \textstyle\sum_j g_j,
+
+        the weights' gradients being the potentials projected onto the tangent space of
+        the simplex (the weights are normalised: only changes :math:`v` with
+        :math:`\sum_i v_i = 0` keep a probability vector, and the potentials are defined up
+        to :math:`(f + t, g - t)` anyway). For Sinkhorn results the same formulas, with the
+        entropic plan and potentials, give the gradient of the entropic objective
+        :math:`\langle P, C\rangle + \varepsilon\,\mathrm{KL}(P\|ab^T)` (``objective``), not
+        of its linear part ``cost``. The gradient of :math:`W_p` itself follows by the chain
+        rule,
+
+        .. math:: \nabla W_p = \frac{1}{p}\, W_p^{1-p}\, \nabla W_p^p ,
+
+        i.e. ``res.gradient(wrt) / (p * res.distance**(p - 1))`` for ``res.distance > 0``
+        (``p = 1``: the same array; :math:`W_p` is not differentiable where it is 0).
+
+        Parameters
+        ----------
+        wrt : {"x", "y", "a", "b"}
+            The support points of the source or target measure, or their weights.
+
+        Returns
+        -------
+        ndarray
+            Shape ``(n, d)`` / ``(m, d)`` for ``"x"`` / ``"y"`` (``d = 1`` for 1-D data),
+            ``(n,)`` / ``(m,)`` for ``"a"`` / ``"b"`` (summing to 0; ``(n, K)`` for ``K``
+            batched targets).
+
+        Raises
+        ------
+        ValueError
+            ``wrt`` not one of the four names; ``"x"`` or ``"y"`` for a result without
+            support points (:func:`emd` or :func:`sinkhorn` on a cost matrix: there the
+            gradient with respect to the cost matrix is the plan).
+
+        Notes
+        -----
+        Where the cost is not differentiable the returned vector is the gradient at the
+        returned plan and potentials, which is a valid one-sided element:
+
+        * *Non-unique plans* (ties in 1-D, e.g. equal points or symmetric
+          configurations; the degenerate plans of equal uniform weights): the cost is a
+          minimum over plans of smooth functions, and the gradient at the returned plan
+          is an element of its Fréchet superdifferential,
+          :math:`W(x + h) \le W(x) + \langle \nabla, h\rangle + o(|h|)`. In 1-D the
+          plan is the monotone one, tied values being paired in the (deterministic)
+          order of the sort.
+        * *Non-unique potentials* (degenerate plans, e.g. ``n = m`` with uniform
+          weights): the cost is convex in ``(a, b)`` and the centred potentials are a
+          subgradient, :math:`W(a + v) \ge W(a) + \langle \nabla_a, v\rangle`.
+        * *Kinks of the metric* (:math:`x_i = y_j` carrying mass with ``p = 1``, a zero
+          coordinate of the difference for ``"cityblock"``, ties of the largest
+          coordinate for ``"chebyshev"``): the element of the metric's subdifferential of
+          smallest norm (0 at :math:`x = y`; the midpoint of a ``"cityblock"`` kink; the
+          slope shared equally by tied ``"chebyshev"`` coordinates).
+
+        For a non-converged solve (``converged=False``) the formulas are applied to the
+        returned iterate. :func:`sliced_wasserstein` and :func:`sinkhorn_divergence`
+        return floats: they give their gradients with ``return_gradient=True``, as a
+        ``(value, Gradients(x, y, a, b))`` pair with the same conventions.
+
+        See Also
+        --------
+        critic : the Kantorovich potential of a ``p = 1`` exact result, off the support.
+        divergences.sliced_wasserstein : ``return_gradient=True`` for its gradients.
+        divergences.sinkhorn_divergence : ``return_gradient=True`` for its gradients.
+
+        Examples
+        --------
+        >>> from divergences import transport
+        >>> res = transport([[0.0, 0.0]], [[3.0, 4.0]], p=2)
+        >>> res.cost, res.gradient("x"), res.gradient("y")
+        (25.0, array([[-6., -8.]]), array([[6., 8.]]))
+        >>> res = transport([0.0, 1.0], [2.0, 3.0], [1, 3], [1, 1])  # W_1 in 1-D
+        >>> res.gradient("x")
+        array([[-0.25],
+               [-0.75]])
+        >>> res.gradient("a"), res.gradient("b")
+        (array([ 0.5, -0.5]), array([-0.5,  0.5]))
+        """
+        from ._gradients import result_gradient  # local import: only gradients need it
+
+        return result_gradient(self, wrt)
 
 
 def _brief(value: Any) -> str:
