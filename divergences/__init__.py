@@ -7,6 +7,7 @@ with numba-compiled kernels. ``import divergences`` compiles nothing.
 
 from .entropic import sinkhorn, sinkhorn_divergence
 from .exact import emd
+from .gaussian import frechet_distance, gaussian_map, gaussian_wasserstein
 from .information import chi2, hellinger, js, js_distance, kl, renyi, tv
 from .matrices import pairwise
 from .result import TransportResult
@@ -22,6 +23,9 @@ __all__ = [
     "aligned_histograms",
     "chi2",
     "emd",
+    "frechet_distance",
+    "gaussian_map",
+    "gaussian_wasserstein",
     "hellinger",
     "js",
     "js_distance",
