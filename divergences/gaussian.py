@@ -164,7 +164,7 @@ def frechet_distance(x, y):
     the largest variance is dropped, the zero eigenvalues of a singular covariance). The
     trace term is the sum of the singular values of :math:`L_x^T L_y`, at most
     ``min(n, d) x min(m, d)``. For ``n = m = 10,000`` features of dimension 2048 (FID's
-    size) this is several times faster than the formula of pytorch-fid, which takes
+    size) this is about 3 times faster than the formula of pytorch-fid, which takes
     ``scipy.linalg.sqrtm`` of the non-symmetric product :math:`S_x S_y` and can return
     complex numbers, NaN, or a wrong value when the covariances are ill-conditioned or
     singular (e.g. fewer samples than dimensions); see ``benchmarks/bench_gaussian.py``.

@@ -60,6 +60,7 @@ def _emd_partial(a, b, cost, mass, max_iter, *, p=1.0):
         total = math.fsum((coo.data * cost[coo.row, coo.col]).tolist())
         plan = scipy.sparse.csr_array(plan)
     else:
+        plan = np.ascontiguousarray(plan)  # not a view keeping the extended plan alive
         total = math.fsum((plan * cost).ravel().tolist())
     f_ext, g_ext = res.potentials
     f = np.minimum(f_ext[:n] + g_ext[m], 0.0)  # <= 0 up to rounding: clipped

@@ -321,3 +321,82 @@ def test_frechet_fewer_samples_than_dimensions_against_mpmath():
     assert frechet_distance(x, y) == pytest.approx(ref, rel=1e-10)
     naive = naive_fid(x, y)
     print(f"n < d: ours {abs(frechet_distance(x, y) - ref) / ref:.1e}, pytorch-fid {naive}")
+
+
+@st.composite
+def gaussians(draw, d=3):
+    seed = draw(st.integers(0, 2**32 - 1))
+    rank = draw(st.integers(0, d))
+    rng = np.random.default_rng(seed)
+    factor = rng.normal(size=(d, rank)) * draw(st.floats(1e-3, 1e3))
+    return rng.normal(size=d) * draw(st.floats(0, 10)), factor @ factor.T
+
+
+@settings(deadline=None, max_examples=40)
+@given(gaussians(), gaussians(), gaussians())
+def test_metric_properties(g1, g2, g3):
+    """A metric on Gaussians (singular ones included): symmetric, triangle inequality,
+    translation invariant, homogeneous; finite and never NaN."""
+    d12, d21 = gaussian_wasserstein(*g1, *g2), gaussian_wasserstein(*g2, *g1)
+    d13, d23 = gaussian_wasserstein(*g1, *g3), gaussian_wasserstein(*g2, *g3)
+    scale = 1.0 + max(np.sqrt(np.trace(g[1])) + np.abs(g[0]).max() for g in (g1, g2, g3))
+    assert np.isfinite([d12, d13, d23]).all()
+    assert d12 == pytest.approx(d21, rel=1e-7, abs=1e-7 * scale)
+    assert d13 <= d12 + d23 + 1e-7 * scale
+    shift = np.arange(3.0)
+    assert gaussian_wasserstein(g1[0] + shift, g1[1], g2[0] + shift, g2[1]) == pytest.approx(
+        d12, rel=1e-7, abs=1e-7 * scale)
+    assert gaussian_wasserstein(3 * g1[0], 9 * g1[1], 3 * g2[0], 9 * g2[1]) == pytest.approx(
+        3 * d12, rel=1e-7, abs=3e-7 * scale)
+
+
+def test_map_with_singular_source_reaches_the_projection():
+    """Sx singular: the map sends N(mx, Sx) onto N(my, P Sy P), P the projector on range
+    Sx; when range Sy lies in range Sx this is Sy (the optimal map exists)."""
+    rng = np.random.default_rng(7)
+    d = 5
+    fx = rng.normal(size=(d, 3))
+    sx = fx @ fx.T
+    proj = fx @ np.linalg.pinv(fx)
+    sy = random_cov(rng, d)
+    a, _ = gaussian_map(np.zeros(d), sx, np.zeros(d), sy)
+    np.testing.assert_allclose(a, a.T, atol=0)
+    np.testing.assert_allclose(a @ sx @ a, proj @ sy @ proj, atol=1e-9)
+    fy = fx @ rng.normal(size=(3, 2))  # range Sy inside range Sx: the map is optimal
+    sy = fy @ fy.T
+    a, b = gaussian_map(np.ones(d), sx, np.zeros(d), sy)
+    np.testing.assert_allclose(a @ sx @ a, sy, atol=1e-9)
+    cost = np.sum((b + a @ np.ones(d) - np.ones(d)) ** 2) + np.trace(
+        (a - np.eye(d)) @ sx @ (a - np.eye(d)))
+    assert cost == pytest.approx(gaussian_wasserstein(np.ones(d), sx, np.zeros(d), sy) ** 2,
+                                 rel=1e-9)
+
+
+def test_frechet_more_samples_than_dimensions_ill_conditioned_against_mpmath():
+    """n > d (pivoted Cholesky factors), spectra down to 1e-12: mpmath on the exact
+    sample means and covariances of the float data."""
+    rng = np.random.default_rng(11)
+    n, d = 40, 6
+    spectrum = np.logspace(0, -12, d)
+    qx, qy = (np.linalg.qr(rng.normal(size=(d, d)))[0] for _ in range(2))
+    x = rng.normal(size=(n, d)) * np.sqrt(spectrum) @ qx.T
+    y = rng.normal(size=(n, d)) * np.sqrt(spectrum) @ qy.T + 0.01
+    with mpmath.workdps(50):
+        def stats(v):
+            rows = [[mpmath.mpf(float(e)) for e in r] for r in v]
+            mean = [sum(r[k] for r in rows) / n for k in range(d)]
+            cov = mpmath.matrix(d, d)
+            for i in range(d):
+                for j in range(i, d):
+                    cov[i, j] = cov[j, i] = sum((r[i] - mean[i]) * (r[j] - mean[j])
+                                                for r in rows) / (n - 1)
+            return mean, cov
+
+        (mx, sx), (my, sy) = stats(x), stats(y)
+        w, q = mpmath.eigsy(sx)
+        root = q * mpmath.diag([mpmath.sqrt(max(v, 0)) for v in w]) * q.T
+        mu = mpmath.eigsy(root * sy * root, eigvals_only=True)
+        ref = float(sum((u - v) ** 2 for u, v in zip(mx, my, strict=True))
+                    + sum(sx[i, i] + sy[i, i] for i in range(d))
+                    - 2 * sum(mpmath.sqrt(max(v, 0)) for v in mu))
+    assert frechet_distance(x, y) == pytest.approx(ref, rel=1e-8)

@@ -128,3 +128,18 @@ def test_properties_against_highs(n, m, seed, fraction, integer_costs):
     low, high = emd(a, b, cost, mass=0.5 * mass), emd(a, b, cost, mass=mass)
     assert low.cost <= high.cost + 1e-12
     assert low.cost <= 0.5 * high.cost + 1e-12
+
+
+def test_sparse_plan_path(monkeypatch):
+    """Beyond DENSE_PLAN_MAX entries the plan is scipy.sparse; the partial result keeps
+    that form, restricted to the real points."""
+    import divergences.exact as exact
+
+    monkeypatch.setattr(exact, "DENSE_PLAN_MAX", 10)
+    a, b, cost = problem(5, 6, 7)
+    mass = 0.5 * min(a.sum(), b.sum())
+    res = emd(a, b, cost, mass=mass)
+    assert scipy.sparse.issparse(res.plan) and res.plan.shape == (6, 7)
+    check_partial_transport(res, a, b, cost, mass)
+    monkeypatch.undo()
+    assert res.cost == pytest.approx(emd(a, b, cost, mass=mass).cost, rel=1e-12)
