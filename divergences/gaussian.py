@@ -116,8 +116,9 @@ def gaussian_wasserstein(mean_x, cov_x, mean_y, cov_y):
     mx, sx, my, sy, eps = _check_pairs(mean_x, cov_x, mean_y, cov_y)
     scale = _power_of_two(_magnitude(mx, sx, my, sy))
     s = scale[..., None]
-    lx, tx = _eigen_factor(sx / (s[..., None] ** 2), "cov_x", eps[0])
-    ly, ty = _eigen_factor(sy / (s[..., None] ** 2), "cov_y", eps[1])
+    s2 = s[..., None]  # divided twice: s**2 may underflow where s does not
+    lx, tx = _eigen_factor(sx / s2 / s2, "cov_x", eps[0])
+    ly, ty = _eigen_factor(sy / s2 / s2, "cov_y", eps[1])
     shift = np.sum((mx / s - my / s) ** 2, axis=-1)
     same = np.all(sx == sy, axis=(-1, -2))
     squared = shift + _bures_squared(lx, ly, tx, ty, same)
@@ -272,10 +273,10 @@ def gaussian_map(mean_x, cov_x, mean_y, cov_y):
     """
     mx, sx, my, sy, eps = _check_pairs(mean_x, cov_x, mean_y, cov_y)
     scale = _power_of_two(_magnitude(mx, sx, my, sy))[..., None, None]
-    w, q = np.linalg.eigh(sx / scale**2)
+    w, q = np.linalg.eigh(sx / scale / scale)
     check_psd_eigenvalues(w, "cov_x", eps[0])
     w = _clip(w)
-    ly, _ = _eigen_factor(sy / scale**2, "cov_y", eps[1])
+    ly, _ = _eigen_factor(sy / scale / scale, "cov_y", eps[1])
     root = np.sqrt(w)
     k = np.swapaxes(q * root[..., None, :], -1, -2) @ ly
     u, sing, _ = np.linalg.svd(k)

@@ -126,6 +126,11 @@ def test_scaling_and_float32():
     s = 2.0**-300
     assert gaussian_wasserstein(mx * s, sx * s * s, my * s, sy * s * s) == pytest.approx(
         base * s, rel=1e-12)
+    tiny = np.array([5e-240, -5e-240, 3e-239])  # zero covariances, tiny means
+    assert gaussian_wasserstein(tiny, np.zeros((3, 3)), 0 * tiny, np.zeros((3, 3))) == (
+        pytest.approx(np.sqrt(np.sum(tiny**2)), rel=1e-12))
+    a, b = gaussian_map(tiny, np.zeros((3, 3)), 0 * tiny, np.eye(3) * 1e-300)
+    assert np.isfinite(a).all() and np.isfinite(b).all()
     s = 2.0**250
     assert gaussian_wasserstein(mx * s, sx * s * s, my * s, sy * s * s) == pytest.approx(
         base * s, rel=1e-12)
