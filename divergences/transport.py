@@ -46,7 +46,9 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
     mass : float, optional
         Partial transport: move exactly this mass, ``0 < mass <= min(sum(a), sum(b))``,
         at least cost, by the exact solver (``method="auto"`` or ``"exact"``); ``a`` and
-        ``b`` are then used as given (default ``1/n`` each). See :func:`emd`.
+        ``b`` are then used as given (default ``1/n`` each); ``cost`` is the partial
+        cost :math:`\sum\gamma_{ij} d(x_i, y_j)^p`, ``distance`` its ``p``-th root, and
+        ``potentials`` the partial dual described in :func:`emd`.
     **options
         Passed to the solver (``max_iter``, ``tol``, ``q`` ...); unknown ones raise TypeError.
 
