@@ -17,7 +17,7 @@ import platform
 import sys
 import time
 
-AREAS = ["information", "univariate", "exact", "entropic", "cold_start", "gradients"]
+AREAS = ["information", "univariate", "exact", "entropic", "gaussian", "gradients", "cold_start"]
 
 
 def machine_line():

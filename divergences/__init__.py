@@ -9,6 +9,7 @@ from ._warnings import CacheWarning, ConvergenceWarning
 from .entropic import sinkhorn, sinkhorn_divergence
 from .evaluation import wgan_critic
 from .exact import emd
+from .gaussian import frechet_distance, gaussian_map, gaussian_wasserstein
 from .information import chi2, hellinger, js, js_distance, kl, renyi, tv
 from .matrices import pairwise
 from .result import TransportResult
@@ -26,6 +27,9 @@ __all__ = [
     "aligned_histograms",
     "chi2",
     "emd",
+    "frechet_distance",
+    "gaussian_map",
+    "gaussian_wasserstein",
     "hellinger",
     "js",
     "js_distance",

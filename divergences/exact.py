@@ -61,7 +61,7 @@ _WARNINGS = {
 }
 
 
-def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
+def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT, mass=None):
     r"""Exact optimal transport for a cost matrix (earth mover's distance), by network simplex.
 
     Solves the transportation linear program
@@ -83,6 +83,10 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
         Finite ground costs; any sign, rectangular problems are fine.
     max_iter : int, default 10_000_000
         Maximum number of simplex pivots.
+    mass : float, optional
+        Partial transport: move exactly this mass, ``0 < mass <= min(sum(a), sum(b))``,
+        at least cost (rows and columns need not be exhausted). ``a`` and ``b`` are then
+        used as given, not normalised. See the Notes.
 
     Returns
     -------
@@ -120,6 +124,22 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
     The pivots run in blocks of about 0.05 s that return to the interpreter, so Ctrl-C
     (SIGINT) stops a long solve with ``KeyboardInterrupt`` within a fraction of a second.
 
+    Partial transport (``mass=m``) solves
+
+    .. math:: \min_{\gamma \ge 0} \sum_{ij}\gamma_{ij} C_{ij} \quad\text{s.t.}\quad
+              \gamma 1 \le a,\ \gamma^T 1 \le b,\ 1^T\gamma 1 = m
+
+    exactly, with this network simplex on the problem extended by one dummy point on each
+    side (:mod:`divergences.partial`). ``plan`` is the coupling between the real points
+    (its total is ``m``), ``cost`` :math:`\sum\gamma_{ij} C_{ij}`, ``marginal_error``
+    that of the extended problem. ``potentials`` ``(f, g)`` solve the dual
+    :math:`\max \sum a f + \sum b g + m\lambda` subject to :math:`f \le 0`,
+    :math:`g \le 0`, :math:`f_i + g_j + \lambda \le C_{ij}`, where
+    :math:`\lambda = \min_{ij}(C_{ij} - f_i - g_j)` is the price of one more unit of
+    mass: ``cost`` :math:`= \sum a f + \sum b g + m \lambda` at the optimum,
+    :math:`f_i` is the derivative of the optimal cost in :math:`a_i` (zero where row
+    ``i`` keeps some mass), :math:`\lambda` its derivative in ``m``.
+
     References
     ----------
     .. [1] R. K. Ahuja, T. L. Magnanti, J. B. Orlin, *Network Flows*, ch. 11, 1993.
@@ -143,6 +163,10 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT):
     b = check_weight_vector(b, "b")
     cost = check_cost(cost, a.shape[0], b.shape[0])
     max_iter = check_positive_int(max_iter, "max_iter")
+    if mass is not None:  # partial transport: the same solver on an extended problem
+        from .partial import _emd_partial
+
+        return _emd_partial(a, b, cost, mass, max_iter)
     return _solve(normalise(a), normalise(b), cost, max_iter, p=1.0, support=None)
 
 

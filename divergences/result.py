@@ -34,7 +34,11 @@ class TransportResult:
         ``None`` for batched solves that do not form the plans.
     potentials : tuple of ndarray
         Dual potentials ``(f, g)`` with :math:`f_i + g_j \le C_{ij}` and, at the optimum,
-        :math:`\sum_i a_i f_i + \sum_j b_j g_j = \text{cost}` (exact solvers).
+        :math:`\sum_i a_i f_i + \sum_j b_j g_j = \text{cost}` (exact solvers). Partial
+        transport (``mass=m``): :math:`f, g \le 0` and
+        :math:`\sum_i a_i f_i + \sum_j b_j g_j + m \lambda = \text{cost}` with
+        :math:`\lambda = \min_{ij} (C_{ij} - f_i - g_j)`, the price of one more unit of
+        mass (see :func:`emd`).
     converged : bool or ndarray
         Whether the solver met its stopping rule; a non-converged solve also warns.
     n_iter : int or ndarray

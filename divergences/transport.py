@@ -17,7 +17,7 @@ METHODS = ("auto", "closed_form", "exact", "sinkhorn")
 
 
 def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", reg=None,
-              **options):
+              mass=None, **options):
     r"""Optimal transport between two weighted point sets, as a :class:`TransportResult`.
 
     Solves
@@ -43,6 +43,12 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
         otherwise; ``"sinkhorn"`` needs ``reg``.
     reg : float, optional
         Entropic regularisation for ``method="sinkhorn"``.
+    mass : float, optional
+        Partial transport: move exactly this mass, ``0 < mass <= min(sum(a), sum(b))``,
+        at least cost, by the exact solver (``method="auto"`` or ``"exact"``); ``a`` and
+        ``b`` are then used as given (default ``1/n`` each); ``cost`` is the partial
+        cost :math:`\sum\gamma_{ij} d(x_i, y_j)^p`, ``distance`` its ``p``-th root, and
+        ``potentials`` the partial dual described in :func:`emd`.
     **options
         Passed to the solver (``max_iter``, ``tol``, ``q`` ...); unknown ones raise TypeError.
 
@@ -89,6 +95,10 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
     array([[0.25, 0.  ],
            [0.  , 0.75]])
     """
+    if mass is not None:
+        from .partial import _transport_partial
+
+        return _transport_partial(x, y, a, b, p, metric, method, reg, mass, options)
     return _solve(*_prepare(x, y, a, b, p, metric, method, reg), reg, options)
 
 

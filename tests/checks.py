@@ -46,3 +46,29 @@ def check_transport(res, a, b, cost, *, atol=1e-10, marginal_atol=None, optimal=
     np.testing.assert_allclose(dual, res.cost, atol=atol * scale, rtol=1e-10)
     # complementary slackness: mass only where the reduced cost is zero
     assert (plan[slack > 1e-7 * scale] <= atol).all()
+
+
+def check_partial_transport(res, a, b, cost, mass, *, atol=1e-10):
+    """Assert that ``res`` is an optimal partial transport of ``mass`` between ``a`` and
+    ``b`` (as given): plan and cost through :func:`check_transport` against the plan's own
+    marginals, then ``plan 1 <= a``, ``plan^T 1 <= b``, total ``mass``, and the partial
+    dual certificate: ``f <= 0``, ``g <= 0``, ``f_i + g_j + lam <= C_ij`` with
+    ``lam = min(C - f - g)``, ``sum a f + sum b g + mass lam = cost``, and mass only on
+    tight pairs, rows ``f_i < 0`` exhausted, columns ``g_j < 0`` exhausted."""
+    a, b, cost = (np.asarray(v, float) for v in (a, b, cost))
+    plan = dense_plan(res.plan)
+    scale = max(1.0, np.abs(cost).max())
+    check_transport(res, plan.sum(axis=1), plan.sum(axis=0), cost, atol=atol, optimal=False)
+    assert (plan.sum(axis=1) <= a + atol).all() and (plan.sum(axis=0) <= b + atol).all()
+    np.testing.assert_allclose(plan.sum(), mass, rtol=1e-12, atol=atol)
+    assert res.converged and res.status == "optimal"
+    f, g = (np.asarray(v, float) for v in res.potentials)
+    assert f.shape == a.shape and g.shape == b.shape
+    assert (f <= 0).all() and (g <= 0).all()
+    slack = cost - f[:, None] - g[None, :]
+    lam = slack.min()
+    dual = a @ f + b @ g + mass * lam
+    np.testing.assert_allclose(dual, res.cost, atol=atol * scale * max(1.0, a.sum()), rtol=1e-9)
+    assert (plan[slack - lam > 1e-7 * scale] <= atol).all()
+    assert (np.abs(plan.sum(axis=1) - a)[f < -1e-7 * scale] <= 1e-9).all()
+    assert (np.abs(plan.sum(axis=0) - b)[g < -1e-7 * scale] <= 1e-9).all()
