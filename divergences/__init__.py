@@ -7,6 +7,7 @@ with numba-compiled kernels. ``import divergences`` compiles nothing.
 
 from .entropic import sinkhorn, sinkhorn_divergence
 from .exact import emd
+from .grid import transport_grid, wasserstein_grid
 from .information import chi2, hellinger, js, js_distance, kl, renyi, tv
 from .matrices import pairwise
 from .result import TransportResult
@@ -33,7 +34,9 @@ __all__ = [
     "sinkhorn_divergence",
     "sliced_wasserstein",
     "transport",
+    "transport_grid",
     "tv",
     "wasserstein",
     "wasserstein_1d",
+    "wasserstein_grid",
 ]
