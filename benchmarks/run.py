@@ -17,7 +17,8 @@ import platform
 import sys
 import time
 
-AREAS = ["information", "univariate", "exact", "entropic", "gaussian", "gradients", "cold_start"]
+AREAS = ["information", "univariate", "exact", "grid", "entropic", "gaussian", "gradients",
+         "cold_start"]
 
 
 def machine_line():

@@ -10,6 +10,7 @@ from .entropic import sinkhorn, sinkhorn_divergence
 from .evaluation import wgan_critic
 from .exact import emd
 from .gaussian import frechet_distance, gaussian_map, gaussian_wasserstein
+from .grid import transport_grid, wasserstein_grid
 from .information import chi2, hellinger, js, js_distance, kl, renyi, tv
 from .matrices import pairwise
 from .result import TransportResult
@@ -41,8 +42,10 @@ __all__ = [
     "sinkhorn_divergence",
     "sliced_wasserstein",
     "transport",
+    "transport_grid",
     "tv",
     "wasserstein",
     "wasserstein_1d",
     "wgan_critic",
+    "wasserstein_grid",
 ]

@@ -32,7 +32,9 @@ from ._validation import (
     check_positive_int,
     check_weight_vector,
 )
+from ._validation_sparse import check_init, check_sparse_cost
 from ._warnings import ConvergenceWarning
+from .exact_sparse import solve_sparse, start_arcs, start_pairs
 from .result import TransportResult
 
 __all__ = ["emd"]
@@ -61,7 +63,7 @@ _WARNINGS = {
 }
 
 
-def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT, mass=None):
+def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT, mass=None, init=None):
     r"""Exact optimal transport for a cost matrix (earth mover's distance), by network simplex.
 
     Solves the transportation linear program
@@ -79,14 +81,25 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT, mass=None):
     a, b : array_like, shape (n,) and (m,)
         Non-negative weights, or counts: each is divided by its sum, so only the
         proportions matter. Zeros are allowed (those rows/columns carry no mass).
-    cost : array_like, shape (n, m)
-        Finite ground costs; any sign, rectangular problems are fine.
+    cost : array_like or scipy.sparse array/matrix, shape (n, m)
+        Finite ground costs; any sign, rectangular problems are fine. A ``scipy.sparse``
+        cost (any format) allows only its stored entries as arcs: the plan is zero
+        elsewhere, and a stored 0 is an arc of cost 0 (duplicate entries are summed, as
+        SciPy does).
     max_iter : int, default 10_000_000
         Maximum number of simplex pivots.
     mass : float, optional
         Partial transport: move exactly this mass, ``0 < mass <= min(sum(a), sum(b))``,
         at least cost (rows and columns need not be exhausted). ``a`` and ``b`` are then
         used as given, not normalised. See the Notes.
+    init : TransportResult, plan or (f, g), optional
+        Warm start from a related problem (other weights, costs or arcs of the same
+        shape): a plan (dense or sparse, shape (n, m)) whose support, largest entries
+        first, seeds the first basis; or potentials ``(f, g)``, whose tight arcs
+        (reduced cost :math:`C_{ij} - f_i - g_j` within ``1e-9`` of the scale) and the
+        least reduced cost of every row and column seed it; or a ``TransportResult``
+        (its plan). Arcs that the new weights cannot use are dropped, so any ``init``
+        gives the same optimal cost; a good one saves pivots.
 
     Returns
     -------
@@ -94,10 +107,17 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT, mass=None):
         ``plan`` (a basic optimal coupling with at most ``n + m - 1`` non-zeros: a dense
         ndarray, or ``scipy.sparse.csr_array`` when ``n * m > 2**24``), ``cost`` and
         ``distance`` (both :math:`\sum \gamma_{ij} C_{ij}`), ``potentials`` ``(f, g)``,
-        feasible on every pair (zero-weight rows and columns included) and with
+        feasible on every pair (zero-weight rows and columns included; on every stored
+        entry for a sparse cost, whose plan is always a ``csr_array``) and with
         :math:`\sum a f + \sum b g` equal to ``cost`` at the optimum, centred so that
         :math:`\sum a f = \sum b g`; ``status`` ``"optimal"``, ``"max_iter"`` or
         ``"imprecise"``, ``converged``, ``n_iter`` (pivots) and ``marginal_error``.
+
+    Raises
+    ------
+    ValueError
+        For a sparse ``cost`` on whose stored entries no coupling of ``a`` and ``b``
+        exists (e.g. a row of positive weight without stored entries).
 
     Warns
     -----
@@ -158,16 +178,40 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT, mass=None):
            [0. , 0.5]])
     >>> float(emd([1, 1], [2, 0, 2], [[4.0, 0.0, 2.0], [1.0, 0.0, 3.0]]).cost)
     1.5
+
+    On a sparse cost only the stored entries may carry mass (here not ``(1, 1)``):
+
+    >>> import scipy.sparse
+    >>> arcs = scipy.sparse.coo_array(([0.0, 1.0, 0.0], ([0, 0, 1], [0, 1, 0])), shape=(2, 2))
+    >>> res = emd([0.5, 0.5], [0.5, 0.5], arcs)
+    >>> res.plan.toarray(), float(res.cost)
+    (array([[0. , 0.5],
+           [0.5, 0. ]]), 0.5)
+    >>> emd([0.5, 0.5], [0.5, 0.5], scipy.sparse.csr_array([[0.0, 1.0], [0.0, 0.0]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: cost: no coupling of a and b exists on the stored entries of the sparse ...
     """
     a = check_weight_vector(a, "a")
     b = check_weight_vector(b, "b")
-    cost = check_cost(cost, a.shape[0], b.shape[0])
     max_iter = check_positive_int(max_iter, "max_iter")
     if mass is not None:  # partial transport: the same solver on an extended problem
         from .partial import _emd_partial
 
+        if scipy.sparse.issparse(cost) or init is not None:
+            raise ValueError("mass: partial transport takes a dense cost and no init "
+                             "(sparse arcs and warm starts are for the balanced problem)")
         return _emd_partial(a, b, cost, mass, max_iter)
-    return _solve(normalise(a), normalise(b), cost, max_iter, p=1.0, support=None)
+    n, m = a.shape[0], b.shape[0]
+    if scipy.sparse.issparse(cost):
+        rows, cols, vals = check_sparse_cost(cost, n, m)
+        start = start_arcs(check_init(init, n, m), rows, cols, vals, m)
+        return solve_sparse(normalise(a), normalise(b), rows, cols, vals, (n, m), max_iter,
+                            start)
+    cost = check_cost(cost, n, m)
+    start = start_pairs(check_init(init, n, m), cost)
+    return _solve(normalise(a), normalise(b), cost, max_iter, p=1.0, support=None,
+                  start=start)
 
 
 def _transport_exact(x, y, a, b, p, metric_code, *, q=None, max_iter=MAX_ITER_DEFAULT,
@@ -281,7 +325,7 @@ def _warn(res, max_iter, stacklevel):
                       stacklevel=stacklevel)
 
 
-def _solve(a, b, cost, max_iter, *, p, support, warn=True):
+def _solve(a, b, cost, max_iter, *, p, support, warn=True, start=None):
     """The network simplex on ``cost``, wrapped as a :class:`TransportResult`.
 
     Costs beyond :data:`HUGE_COST` in magnitude are divided by a power of two first
@@ -290,10 +334,10 @@ def _solve(a, b, cost, max_iter, *, p, support, warn=True):
     big = max(float(cost.max()), -float(cost.min()))  # no |cost| temporary (memory)
     if big > HUGE_COST:
         e = int(np.frexp(big)[1]) - 1  # |cost| / 2^e < 2
-        res = _scaled_back(_solve_scaled(a, b, cost / 2.0**e, max_iter, p=p, support=support),
-                           float(e))
+        res = _scaled_back(_solve_scaled(a, b, cost / 2.0**e, max_iter, p=p, support=support,
+                                         start=start), float(e))
     else:
-        res = _solve_scaled(a, b, cost, max_iter, p=p, support=support)
+        res = _solve_scaled(a, b, cost, max_iter, p=p, support=support, start=start)
     if warn:
         _warn(res, max_iter, stacklevel=4)
     return res
@@ -356,9 +400,9 @@ def _route_rounding(cost, a, b, f, g, left_a, left_b, rows, cols, flows, total):
     return rows, cols, flows, float(total) + float(extra), float(routed)
 
 
-def _solve_scaled(a, b, cost, max_iter, *, p, support):
+def _solve_scaled(a, b, cost, max_iter, *, p, support, start=None):
     rows, cols, flows, f, g, total, code, n_iter, left_a, left_b = solve_transport(
-        cost, a, b, min(max_iter, _INT64_MAX)  # a larger limit is no limit
+        cost, a, b, min(max_iter, _INT64_MAX), start  # a larger limit is no limit
     )
     n, m = cost.shape
     status = _STATUS.get(int(code), "infeasible")

@@ -9,8 +9,13 @@ def dense_plan(plan):
     return plan.toarray() if scipy.sparse.issparse(plan) else np.asarray(plan)
 
 
-def check_transport(res, a, b, cost, *, atol=1e-10, marginal_atol=None, optimal=True):
+def check_transport(res, a, b, cost, *, atol=1e-10, marginal_atol=None, optimal=True,
+                    allowed=None):
     """Assert that ``res`` is a valid transport between ``a`` and ``b`` for ``cost``.
+
+    ``allowed`` (bool (n, m), or a scipy.sparse cost whose stored entries are the arcs):
+    the plan must vanish elsewhere and dual feasibility is checked only there. A sparse
+    ``cost`` gives its own ``allowed`` (its missing entries are then not arcs).
 
     Checks: the plan's shape and non-negativity, its marginals, ``cost == sum(plan*C)``,
     ``distance == cost**(1/p)``, and for ``optimal=True`` (exact solvers) dual feasibility
@@ -19,6 +24,13 @@ def check_transport(res, a, b, cost, *, atol=1e-10, marginal_atol=None, optimal=
     """
     a = np.asarray(a, float)
     b = np.asarray(b, float)
+    if scipy.sparse.issparse(cost):
+        allowed = cost if allowed is None else allowed
+        cost = cost.toarray()
+    if scipy.sparse.issparse(allowed):
+        coo = scipy.sparse.coo_array(allowed)
+        allowed = np.zeros(coo.shape, bool)
+        allowed[coo.row, coo.col] = True
     cost = np.asarray(cost, float)
     marginal_atol = atol if marginal_atol is None else marginal_atol
     scale = max(1.0, np.abs(cost).max())
@@ -26,6 +38,8 @@ def check_transport(res, a, b, cost, *, atol=1e-10, marginal_atol=None, optimal=
     assert plan.shape == cost.shape, (plan.shape, cost.shape)
     assert np.isfinite(plan).all()
     assert (plan >= -atol).all(), plan.min()
+    if allowed is not None:
+        assert (plan[~allowed] == 0).all(), "mass on an arc that is not allowed"
     np.testing.assert_allclose(plan.sum(axis=1), a, atol=marginal_atol, rtol=0)
     np.testing.assert_allclose(plan.sum(axis=0), b, atol=marginal_atol, rtol=0)
     np.testing.assert_allclose(res.cost, (plan * cost).sum(), atol=atol * scale, rtol=1e-12)
@@ -40,6 +54,8 @@ def check_transport(res, a, b, cost, *, atol=1e-10, marginal_atol=None, optimal=
     assert f.shape == a.shape and g.shape == b.shape
     assert np.isfinite(f).all() and np.isfinite(g).all()
     support = np.outer(a > 0, b > 0)
+    if allowed is not None:
+        support &= allowed
     slack = cost - f[:, None] - g[None, :]
     assert (slack[support] >= -atol * scale).all(), slack[support].min()
     dual = a @ f + b @ g

@@ -1,27 +1,43 @@
-r"""Primal network simplex for the transportation problem (numba, no validation).
+r"""Primal network simplex for minimum-cost flow (numba, no validation).
 
-The LP :math:`\min_\gamma \sum_{ij} \gamma_{ij} C_{ij}` over couplings of ``a`` and ``b`` is
-a min-cost flow on the complete bipartite graph: source ``i`` (supply ``a_i``) has an arc
-to sink ``j`` (demand ``b_j``) of cost ``C[i, j]``. Arcs are never stored: arc ``e`` is
-``(e // m, e % m)`` and its cost is read from the flat cost matrix when it is priced.
+Python entry point: :func:`min_cost_flow` (any graph; warm starts), and
+:func:`network_simplex` (the transportation problem on a dense cost matrix).
 
-Node numbering: sources ``0..n-1``, sinks ``n..n+m-1``, an artificial root ``N = n+m``.
+The problem: nodes ``0..N-1`` with supplies (positive) and demands (negative) summing
+to zero, uncapacitated arcs ``e`` from ``tail`` to ``head`` of cost ``C[e]``; minimise
+:math:`\sum_e x_e C_e` over flows :math:`x \ge 0` that meet the supplies. Two kinds
+of graphs share one kernel (:func:`_pivots`), which branches on a dense flag where an
+arc's ends are read:
+
+* dense: the complete bipartite graph of the transportation LP
+  :math:`\min_\gamma \sum_{ij} \gamma_{ij} C_{ij}` over couplings of ``a`` and
+  ``b``: source ``i`` (supply ``a_i``) has an arc to sink ``n + j`` (demand ``b_j``) of
+  cost ``C[i, j]``. Arcs are never stored: arc ``e`` is ``(e // m, n + e % m)`` and its
+  cost is read from the flat cost matrix when it is priced.
+* sparse: explicit arrays ``tails``, ``heads``, ``C`` (a sparse transportation problem,
+  or a transshipment network such as the neighbour arcs of a pixel grid).
+
+Node numbering: the real nodes ``0..N-1`` (dense: sources ``0..n-1``, sinks
+``n..n+m-1``), an artificial root ``N``; the artificial arc of node ``u`` is arc
+``E + u`` (``E`` real arcs).
 The basis is a spanning tree kept as a preorder "thread" (``parent``, ``pred`` arc,
 ``fwd`` = pred arc directed child -> parent, ``thread``/``rev`` preorder links,
 ``succ`` = subtree sizes, ``last`` = last node of each subtree in preorder), so that one
 pivot costs O(cycle + moved subtree). Flows live on nodes (the flow of the tree arc
 ``pred[u]``): non-tree arcs carry no flow, so no per-arc array is allocated.
 
-Phase 1 starts from the strongly feasible tree of artificial arcs (source -> root of cost
-0, root -> sink of cost ``art``, a big M) and drives their flow out; phase 2 restarts
-from the same tree with the potentials recomputed component by component (which removes
-the big M from every real node), so reduced costs are priced without the M-sized
-rounding. The entering arc is the most negative reduced cost in a block of about
-``sqrt(n m)`` arcs (block search), the leaving arc the last blocking arc of the cycle
+Phase 1 starts from a strongly feasible tree (by default the one of artificial arcs:
+node -> root of cost 0 for a supply, root -> node of cost ``art``, a big M, for a
+demand) and drives their flow out; phase 2 restarts from the same tree with the
+potentials recomputed component by component (which removes the big M from every real
+node), so reduced costs are priced without the M-sized rounding. On a sparse graph a
+phase-1 optimum that still routes mass through the root proves the problem infeasible
+(:func:`_cut_deficit`). The entering arc is the most negative reduced cost in a block of
+about ``sqrt(E)`` arcs (block search), the leaving arc the last blocking arc of the cycle
 oriented from its apex (Cunningham's rule: the tree stays strongly feasible and
 degenerate pivots cannot cycle).
 
-The solve runs in blocks of pivots (:func:`network_simplex` is a Python loop over the
+The solve runs in blocks of pivots (:func:`min_cost_flow` is a Python loop over the
 kernel :func:`_pivots`): the whole state (tree arrays, flows, potentials, pricing position,
 phase and counters) lives in three arrays between blocks, and each block takes about
 :data:`BLOCK_SECONDS`, so the interpreter runs often enough for Ctrl-C (SIGINT) to raise
@@ -36,10 +52,10 @@ import time
 import numpy as np
 
 from .._jit import kernel
-from .simplex_tree import potentials, price, tree_flows, update_ancestors
+from .simplex_tree import potentials, price, price_arcs, tree_flows, update_ancestors
 
-#: status codes returned by :func:`network_simplex`
-OPTIMAL, MAX_ITER, UNBOUNDED = 0, 1, 2
+#: status codes returned by :func:`min_cost_flow` and :func:`network_simplex`
+OPTIMAL, MAX_ITER, UNBOUNDED, INFEASIBLE = 0, 1, 2, 3
 #: target duration of one block of pivots, in seconds (the budget adapts to it)
 BLOCK_SECONDS = 0.05
 #: work (arcs priced, nodes updated) in the first block: a few milliseconds; problems
@@ -53,22 +69,49 @@ _TREE_ROWS = 11
 _FLOW, _PI, _EXCESS = range(3)
 _FL_ROWS = 3
 # Entries of the int64 control array ``ctl``.
-_POS, _ITER, _STATUS, _PHASE, _SINCE, _STUCK, _CLEAN, _BLOCK, _COLMAJOR, _MAX_ITER = range(10)
-_CTL_SIZE = 10
+(_POS, _ITER, _STATUS, _PHASE, _SINCE, _STUCK, _CLEAN, _BLOCK, _COLMAJOR, _MAX_ITER,
+ _NODES, _SOURCES, _ARCS, _DENSE) = range(14)
+_CTL_SIZE = 14
 
 
 @kernel
-def _pivots(C, n, m, a, b, tree, fl, ctl, art, budget):
+def _cut_deficit(supply, pi, art):
+    """Mass that no flow can bring to the nodes of big-M level 1 (``pi > art / 2``).
+
+    At a phase-1 optimum, no real arc enters that set (its reduced cost would be about
+    ``-art``), so its demand beyond its own supply is met only by artificial arcs: a
+    positive deficit certifies that no feasible flow exists (a Farkas cut)."""
+    total = 0.0
+    for u in range(supply.shape[0]):
+        if pi[u] > 0.5 * art:
+            total += supply[u]
+    return -total
+
+
+@kernel
+def _pivots(C, tails, heads, supply, tree, fl, ctl, art, slack, budget):
     """Pivot from the state ``(tree, fl, ctl)``, updated in place, for about ``budget``
     units of work (arcs priced, potentials updated), then return.
 
-    Returns True when the solve has ended (optimal, ``max_iter`` or unbounded; the status
-    is in ``ctl``); the flows are then recomputed from ``a`` and ``b`` along the final tree
-    and, at the optimum, the potentials along it too.
+    The graph: ``ctl`` holds the number of nodes ``N`` (the root is node ``N``), of arcs
+    ``E`` and whether it is dense. Dense: the complete bipartite graph of ``n`` sources
+    and ``m = N - n`` sinks, arc ``e = i m + j`` from ``i`` to ``n + j`` of cost ``C[e]``
+    (``tails``, ``heads`` unused, may be empty). Sparse: arc ``e`` from ``tails[e]`` to
+    ``heads[e]`` of cost ``C[e]``. ``supply`` (N,): positive supplies, negative demands.
+    ``slack``: the rounding of the supplies (sparse only): a phase-1 optimum whose
+    artificial arcs still carry more than this is infeasible.
+
+    Returns True when the solve has ended (optimal, ``max_iter``, unbounded or, sparse
+    only, infeasible; the status is in ``ctl``); the flows are then recomputed from
+    ``supply`` along the final tree and, at the optimum, the potentials along it too.
     """
-    nm = n * m
-    N = n + m
+    N = ctl[_NODES]
+    n = ctl[_SOURCES]
+    E = ctl[_ARCS]
+    dense = ctl[_DENSE] != 0
+    m = N - n
     M = N + 1
+    root = N
     # views of the state (slices keep the C layout: one signature, no copies)
     parent = tree[_PARENT * M:(_PARENT + 1) * M]
     pred = tree[_PRED * M:(_PRED + 1) * M]
@@ -98,31 +141,45 @@ def _pivots(C, n, m, a, b, tree, fl, ctl, art, budget):
     work = 0
     while work < budget:
         # one pricing may span blocks: ``clean`` arcs in a row were already found
-        # non-negative, and the optimum is reached once all ``nm`` are
-        in_arc, next_pos, scanned = price(C, pi, n, m, next_pos, block, colmajor,
-                                           nm - clean, budget - work)
+        # non-negative, and the optimum is reached once all ``E`` are
+        if dense:
+            in_arc, next_pos, scanned = price(C, pi, n, m, next_pos, block, colmajor,
+                                               E - clean, budget - work)
+        else:
+            in_arc, next_pos, scanned = price_arcs(C, tails, heads, pi, E, next_pos, block,
+                                                    E - clean, budget - work)
         work += scanned
         if in_arc < 0:
             clean += scanned
-            if clean < nm:  # the budget ran out in the middle of this pricing
+            if clean < E:  # the budget ran out in the middle of this pricing
                 break
             clean = 0
             if local == 0:
+                if not dense:  # a complete bipartite graph is always feasible
+                    potentials(C, root, parent, pred, fwd, thread, pi, art, local)
+                    if _cut_deficit(supply, pi, art) > slack:
+                        status = INFEASIBLE
+                        done = True
+                        break
                 local = np.int64(1)  # phase 2 from the same tree, without the big M
-                potentials(C, n, m, parent, pred, fwd, thread, pi, art, local)
+                potentials(C, root, parent, pred, fwd, thread, pi, art, local)
                 since = 0
                 continue
             done = True
             break
-        s = in_arc // m
-        t = n + in_arc - (in_arc // m) * m
+        if dense:
+            s = in_arc // m
+            t = n + in_arc - (in_arc // m) * m
+        else:
+            s = tails[in_arc]
+            t = heads[in_arc]
         if (parent[s] == t and pred[s] == in_arc) or (parent[t] == s and pred[t] == in_arc):
             # a tree arc priced negative: rounding drift in pi; refresh and retry once
             stuck += 1
             if stuck > 1:
                 done = True
                 break
-            potentials(C, n, m, parent, pred, fwd, thread, pi, art, local)
+            potentials(C, root, parent, pred, fwd, thread, pi, art, local)
             continue
         clean = 0
         stuck = 0
@@ -256,16 +313,16 @@ def _pivots(C, n, m, a, b, tree, fl, ctl, art, budget):
 
         since += 1
         if since >= N:
-            potentials(C, n, m, parent, pred, fwd, thread, pi, art, local)
+            potentials(C, root, parent, pred, fwd, thread, pi, art, local)
             since = 0
             work += N
 
     if done:  # outputs from the final basis
         excess = fl[_EXCESS * M:(_EXCESS + 1) * M]
-        tree_flows(n, m, a, b, parent, fwd, rev, flow, excess)
+        tree_flows(supply, parent, fwd, rev, flow, excess)
         if status == OPTIMAL:
             local = np.int64(1)  # typed, not literal: one signature of potentials
-            potentials(C, n, m, parent, pred, fwd, thread, pi, art, local)
+            potentials(C, root, parent, pred, fwd, thread, pi, art, local)
     ctl[_POS] = next_pos
     ctl[_ITER] = n_iter
     ctl[_STATUS] = status
@@ -276,20 +333,21 @@ def _pivots(C, n, m, a, b, tree, fl, ctl, art, budget):
     return done
 
 
-def _initial_basis(n, m, a, b, art, max_iter):
-    """The state ``(tree, fl, ctl)`` of the strongly feasible tree of artificial arcs."""
-    nm = n * m
-    N = n + m
+def _initial_basis(N, n, n_arcs, dense, supply, art, max_iter):
+    """The state ``(tree, fl, ctl)`` of the strongly feasible tree of artificial arcs:
+    ``u -> root`` of cost 0 carrying ``supply[u] >= 0``, ``root -> u`` of cost ``art``
+    carrying ``-supply[u] > 0``. Artificial arc of node ``u``: ``n_arcs + u``."""
     M = N + 1
     root = N
     nodes = np.arange(N, dtype=np.int64)
+    up = supply >= 0.0
     tree = np.empty((_TREE_ROWS, M), np.int64)
     tree[_PARENT, :N] = root
     tree[_PARENT, root] = -1
-    tree[_PRED, :N] = nm + nodes
+    tree[_PRED, :N] = n_arcs + nodes
     tree[_PRED, root] = -1
-    tree[_FWD, :n] = 1  # source -> root
-    tree[_FWD, n:] = 0  # root -> sink (and the root itself)
+    tree[_FWD, :N] = up
+    tree[_FWD, root] = 0
     tree[_THREAD, :N] = nodes + 1
     tree[_THREAD, root] = 0
     tree[_REV, 1:] = nodes
@@ -299,15 +357,24 @@ def _initial_basis(n, m, a, b, art, max_iter):
     tree[_LAST, :N] = nodes
     tree[_LAST, root] = N - 1
     fl = np.zeros((_FL_ROWS, M))
-    fl[_FLOW, :n] = a
-    fl[_FLOW, n:N] = b
-    fl[_PI, n:N] = art
+    fl[_FLOW, :N] = np.abs(supply)
+    fl[_PI, :N] = np.where(up, 0.0, art)
+    ctl = _control(N, n, n_arcs, dense, max_iter)
+    return tree.reshape(-1), fl.reshape(-1), ctl
+
+
+def _control(N, n, n_arcs, dense, max_iter):
+    """The control array of a solve from phase 1, pricing from arc 0."""
     ctl = np.zeros(_CTL_SIZE, np.int64)
     ctl[_STATUS] = OPTIMAL
-    ctl[_BLOCK] = max(10, int(np.sqrt(nm)))
-    ctl[_COLMAJOR] = n < m  # blocks then span many sources (fewer pivots on wide problems)
+    ctl[_BLOCK] = max(10, int(np.sqrt(n_arcs)))
+    ctl[_COLMAJOR] = dense and n < N - n  # blocks then span many sources (fewer pivots)
     ctl[_MAX_ITER] = max_iter
-    return tree.reshape(-1), fl.reshape(-1), ctl
+    ctl[_NODES] = N
+    ctl[_SOURCES] = n
+    ctl[_ARCS] = n_arcs
+    ctl[_DENSE] = dense
+    return ctl
 
 
 def _next_budget(budget, seconds):
@@ -316,13 +383,73 @@ def _next_budget(budget, seconds):
     return max(1, int(budget * factor))
 
 
-def network_simplex(C, n, m, a, b, max_iter, maxabs):
-    """Solve the balanced transportation problem ``(C flat (n*m,), a > 0, b > 0)``.
+_NO_ARCS = np.empty(0, np.int64)
 
-    ``C``, ``a``, ``b`` are C-contiguous float64; ``maxabs`` is ``max |C|``;
-    ``2 (n + m + 1) maxabs`` (the big M) must be finite. A Python loop over blocks of
-    pivots (:func:`_pivots`), each about :data:`BLOCK_SECONDS` long: SIGINT raises
+
+def min_cost_flow(C, supply, max_iter, maxabs, *, tails=None, heads=None, n_sources=0,
+                  start=None):
+    """Minimum-cost flow by the network simplex: the Python entry point of the kernel.
+
+    Nodes ``0..N-1`` with ``supply`` (float64 (N,), positive: supply, negative: demand;
+    summing to zero up to rounding), uncapacitated arcs of cost ``C`` (float64, C-contiguous):
+
+    * sparse graph (``tails``, ``heads`` int64 (E,)): arc ``e`` runs from ``tails[e]`` to
+      ``heads[e]`` with cost ``C[e]``;
+    * dense (``tails is None``): the complete bipartite graph of ``n_sources`` sources
+      ``0..n-1`` and ``m = N - n`` sinks ``n..N-1``; ``C`` is the flat ``(n, m)`` cost
+      matrix and arc ``e = i m + j`` runs from ``i`` to ``n + j``. No arc array is made.
+
+    ``maxabs`` is ``max |C|`` and ``2 (N + 1) maxabs`` (the big M) must be finite.
+    ``start``: ``None`` (start from the tree of artificial arcs) or a warm start, arcs
+    ``(tails, heads, ids)`` (int64, in order of preference: ``ids`` are arc numbers
+    as above, dense ones included) from which
+    :func:`divergences._kernels.warm_basis.warm_state` builds the first tree. A Python
+    loop over blocks of pivots
+    (:func:`_pivots`), each about :data:`BLOCK_SECONDS` long: SIGINT raises
     ``KeyboardInterrupt`` between two blocks, and the state is local to this call.
+
+    Returns ``(arcs, flows, pi, status, n_iter)``: for each node ``u < N`` the arc
+    joining it to its parent in the final spanning tree (``arcs[u] >= E`` marks the
+    artificial arc of node ``arcs[u] - E``, to or from the root) and that arc's flow
+    (on an artificial arc: mass still unrouted, non-zero only at ``MAX_ITER``); the node
+    potentials ``pi`` with reduced costs ``C[e] + pi[tail] - pi[head] >= 0`` at the
+    optimum; the status (:data:`OPTIMAL`, :data:`MAX_ITER`, :data:`UNBOUNDED` or, sparse
+    graphs only, :data:`INFEASIBLE`: no flow meets the supplies) and the pivot count.
+    """
+    N = supply.shape[0]
+    dense = tails is None
+    if dense:
+        tails = heads = _NO_ARCS
+        n_arcs = n_sources * (N - n_sources)
+    else:
+        n_arcs = tails.shape[0]
+    art = float(2.0 * (N + 1) * maxabs) if maxabs > 0.0 else 1.0
+    absum = float(np.abs(supply).sum())
+    slack = abs(float(np.sum(supply))) + 4.0 * (N + 2) * float(np.finfo(float).eps) * absum
+    if start is None:
+        tree, fl, ctl = _initial_basis(N, n_sources, n_arcs, dense, supply, art, int(max_iter))
+    else:
+        from .warm_basis import warm_state  # compiled only for warm starts
+
+        ctl = _control(N, n_sources, n_arcs, dense, int(max_iter))
+        tree, fl, ctl = warm_state(C, supply, n_arcs, *start, art, ctl)
+    budget = FIRST_BUDGET
+    while True:
+        t0 = time.perf_counter()
+        if _pivots(C, tails, heads, supply, tree, fl, ctl, art, slack, budget):
+            break
+        budget = _next_budget(budget, time.perf_counter() - t0)
+    M = N + 1
+    arcs = tree[_PRED * M:_PRED * M + N].copy()
+    flows = fl[_FLOW * M:_FLOW * M + N].copy()
+    pi = fl[_PI * M:_PI * M + N].copy()
+    return arcs, flows, pi, int(ctl[_STATUS]), int(ctl[_ITER])
+
+
+def network_simplex(C, n, m, a, b, max_iter, maxabs, start=None):
+    """Solve the balanced transportation problem ``(C flat (n*m,), a > 0, b > 0)``:
+    :func:`min_cost_flow` on the implicit complete bipartite graph. ``start``: ``None``
+    or the pairs ``(rows, cols)`` (int64) of a warm start, in order of preference.
 
     Returns ``(rows, cols, flows, f, g, status, n_iter)``: the real tree arcs and their
     flows (``rows == -1`` marks an artificial arc, whose flow is mass still unrouted,
@@ -330,22 +457,15 @@ def network_simplex(C, n, m, a, b, max_iter, maxabs):
     the sources or the sinks), the potentials with ``f_i + g_j <= C_ij``.
     """
     n, m = int(n), int(m)
+    supply = np.concatenate([a, -b])
+    if start is not None:
+        rows, cols = start
+        start = (rows, n + cols, rows * m + cols)
+    arcs, flows, pi, status, n_iter = min_cost_flow(C, supply, max_iter, maxabs,
+                                                    n_sources=n, start=start)
     N = n + m
-    M = N + 1
-    art = float(2.0 * (N + 1) * maxabs) if maxabs > 0.0 else 1.0
-    tree, fl, ctl = _initial_basis(n, m, a, b, art, int(max_iter))
-    budget = FIRST_BUDGET
-    while True:
-        start = time.perf_counter()
-        if _pivots(C, n, m, a, b, tree, fl, ctl, art, budget):
-            break
-        budget = _next_budget(budget, time.perf_counter() - start)
-    arcs = tree[_PRED * M:_PRED * M + N]
     real = arcs < n * m
     nodes = np.arange(N, dtype=np.int64)
     rows = np.where(real, arcs // max(m, 1), -1)
     cols = np.where(real, arcs % max(m, 1), np.where(nodes >= n, nodes - n, nodes))
-    flows = fl[_FLOW * M:_FLOW * M + N].copy()
-    f = -fl[_PI * M:_PI * M + n]
-    g = fl[_PI * M + n:_PI * M + N].copy()
-    return rows, cols, flows, f, g, int(ctl[_STATUS]), int(ctl[_ITER])
+    return rows, cols, flows, -pi[:n], pi[n:], status, n_iter

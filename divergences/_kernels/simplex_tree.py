@@ -12,14 +12,15 @@ PRICE_EPS = 1e-13
 
 
 @kernel
-def potentials(C, n, m, parent, pred, fwd, thread, pi, art, local):
-    """Tree potentials from scratch, in preorder. ``local`` (0/1): each root child gets 0."""
-    root = n + m
+def potentials(C, root, parent, pred, fwd, thread, pi, art, local):
+    """Tree potentials from scratch, in preorder (``root`` is the artificial root, the
+    last node). A root child gets 0 when its artificial arc points to the root (cost 0),
+    ``art`` when it comes from the root (cost ``art``); ``local`` (0/1): 0 for every one."""
     u = thread[root]
     while u != root:
         p = parent[u]
         if p == root:
-            pi[u] = 0.0 if (local != 0 or u < n) else art
+            pi[u] = 0.0 if (local != 0 or fwd[u]) else art
         else:
             c = C[pred[u]]
             pi[u] = pi[p] - c if fwd[u] else pi[p] + c
@@ -27,15 +28,14 @@ def potentials(C, n, m, parent, pred, fwd, thread, pi, art, local):
 
 
 @kernel
-def tree_flows(n, m, a, b, parent, fwd, rev, flow, excess):
+def tree_flows(supply, parent, fwd, rev, flow, excess):
     """Flows of the tree arcs from the supplies alone (leaves first); tiny negatives -> 0.
 
-    ``excess`` is scratch space of ``n + m + 1``."""
-    root = n + m
-    for i in range(n):  # loops, not slice assignments: those compile a shape-mismatch
-        excess[i] = a[i]  # error path with string formatting (seconds of compile time)
-    for j in range(m):
-        excess[n + j] = -b[j]
+    ``supply`` (N,): positive for a supply, negative for a demand; the root is node N.
+    ``excess`` is scratch space of ``N + 1``."""
+    root = supply.shape[0]
+    for u in range(root):  # a loop, not a slice assignment: that compiles a shape-mismatch
+        excess[u] = supply[u]  # error path with string formatting (seconds of compile time)
     excess[root] = 0.0
     u = rev[root]
     while u != root:
@@ -127,3 +127,33 @@ def price(C, pi, n, m, pos, block, colmajor, todo, limit):
                     break
                 cnt = 0
     return in_arc, o * inner + k, scanned + cnt
+
+
+@kernel
+def price_arcs(C, tails, heads, pi, n_arcs, pos, block, todo, limit):
+    """:func:`price` over an explicit arc list: arc ``e`` runs ``tails[e] -> heads[e]``
+    with cost ``C[e]``; same blocks, tolerance and return values (``pos`` is an arc)."""
+    e = pos
+    best = 0.0
+    in_arc = -1
+    cnt = 0
+    scanned = 0
+    for _ in range(todo):
+        c = C[e]
+        ps = pi[tails[e]]
+        pt = pi[heads[e]]
+        d = c + ps - pt
+        if d < best and -d > PRICE_EPS * (abs(c) + abs(ps) + abs(pt)):
+            best = d
+            in_arc = e
+        e += 1
+        if e == n_arcs:
+            e = 0
+        cnt += 1
+        if cnt == block:
+            scanned += cnt
+            if in_arc >= 0 or scanned >= limit:
+                cnt = 0
+                break
+            cnt = 0
+    return in_arc, e, scanned + cnt

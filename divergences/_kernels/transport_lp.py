@@ -16,7 +16,7 @@ from .network_simplex import network_simplex
 EPS = float(np.finfo(np.float64).eps)
 
 
-def solve_transport(cost, a, b, max_iter):
+def solve_transport(cost, a, b, max_iter, start=None):
     """The network simplex on ``cost`` (n0, m0) for weights with zeros, duals everywhere.
 
     Zero-weight rows and columns are left out of the graph; afterwards each gets the
@@ -25,6 +25,8 @@ def solve_transport(cost, a, b, max_iter):
     Returns ``(rows, cols, flows, f, g, total, status, n_iter, left_a, left_b)`` with
     the real basic arcs in original indices, ``total = sum flows * C`` (exactly rounded
     sum) and ``left_a``/``left_b`` the mass still on artificial arcs (zero when optimal).
+    ``start``: ``None`` or pairs ``(rows, cols)`` (int64, original indices, in order of
+    preference) to build the first basis from (a warm start).
 
     NumPy and a Python loop over blocks of pivots (:func:`network_simplex`): the solve
     can be interrupted (``KeyboardInterrupt``) and nothing is left half-written.
@@ -43,9 +45,17 @@ def solve_transport(cost, a, b, max_iter):
     flat = np.ascontiguousarray(sub, dtype=np.float64).reshape(n * m)
     del sub
     a_c, b_c = (a, b) if full else (a[ri], b[ci])
+    if start is not None and not full:  # in the compacted numbering
+        new_r = np.full(n0, -1, np.int64)
+        new_c = np.full(m0, -1, np.int64)
+        new_r[ri] = np.arange(n)
+        new_c[ci] = np.arange(m)
+        sr, sc = new_r[start[0]], new_c[start[1]]
+        ok = (sr >= 0) & (sc >= 0)
+        start = (sr[ok], sc[ok])
     rows, cols, flows, f_c, g_c, status, n_iter = network_simplex(
         flat, n, m, np.ascontiguousarray(a_c, dtype=np.float64),
-        np.ascontiguousarray(b_c, dtype=np.float64), max_iter, maxabs / unit
+        np.ascontiguousarray(b_c, dtype=np.float64), max_iter, maxabs / unit, start
     )
     del flat
     if full:

@@ -1,0 +1,188 @@
+"""Warm start of the network simplex: a strongly feasible tree from preferred arcs (numba).
+
+:func:`warm_state` turns candidate arcs (in order of preference, e.g. the support of the
+plan of a related problem, largest flows first) into the state ``(tree, fl, ctl)`` of
+:func:`divergences._kernels.network_simplex.min_cost_flow`:
+
+1. a spanning forest of the candidates (union-find, in their order);
+2. one component = one subtree of the artificial root, hung by the artificial arc of
+   its first node (``u -> root`` of cost 0 when the component's net supply is
+   ``>= 0``, ``root -> u`` of cost ``art`` otherwise);
+3. the flows of the forest arcs are fixed by the supplies (flow on the arc above a
+   subtree = the subtree's net supply); an arc whose flow would be negative, or zero on
+   an arc pointing away from the root (the tree would not be strongly feasible), is
+   dropped and the forest rebuilt, until none is left (each round drops an arc).
+
+The tree then starts in phase 2 when no mass has to come from the root (no artificial
+arc ``root -> u`` with flow), in phase 1 otherwise.
+"""
+
+import numpy as np
+
+from .._jit import kernel
+from .network_simplex import (
+    _FL_ROWS,
+    _FLOW,
+    _FWD,
+    _LAST,
+    _PARENT,
+    _PHASE,
+    _PI,
+    _PRED,
+    _REV,
+    _SUCC,
+    _THREAD,
+    _TREE_ROWS,
+)
+from .simplex_tree import potentials
+
+
+@kernel
+def _find(uf, u):
+    """Root of ``u`` in the union-find forest ``uf``, with path halving."""
+    while uf[u] != u:
+        uf[u] = uf[uf[u]]
+        u = uf[u]
+    return u
+
+
+@kernel
+def _forest_round(N, n_arcs, tails, heads, ids, keep, supply, tree, fl, scratch):
+    """One round of step 1-3 of the module docstring over the candidates with
+    ``keep[k] != 0``; returns the number of candidates dropped in this round (0: the
+    tree in ``tree``/``fl`` is strongly feasible and complete)."""
+    M = N + 1
+    root = N
+    parent = tree[_PARENT * M:(_PARENT + 1) * M]
+    pred = tree[_PRED * M:(_PRED + 1) * M]
+    fwd = tree[_FWD * M:(_FWD + 1) * M]
+    thread = tree[_THREAD * M:(_THREAD + 1) * M]
+    rev = tree[_REV * M:(_REV + 1) * M]
+    succ = tree[_SUCC * M:(_SUCC + 1) * M]
+    last = tree[_LAST * M:(_LAST + 1) * M]
+    flow = fl[_FLOW * M:(_FLOW + 1) * M]
+    excess = fl[_PI * M:(_PI + 1) * M]  # potentials come later: scratch until then
+    K = tails.shape[0]
+    uf = scratch[0:M]
+    off = scratch[M:2 * M + 1]
+    stack = scratch[2 * M + 1:3 * M + 1]
+    order = scratch[3 * M + 1:4 * M + 1]
+    via = scratch[4 * M + 1:5 * M + 1]
+    adj = scratch[5 * M + 1:5 * M + 1 + 2 * K]
+    for u in range(M):
+        uf[u] = u
+        off[u] = 0
+        parent[u] = -1
+    off[M] = 0
+    # 1. spanning forest of the kept candidates, in order
+    for k in range(K):
+        if keep[k] == 0:
+            continue
+        ru = _find(uf, tails[k])
+        rv = _find(uf, heads[k])
+        if ru == rv:
+            keep[k] = 2  # closes a cycle: not in this forest, may be in a later one
+            continue
+        uf[ru] = rv
+        off[tails[k] + 1] += 1
+        off[heads[k] + 1] += 1
+    for u in range(M):
+        off[u + 1] += off[u]
+    for u in range(M):
+        stack[u] = off[u]  # fill positions
+    for k in range(K):
+        if keep[k] == 1:
+            adj[stack[tails[k]]] = k
+            stack[tails[k]] += 1
+            adj[stack[heads[k]]] = k
+            stack[heads[k]] += 1
+    # 2. preorder of each component from its first node (depth-first, LIFO)
+    cnt = 0
+    for r in range(N):
+        if parent[r] != -1:
+            continue
+        parent[r] = root
+        pred[r] = n_arcs + r
+        top = 0
+        stack[0] = r
+        while top >= 0:
+            u = stack[top]
+            top -= 1
+            order[cnt] = u
+            cnt += 1
+            for q in range(off[u], off[u + 1]):
+                k = adj[q]
+                v = heads[k] if tails[k] == u else tails[k]
+                if parent[v] == -1 and v != r:
+                    parent[v] = u
+                    pred[v] = ids[k]
+                    via[v] = k
+                    fwd[v] = 1 if tails[k] == v else 0
+                    stack[top + 1] = v  # each node is pushed once: stack fits in N
+                    top += 1
+    # 3. flows from the supplies, leaves first; drop the arcs that break feasibility
+    for u in range(N):
+        excess[u] = supply[u]
+        succ[u] = 1
+    dropped = 0
+    for q in range(N - 1, -1, -1):
+        u = order[q]
+        p = parent[u]
+        if p == root:
+            fwd[u] = 1 if excess[u] >= 0.0 else 0
+            flow[u] = abs(excess[u])
+            continue
+        f = excess[u] if fwd[u] else -excess[u]
+        flow[u] = f
+        excess[p] += excess[u]
+        succ[p] += succ[u]
+        if f < 0.0 or (f == 0.0 and fwd[u] == 0):
+            keep[via[u]] = 0
+            dropped += 1
+    for k in range(K):
+        if keep[k] == 2:
+            keep[k] = 1
+    if dropped:
+        return dropped
+    # the thread through the root: the components' preorders one after the other
+    prev = root
+    for q in range(N):
+        u = order[q]
+        thread[prev] = u
+        rev[u] = prev
+        prev = u
+        last[u] = order[q + succ[u] - 1]
+    thread[prev] = root
+    rev[root] = prev
+    parent[root] = -1
+    pred[root] = -1
+    fwd[root] = 0
+    succ[root] = M
+    last[root] = order[N - 1] if N > 0 else root
+    return 0
+
+
+def warm_state(C, supply, n_arcs, tails, heads, ids, art, ctl):
+    """The state ``(tree, fl, ctl)`` of the tree built from candidate arcs ``ids`` (with
+    ends ``tails``, ``heads``; int64, in order of preference): module docstring.
+
+    ``ctl`` comes from ``network_simplex._control``; its phase is set here."""
+    N = supply.shape[0]
+    M = N + 1
+    K = tails.shape[0]
+    tree = np.zeros(_TREE_ROWS * M, np.int64)
+    fl = np.zeros(_FL_ROWS * M)
+    keep = np.ones(K, np.int64)
+    scratch = np.empty(5 * M + 1 + 2 * K, np.int64)
+    while _forest_round(N, n_arcs, tails, heads, ids, keep, supply, tree, fl, scratch):
+        pass
+    parent = tree[_PARENT * M:(_PARENT + 1) * M]
+    fwd = tree[_FWD * M:(_FWD + 1) * M]
+    flow = fl[_FLOW * M:(_FLOW + 1) * M]
+    roots = np.flatnonzero(parent[:N] == N)
+    down = roots[(fwd[roots] == 0) & (flow[roots] > 0.0)]
+    ctl[_PHASE] = 0 if down.size else 1
+    potentials(C, N, parent,
+               tree[_PRED * M:(_PRED + 1) * M], fwd, tree[_THREAD * M:(_THREAD + 1) * M],
+               fl[_PI * M:(_PI + 1) * M], art, ctl[_PHASE])
+    return tree, fl, ctl
