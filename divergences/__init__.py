@@ -6,6 +6,7 @@ with numba-compiled kernels. ``import divergences`` compiles nothing.
 """
 
 from .entropic import sinkhorn, sinkhorn_divergence
+from .evaluation import two_sample_test, wasserstein_ci
 from .exact import emd
 from .information import chi2, hellinger, js, js_distance, kl, renyi, tv
 from .matrices import pairwise
@@ -34,6 +35,8 @@ __all__ = [
     "sliced_wasserstein",
     "transport",
     "tv",
+    "two_sample_test",
     "wasserstein",
     "wasserstein_1d",
+    "wasserstein_ci",
 ]
