@@ -6,7 +6,7 @@ with numba-compiled kernels. ``import divergences`` compiles nothing.
 """
 
 from .entropic import sinkhorn, sinkhorn_divergence
-from .evaluation import two_sample_test, wasserstein_ci
+from .evaluation import compare, two_sample_test, wasserstein_ci
 from .exact import emd
 from .information import chi2, hellinger, js, js_distance, kl, renyi, tv
 from .matrices import pairwise
@@ -22,6 +22,7 @@ __all__ = [
     "TransportResult",
     "aligned_histograms",
     "chi2",
+    "compare",
     "emd",
     "hellinger",
     "js",

@@ -1,5 +1,7 @@
 """Evaluation: two-sample tests, bootstrap intervals and comparisons of data sets."""
 
+from .compare import compare
+from .report import ComparisonTable
 from .two_sample import (
     BootstrapResult,
     ConfidenceInterval,
@@ -10,8 +12,10 @@ from .two_sample import (
 
 __all__ = [
     "BootstrapResult",
+    "ComparisonTable",
     "ConfidenceInterval",
     "TwoSampleTestResult",
+    "compare",
     "two_sample_test",
     "wasserstein_ci",
 ]
