@@ -452,8 +452,10 @@ def compare(a, b, *, columns=None, by=None, bins="auto", base=None, pseudocount=
     >>> from divergences import compare
     >>> a = np.column_stack([np.arange(10.0), np.zeros(10)])
     >>> table = compare(a, a + [2.0, 0.0], bins=4)
-    >>> table.loc["col0", ["W1", "W2", "TV"]].tolist()
-    [2.0, 2.0, 0.3333333333333333]
+    >>> table.loc["col0", ["W1", "W2", "bins"]].tolist()
+    [2.0, 2.0, 4.0]
+    >>> round(table.loc["col0", "TV"], 12)  # counts (3, 3, 3, 1) vs (1, 3, 3, 3)
+    0.2
     >>> table.loc["(all columns)", ["W1", "method", "status"]].tolist()
     [2.0, 'exact', 'optimal']
     """
