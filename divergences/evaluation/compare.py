@@ -454,10 +454,11 @@ def compare(a, b, *, columns=None, by=None, bins="auto", base=None, pseudocount=
     >>> table = compare(a, a + [2.0, 0.0], bins=4)
     >>> table.loc["col0", ["W1", "W2", "bins"]].tolist()
     [2.0, 2.0, 4.0]
-    >>> round(table.loc["col0", "TV"], 12)  # counts (3, 3, 3, 1) vs (1, 3, 3, 3)
+    >>> round(float(table.loc["col0", "TV"]), 12)  # counts (3, 3, 3, 1) vs (1, 3, 3, 3)
     0.2
-    >>> table.loc["(all columns)", ["W1", "method", "status"]].tolist()
-    [2.0, 'exact', 'optimal']
+    >>> row = table.loc["(all columns)"]
+    >>> float(row["W1"]), row["method"], row["status"]
+    (2.0, 'exact', 'optimal')
     """
     from .report import to_table
 
