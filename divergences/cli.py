@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from .evaluation import tables as _tables
-from .evaluation.compare import BIN_RULES, METHODS, check_fd_bins
+from .evaluation.comparison import BIN_RULES, METHODS, check_fd_bins
 from .evaluation.two_sample import STATISTICS
 
 __all__ = ["main", "load_table", "read_bounded"]
@@ -85,7 +85,7 @@ class _Progress:
 
 
 def _compare(args):
-    from .evaluation.compare import compare_report
+    from .evaluation.comparison import compare_report
     from .evaluation.report import format_text, to_json
 
     progress = _Progress(args.progress if args.progress is not None

@@ -1,6 +1,6 @@
 """Evaluation: two-sample tests, bootstrap intervals and comparisons of data sets."""
 
-from .compare import compare
+from .comparison import compare
 from .report import ComparisonTable
 from .two_sample import (
     BootstrapResult,

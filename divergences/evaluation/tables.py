@@ -308,9 +308,9 @@ def _csv_columns(path, names, pending, rows, limit, notes):
                 continue
             value = _number(cell)
             if value is None:
-                if not all(math.isnan(v) for v in numeric[k]):
-                    hint = " (a decimal comma? write 1.5, not 1,5)" if _DECIMAL_COMMA.match(
-                        cell.strip()) else ""
+                comma = _DECIMAL_COMMA.match(cell.strip())
+                if comma or not all(math.isnan(v) for v in numeric[k]):
+                    hint = " (a decimal comma? write 1.5, not 1,5)" if comma else ""
                     raise TableError(f"{path}:{lineno}: non-numeric value {cell.strip()!r} "
                                      f"in column {names[k]!r}{hint}")
                 text[k] = [""] * len(numeric[k]) + [cell.strip()]
