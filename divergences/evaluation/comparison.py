@@ -140,6 +140,10 @@ def _numeric(table, names, by, dropna, notes):
                              f"{by!r} (line {_lines(table, rows)}); pass dropna=True "
                              "(--dropna) to drop those rows")
         keep &= ~missing
+    if groups is not None and all(isinstance(g, float) and g.is_integer()
+                                  for g in groups[keep]):
+        groups = np.array([int(g) if isinstance(g, float) else g for g in groups],
+                          dtype=object)  # integer group labels read as floats
     dropped = int((~keep).sum())
     if dropped:
         notes.append(f"{table.source}: {dropped} row(s) with missing values dropped")
