@@ -91,6 +91,8 @@ def _compare(args):
     progress = _Progress(args.progress if args.progress is not None
                          else (not args.json and sys.stderr.isatty()))
     header = {"yes": True, "no": False, "auto": None}[args.header]
+    progress("reading the files (a first run also compiles the kernels, up to a minute; "
+             "later runs load them from the cache)")
     try:
         report = compare_report(
             args.a, args.b, columns=args.columns, by=args.by, bins=args.bins,
