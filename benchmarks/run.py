@@ -18,7 +18,7 @@ import sys
 import time
 
 AREAS = ["information", "univariate", "exact", "grid", "entropic", "gaussian", "gradients",
-         "cold_start"]
+         "two_sample", "cold_start"]
 
 
 def machine_line():

@@ -7,7 +7,7 @@ with numba-compiled kernels. ``import divergences`` compiles nothing.
 
 from ._warnings import CacheWarning, ConvergenceWarning
 from .entropic import sinkhorn, sinkhorn_divergence
-from .evaluation import wgan_critic
+from .evaluation import compare, two_sample_test, wasserstein_ci, wgan_critic
 from .exact import emd
 from .gaussian import frechet_distance, gaussian_map, gaussian_wasserstein
 from .grid import transport_grid, wasserstein_grid
@@ -27,6 +27,7 @@ __all__ = [
     "TransportResult",
     "aligned_histograms",
     "chi2",
+    "compare",
     "emd",
     "frechet_distance",
     "gaussian_map",
@@ -44,8 +45,10 @@ __all__ = [
     "transport",
     "transport_grid",
     "tv",
+    "two_sample_test",
     "wasserstein",
     "wasserstein_1d",
-    "wgan_critic",
+    "wasserstein_ci",
     "wasserstein_grid",
+    "wgan_critic",
 ]

@@ -89,7 +89,9 @@ def test_compare_disjoint_columns_give_exact_identities(tmp_path, capsys):
     b = write_csv(tmp_path / "b.csv", ["x"], [[5.0], [5.1], [5.2]])
     assert main(["compare", a, b, "--json", "--bins", "10"]) == 0
     col = json.loads(capsys.readouterr().out)["columns"]["x"]
-    assert col["KL"] == "inf" and col["TV"] == 1.0 and col["JS"] == math.log(2)
+    # schema divergences-compare/1: +inf is JSON null, listed in the record's "infinite"
+    assert col["KL"] is None and col["infinite"] == ["KL"]
+    assert col["TV"] == 1.0 and col["JS"] == math.log(2)
     assert col["W1"] == pytest.approx(5.0)
 
 

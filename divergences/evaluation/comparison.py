@@ -1,0 +1,389 @@
+r"""``compare``: every distance between two data sets, column by column and over all columns.
+
+Per column: :math:`W_1`, :math:`W_2` (the exact 1-D closed form) and KL, JS, TV,
+Hellinger between histograms of the two columns on shared bins (edges from the pooled
+column); over all columns: :math:`W_1` between the rows as points of :math:`R^d`, exact
+when its cost matrix fits :data:`EXACT_MAX_BYTES`, else the sliced :math:`W_1` with its
+Monte Carlo standard error (or Sinkhorn on request, with its convergence): the method
+and its status are always reported, never a silent approximation. ``by=`` repeats all of
+it per group (a time window, a site...). The tables come from
+:mod:`divergences.evaluation.tables`; the output is built by
+:mod:`divergences.evaluation.report`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_base, check_choice, check_positive_int, check_seed
+from .._validation_evaluation import check_bins_spec, check_pseudocount
+from .multivariate import multivariate_w1
+from .tables import Table, TableError, read_table
+from .two_sample import STATISTICS, two_sample_test
+
+__all__ = ["compare", "compare_report", "EXACT_MAX_BYTES"]
+
+#: the largest cost matrix (8 n m bytes) for which method="auto" uses the exact solver
+EXACT_MAX_BYTES = 1 << 28
+#: the most histogram bins per column
+MAX_BINS = 10**6
+BIN_RULES = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "sqrt")
+METHODS = ("auto", "exact", "sliced", "sinkhorn")
+METRICS = ("W1", "W2", "KL", "JS", "TV", "Hellinger")
+
+
+def _is_pandas(obj):
+    return type(obj).__module__.split(".")[0] == "pandas" and hasattr(obj, "columns")
+
+
+def as_table(obj, label, *, sep=None, header=None, limit=None):
+    """A :class:`Table` from a path, a pandas DataFrame or an array ``(n,)``/``(n, d)``."""
+    if isinstance(obj, (str, os.PathLike)):
+        kwargs = {} if limit is None else {"limit": limit}
+        return read_table(obj, sep=sep, header=header, **kwargs)
+    if _is_pandas(obj):
+        columns = {}
+        for name in obj.columns:
+            col = obj[name]
+            if col.dtype.kind in "biuf":
+                columns[str(name)] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                columns[str(name)] = col.to_numpy(dtype=object)
+        if len(columns) != len(obj.columns):
+            raise ValueError(f"{label}: duplicate column names {list(obj.columns)}")
+        return Table(label, columns, np.arange(1, len(obj) + 1))
+    from .._validation import as_real_array
+
+    arr = as_real_array(obj, label)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{label} must have shape (n,) or (n, d), got {arr.shape}")
+    arr = arr[:, None] if arr.ndim == 1 else arr
+    return Table(label, {f"col{k}": arr[:, k] for k in range(arr.shape[1])},
+                 np.arange(1, arr.shape[0] + 1))
+
+
+def _lines(table, rows, most=5):
+    where = ", ".join(str(int(v)) for v in table.lines[rows[:most]])
+    return where + (", ..." if rows.size > most else "")
+
+
+def _select(ta, tb, columns, by, notes):
+    """The numeric columns compared, matched by name (``columns`` or the shared ones)."""
+    for t in (ta, tb):
+        if by is not None and by not in t.columns:
+            raise ValueError(f"by: no column {by!r} in {t.source} (columns: {t.names})")
+    explicit = columns is not None
+    if explicit:
+        if isinstance(columns, str):
+            columns = [c.strip() for c in columns.split(",")]
+        columns = [str(c) for c in columns]
+        for t in (ta, tb):
+            missing = [c for c in columns if c not in t.columns]
+            if missing:
+                raise ValueError(f"columns: {missing} not in {t.source} (columns: {t.names})")
+    else:
+        only_a = [c for c in ta.names if c not in tb.columns and c != by]
+        only_b = [c for c in tb.names if c not in ta.columns and c != by]
+        if only_a or only_b:
+            raise ValueError(f"column names differ: only in {ta.source}: {only_a}, only in "
+                             f"{tb.source}: {only_b}; pass columns=... (--columns) to choose")
+        columns = [c for c in ta.names if c != by]
+    chosen = []
+    for c in columns:
+        text = [t for t in (ta, tb) if t.columns[c].dtype == object]
+        if not text:
+            chosen.append(c)
+            continue
+        t = text[0]
+        example = t.text_examples.get(c) or next((v for v in t.columns[c] if v), "")
+        message = f"column {c!r} of {t.source} is not numeric (e.g. {example!r})"
+        if explicit:
+            raise ValueError(f"columns: {message}")
+        notes.append(f"{message}: skipped")
+    if not chosen:
+        raise ValueError(f"no numeric column to compare among {columns}")
+    return chosen
+
+
+def _numeric(table, names, by, dropna, notes):
+    """The selected columns as a float (n, k) array and the ``by`` values, after the
+    missing-value policy: rows with NaN dropped (``dropna``) or an error saying where."""
+    data = np.column_stack([np.asarray(table.columns[c], dtype=np.float64) for c in names])
+    keep = np.ones(data.shape[0], dtype=bool)
+    for k, name in enumerate(names):
+        col = data[:, k]
+        bad = np.flatnonzero(np.isinf(col))
+        if bad.size:
+            raise ValueError(f"{table.source}: {bad.size} infinite value(s) in column "
+                             f"{name!r} (line {_lines(table, bad)})")
+        nan = np.isnan(col)
+        if nan.any() and not dropna:
+            rows = np.flatnonzero(nan)
+            raise ValueError(
+                f"{table.source}: {rows.size} missing value(s) (NaN or empty cells) in column "
+                f"{name!r} (line {_lines(table, rows)}); pass dropna=True (--dropna) to drop "
+                "the rows with missing values")
+        keep &= ~nan
+    groups = None
+    if by is not None:
+        groups = np.asarray(table.columns[by], dtype=object)
+        missing = np.array([g is None or g == "" or (isinstance(g, float) and math.isnan(g))
+                            for g in groups], dtype=bool)
+        if missing.any() and not dropna:
+            rows = np.flatnonzero(missing)
+            raise ValueError(f"{table.source}: {rows.size} missing value(s) in the by column "
+                             f"{by!r} (line {_lines(table, rows)}); pass dropna=True "
+                             "(--dropna) to drop those rows")
+        keep &= ~missing
+    if groups is not None and all(isinstance(g, float) and g.is_integer()
+                                  for g in groups[keep]):
+        groups = np.array([int(g) if isinstance(g, float) else g for g in groups],
+                          dtype=object)  # integer group labels read as floats
+    dropped = int((~keep).sum())
+    if dropped:
+        notes.append(f"{table.source}: {dropped} row(s) with missing values dropped")
+    if not keep.any():
+        raise ValueError(f"{table.source}: no rows left after dropping missing values")
+    return data[keep], (groups[keep] if groups is not None else None), dropped
+
+
+def check_fd_bins(x, y, name, limit=MAX_BINS):
+    """Refuse a column for which the Freedman-Diaconis rule asks for more than ``limit``
+    bins: its width is 2 IQR / n^(1/3), so a narrow interquartile range and far outliers
+    give billions of bins (the other rules give at most about one bin per point)."""
+    pooled = np.concatenate([x, y])
+    with np.errstate(all="ignore"):
+        q75, q25 = np.percentile(pooled, [75, 25])
+        width = 2.0 * float(q75 - q25) * pooled.size ** (-1.0 / 3.0)
+    span = float(pooled.max()) - float(pooled.min())
+    if width > 0 and span / width > limit:
+        count = f"{span / width:.3g}" if math.isfinite(span / width) else "too many"
+        raise ValueError(f"bins: the rule 'fd' gives {count} bins for column {name!r} (its "
+                         f"interquartile range is narrow for its span); at most {limit} "
+                         "are allowed: pass a number or another rule such as 'auto'")
+
+
+def _column(x, y, name, opts):
+    """The metrics of one column pair, with bins, notes and the test's p-value."""
+    from .. import aligned_histograms, hellinger, js, kl, tv, wasserstein
+
+    if opts["bins"] == "fd":
+        check_fd_bins(x, y, name)
+    counts_a, counts_b, edges = aligned_histograms(x, y, bins=opts["bins"])
+    alpha = opts["pseudocount"]
+    p, q = counts_a + alpha, counts_b + alpha
+    base = opts["base"]
+    row = {"W1": wasserstein(x, y, p=1), "W2": wasserstein(x, y, p=2),
+           "KL": kl(p, q, base=base), "JS": js(p, q, base=base), "TV": tv(p, q),
+           "Hellinger": hellinger(p, q), "bins": int(edges.size - 1),
+           "bin_range": [float(edges[0]), float(edges[-1])], "n": [x.size, y.size],
+           "method": "closed_form", "status": "optimal", "notes": []}
+    if math.isinf(row["KL"]):
+        empty = np.flatnonzero((q == 0) & (p > 0))
+        k = int(empty[0])
+        row["notes"].append(
+            f"KL(a||b) is infinite: {empty.size} of {row['bins']} bins hold values of a but "
+            f"none of b (the first: [{edges[k]:.6g}, {edges[k + 1]:.6g})); pass "
+            "pseudocount > 0 (additive smoothing, e.g. 0.5) for a finite estimate")
+    if opts["test"] is not None:
+        res = two_sample_test(x, y, statistic=opts["test"], n_permutations=opts["n_perm"],
+                              seed=opts["rng"], bins=opts["bins"], base=base)
+        row["pvalue"], row["test_statistic"] = res.pvalue, res.statistic
+    return row
+
+
+def _groups(ga, gb):
+    values = set(ga.tolist()) | set(gb.tolist())
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+def compare_report(a, b, *, columns=None, by=None, bins="auto", base=None, pseudocount=0.0,
+                   standardize=False, method="auto", test=None, n_permutations=999,
+                   n_projections=200, reg=None, dropna=False, seed=None, sep=None,
+                   header=None, multivariate=True, progress=None, limit=None):
+    """The computation of :func:`compare` as a plain dict (the JSON report of the command
+    line before its infinities are encoded); see :func:`compare` for the parameters."""
+    bins = check_bins_spec(bins, BIN_RULES)
+    if not isinstance(bins, str) and bins > MAX_BINS:
+        raise ValueError(f"bins: between 1 and {MAX_BINS} bins per column, got {bins}")
+    opts = {"bins": bins, "base": check_base(base), "pseudocount": check_pseudocount(pseudocount),
+            "method": check_choice(method, "method", METHODS),
+            "test": None if test is None else check_choice(test, "test", STATISTICS),
+            "n_perm": check_positive_int(n_permutations, "n_permutations"),
+            "n_projections": check_positive_int(n_projections, "n_projections"),
+            "reg": reg, "seed": seed, "rng": check_seed(seed)}
+    notes = []
+    ta = as_table(a, "a", sep=sep, header=header, limit=limit)
+    tb = as_table(b, "b", sep=sep, header=header, limit=limit)
+    notes += ta.notes + tb.notes
+    names = _select(ta, tb, columns, by, notes)
+    A, ga, drop_a = _numeric(ta, names, by, dropna, notes)
+    B, gb, drop_b = _numeric(tb, names, by, dropna, notes)
+    if standardize:
+        pooled = np.vstack([A, B])
+        mean, std = pooled.mean(axis=0), pooled.std(axis=0)
+        flat = [c for c, s in zip(names, std, strict=True) if s == 0]
+        if flat:
+            notes.append(f"standardize: columns {flat} are constant; left unscaled")
+        std[std == 0] = 1.0
+        A, B = (A - mean) / std, (B - mean) / std
+    units = "nats" if opts["base"] is None else ("bits" if opts["base"] == 2 else
+                                                 f"log base {opts['base']:g}")
+    report = {
+        "schema": "divergences-compare/1",
+        "direction": "a||b",
+        "units": {"W1": "pooled standard deviations" if standardize else "data units",
+                  "W2": "pooled standard deviations" if standardize else "data units",
+                  "KL": units, "JS": units, "TV": "probability", "Hellinger": "unitless"},
+        "inputs": {"a": {"source": ta.source, "rows": ta.n_rows, "rows_dropped": drop_a},
+                   "b": {"source": tb.source, "rows": tb.n_rows, "rows_dropped": drop_b}},
+        "options": {"columns": names, "by": by, "bins": bins, "base": opts["base"],
+                    "pseudocount": opts["pseudocount"], "standardize": bool(standardize),
+                    "method": opts["method"], "test": opts["test"],
+                    "n_permutations": opts["n_perm"] if test is not None else None},
+        "notes": notes,
+    }
+    if by is None:
+        report.update(_one_group(A, B, names, opts, multivariate, progress, ""))
+    else:
+        report["columns"], report["multivariate"], report["groups"] = None, None, []
+        groups = _groups(ga, gb)
+        for k, g in enumerate(groups, start=1):
+            sel_a, sel_b = ga == g, gb == g
+            entry = {"group": g, "n": [int(sel_a.sum()), int(sel_b.sum())]}
+            if not sel_a.any() or not sel_b.any():
+                side = ta.source if not sel_a.any() else tb.source
+                entry.update(columns=None, multivariate=None,
+                             notes=[f"group {g!r} has no rows in {side}: not compared"])
+            else:
+                entry.update(_one_group(A[sel_a], B[sel_b], names, opts, multivariate,
+                                        progress, f"{by}={g} ({k}/{len(groups)}) "))
+            report["groups"].append(entry)
+    return report
+
+
+def _one_group(A, B, names, opts, multivariate, progress, prefix):
+    cols = {}
+    for k, name in enumerate(names, start=1):
+        if progress is not None:
+            progress(f"{prefix}column {k}/{len(names)}: {name}")
+        cols[name] = _column(A[:, k - 1], B[:, k - 1], name, opts)
+    multi = None
+    if multivariate and len(names) > 1:
+        multi = multivariate_w1(A, B, opts, progress, f"{prefix}all {len(names)} columns",
+                                EXACT_MAX_BYTES)
+    return {"columns": cols, "multivariate": multi}
+
+
+def compare(a: Any, b: Any, *, columns: Sequence[str] | None = None, by: str | None = None,
+            bins: int | str = "auto", base: float | None = None, pseudocount: float = 0.0,
+            standardize: bool = False, method: str = "auto", test: str | None = None,
+            n_permutations: int = 999, n_projections: int = 200, reg: float | None = None,
+            dropna: bool = False, seed: int | np.random.Generator | None = None,
+            multivariate: bool = True) -> Any:
+    r"""Distances between two data sets, per column and over all columns, as a table.
+
+    Per column :math:`c`: :math:`W_1` and :math:`W_2` between the two columns' empirical
+    distributions (exact 1-D closed form), and between their histograms on shared bins
+    (edges of :func:`numpy.histogram_bin_edges` on the pooled column; ``pseudocount``
+    :math:`\alpha` added to every bin before normalising):
+
+    .. math:: \mathrm{KL}(a\,\|\,b) = \sum_k \hat a_k \log\frac{\hat a_k}{\hat b_k}, \quad
+              \hat a_k = \frac{n_k + \alpha}{n + K\alpha},
+
+    and JS, TV, Hellinger. Over all the compared columns: :math:`W_1` between the rows of
+    ``a`` and ``b`` as points of :math:`R^d` (Euclidean ground metric).
+
+    Parameters
+    ----------
+    a, b : str, os.PathLike, pandas.DataFrame or array_like (n,) / (n, d)
+        The two data sets. Paths: CSV, ``.npy``, ``.npz``, Parquet (see
+        :func:`divergences.evaluation.tables.read_table`). Arrays get columns ``col0,
+        col1, ...``. Columns are matched by name.
+    columns : list of str or str, optional
+        The columns to compare (a comma-separated string is split). Default: every column
+        of ``a`` except ``by`` (both must have the same names), text columns skipped.
+    by : str, optional
+        A column of both (a time window, a group); everything is computed per value.
+    bins : int or str, default "auto"
+        Bins per column, a number or a rule of :func:`numpy.histogram_bin_edges`.
+    base : float, optional
+        Logarithm base of KL and JS (default e: nats; 2: bits).
+    pseudocount : float, default 0
+        Added to every bin count of both histograms (additive smoothing): KL is finite.
+    standardize : bool, default False
+        Centre and scale every column by the mean and standard deviation of the *pooled*
+        column (the same map for ``a`` and ``b``), so that no column dominates the
+        multivariate :math:`W_1`; W1 and W2 are then in pooled standard deviations.
+    method : {"auto", "exact", "sliced", "sinkhorn"}, default "auto"
+        The multivariate :math:`W_1`: ``"auto"`` is exact when the cost matrix
+        (``8 n m`` bytes) is at most :data:`EXACT_MAX_BYTES`, else sliced.
+    test : {"wasserstein", "sliced", "energy", "js"}, optional
+        Add the p-value of :func:`two_sample_test` per column.
+    n_permutations : int, default 999
+        Permutations of each test.
+    n_projections : int, default 200
+        Directions of the sliced :math:`W_1`.
+    reg : float, optional
+        Entropic regularisation of ``method="sinkhorn"`` (default 5% of the mean cost).
+    dropna : bool, default False
+        Drop the rows with a missing value in a compared column (or in ``by``); otherwise
+        missing values are an error that says how many and where.
+    seed : None, int or numpy.random.Generator
+        Seeds the tests and the sliced directions.
+    multivariate : bool, default True
+        Whether to compute the multivariate :math:`W_1`.
+
+    Returns
+    -------
+    pandas.DataFrame or ComparisonTable
+        One row per column (index ``column``, or ``(group, column)`` with ``by``) and one
+        row ``"(all columns)"`` for the multivariate :math:`W_1`, with columns ``W1, W2,
+        KL, JS, TV, Hellinger, bins, method, status, converged, W1_stderr, note`` (and
+        ``pvalue`` with ``test``). ``attrs`` holds the units, the direction ``a||b``, the
+        options and the notes. Without pandas, a :class:`ComparisonTable` with the same
+        rows (``to_dict()``).
+
+    Raises
+    ------
+    ValueError
+        Unreadable files, columns that differ or are not numeric, missing values without
+        ``dropna``, bad options, ``method="exact"`` above the size limit.
+
+    See Also
+    --------
+    two_sample_test, wasserstein, sliced_wasserstein, aligned_histograms
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from divergences import compare
+    >>> a = np.column_stack([np.arange(10.0), np.zeros(10)])
+    >>> table = compare(a, a + [2.0, 0.0], bins=4)
+    >>> table.loc["col0", ["W1", "W2", "bins"]].tolist()
+    [2.0, 2.0, 4.0]
+    >>> round(float(table.loc["col0", "TV"]), 12)  # counts (3, 3, 3, 1) vs (1, 3, 3, 3)
+    0.2
+    >>> row = table.loc["(all columns)"]
+    >>> float(row["W1"]), row["method"], row["status"]
+    (2.0, 'exact', 'optimal')
+    """
+    from .report import to_table
+
+    report = compare_report(a, b, columns=columns, by=by, bins=bins, base=base,
+                            pseudocount=pseudocount, standardize=standardize, method=method,
+                            test=test, n_permutations=n_permutations,
+                            n_projections=n_projections, reg=reg, dropna=dropna, seed=seed,
+                            multivariate=multivariate)
+    return to_table(report)
+
+
+__all__ += ["as_table", "check_fd_bins", "TableError"]
