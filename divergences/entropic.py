@@ -63,7 +63,8 @@ import warnings
 
 import numpy as np
 
-from ._entropic_solve import _solve, _solve_batch
+from ._entropic_batch import _solve_batch
+from ._entropic_solve import _solve
 from ._kernels.cost import (
     CITYBLOCK,
     EUCLIDEAN,

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from strategies import histograms
 
 from divergences import sinkhorn, sinkhorn_divergence, transport, wasserstein
-from divergences._entropic_solve import _LAST_BATCH
+from divergences._entropic_batch import _LAST_BATCH
 from divergences._jit import serial_twin
 from divergences._kernels import sinkhorn_log as KL
 from divergences._kernels import sinkhorn_scaling as K

@@ -17,7 +17,7 @@ from scipy.special import logsumexp
 
 import divergences._entropic_solve as S
 from divergences import sinkhorn, sinkhorn_divergence, transport
-from divergences._entropic_solve import _LAST_BATCH
+from divergences._entropic_batch import _LAST_BATCH
 from divergences._kernels import sinkhorn_log as KL
 from divergences._kernels.cost import cost_matrix
 from divergences._metrics import metric_code
