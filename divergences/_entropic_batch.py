@@ -34,13 +34,14 @@ from ._kernels.sinkhorn_log import dense_geometry
 _LAST_BATCH = {"shared": 0, "fallback": []}
 
 
-def _solve_batch(C, a, B, reg, tol, max_iter, lo, hi):
+def _solve_batch(C, a, B, reg, tol, max_iter, lo, hi, rho=None):
     """Targets ``B[:, k]`` (normalised columns): the shared kernel (:func:`_solve_shared`)
     where it serves, single solves otherwise; returns the list of raw fields and the plans
-    stacked in one (K, n, m) array."""
+    stacked in one (K, n, m) array. Unbalanced (``rho``): single solves."""
     nt = B.shape[1]
     plans = np.empty((nt,) + C.shape)
-    shared = _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans)
+    shared = None if rho is not None else _solve_shared(C, a, B, reg, tol, max_iter, lo, hi,
+                                                        plans)
     _LAST_BATCH["shared"], _LAST_BATCH["fallback"] = 0, []
     fields = []
     geom = dense_geometry(C)
@@ -51,7 +52,8 @@ def _solve_batch(C, a, B, reg, tol, max_iter, lo, hi):
             continue
         if shared is not None:
             _LAST_BATCH["fallback"].append(k)
-        fl = _solve(geom, a, np.ascontiguousarray(B[:, k]), reg, tol, max_iter, lo, hi)
+        fl = _solve(geom, a, np.ascontiguousarray(B[:, k]), reg, tol, max_iter, lo, hi,
+                    rho=rho)
         plans[k] = fl["plan"]  # solved alone: its own array copied in
         fields.append(fl)
     return fields, plans

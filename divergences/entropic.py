@@ -90,6 +90,7 @@ from ._validation import (
     check_same_dimension,
     check_weights,
 )
+from ._validation_unbalanced import check_hard_masses, check_reg_m
 from ._warnings import ConvergenceWarning
 from .result import TransportResult
 
@@ -140,17 +141,25 @@ def _options(options, allowed):
     return tol, min(int(max_iter), 2**62)
 
 
-def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
-    r"""Entropic optimal transport for a cost matrix (stabilised Sinkhorn).
+def sinkhorn(a, b, cost, reg, *, reg_m=None, tol=1e-9, max_iter=MAX_ITER):
+    r"""Entropic optimal transport for a cost matrix (stabilised Sinkhorn), balanced or
+    unbalanced.
 
     .. math:: \min_{P \ge 0,\ P 1 = a,\ P^T 1 = b}
               \langle P, C\rangle + \varepsilon\,\mathrm{KL}(P \,\|\, a b^T),
-              \qquad P_{ij} = a_i b_j\, e^{(f_i + g_j - C_{ij})/\varepsilon}.
+              \qquad P_{ij} = a_i b_j\, e^{(f_i + g_j - C_{ij})/\varepsilon};
+
+    with ``reg_m`` (:math:`\rho`) the marginals are relaxed by KL penalties
+    (generalised KL, :math:`\mathrm{KL}(p\|q) = \sum p\log(p/q) - p + q`):
+
+    .. math:: \min_{P \ge 0} \langle P, C\rangle + \varepsilon\,\mathrm{KL}(P\,\|\,a b^T)
+              + \rho_a \mathrm{KL}(P 1 \,\|\, a) + \rho_b \mathrm{KL}(P^T 1 \,\|\, b).
 
     Parameters
     ----------
     a : array_like, shape (n,)
-        Source weights (counts are fine: normalised to sum 1). Zeros allowed.
+        Source weights (counts are fine: normalised to sum 1; with ``reg_m`` used as given,
+        not normalised). Zeros allowed.
     b : array_like, shape (m,) or (m, K)
         Target weights, or ``K`` target histograms as columns, each normalised to sum 1.
         The ``K`` problems share one stabilised kernel (the plan of the mean target), each
@@ -166,11 +175,20 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     reg : float
         :math:`\varepsilon > 0`. Stable down to ``1e-4 * max|C|`` and below: only the
         iteration count grows as ``reg`` shrinks.
+    reg_m : float or (float, float), optional
+        Unbalanced transport: :math:`\rho > 0`, one for both marginals or a pair
+        :math:`(\rho_a, \rho_b)`; ``inf`` keeps that marginal a hard constraint
+        (semi-relaxed problem; ``inf`` on both sides needs equal masses). ``a`` and ``b``
+        are then used as given (their masses matter). Same algorithm with the potential
+        updates damped by :math:`\rho/(\rho + \varepsilon)` (see Notes). POT's
+        ``ot.sinkhorn_unbalanced(a, b, M, reg, reg_m)`` solves the same problem.
     tol : float, default 1e-9
         Stopping rule, checked at every iteration:
         :math:`\|P 1 - a\|_1 + \|P^T 1 - b\|_1 \le` ``tol``. With plain iterations the column
         marginal is exact after each ``v``-update and the row marginal is what is measured;
         with over-relaxation both are measured. Cheap: it comes out of the iteration itself.
+        With ``reg_m``: the residual of the first-order conditions (``marginal_error``
+        below) :math:`\le` ``tol * (sum(a) + sum(b)) / 2``.
     max_iter : int, default 10000
         Iteration budget over all epsilon-scaling stages (one iteration = one ``u`` and one
         ``v`` update).
@@ -188,6 +206,14 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
         ``marginal_error`` (as in ``tol``), ``reg``, ``p = 1``, ``distance = cost``.
         For ``b`` of shape ``(m, K)``: ``plan`` has shape ``(K, n, m)``, ``f`` ``(n, K)``,
         ``g`` ``(m, K)`` and the scalar fields are arrays of length ``K``.
+        With ``reg_m``: ``objective`` is the whole unbalanced objective above (computed
+        from the plan; POT's ``log["total_cost"]`` leaves out the mass terms of the
+        generalised KL, :math:`\varepsilon(\sum a\sum b - \sum P) + \rho_a(\sum a - \sum
+        P) + \rho_b(\sum b - \sum P)`, and adds ``1e-16`` inside its logarithms);
+        ``marginal_error`` is the L1 residual of the first-order conditions
+        :math:`P 1 = a\, e^{-f/\rho_a}`, :math:`P^T 1 = b\, e^{-g/\rho_b}` (the balanced
+        :math:`P 1 = a` on a side with ``inf``); ``distance`` is ``cost`` (not a metric).
+        Several targets are solved one by one.
 
     Notes
     -----
@@ -200,12 +226,23 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     (columns exact, mass 1) even when the budget ran out in, or just after, a coarser
     epsilon-scaling stage.
 
+    Unbalanced (``reg_m``): every update is the balanced one followed by the damping
+    :math:`f \leftarrow \tfrac{\rho_a}{\rho_a + \varepsilon} f` of the new potential
+    (Chizat et al.), in the same stabilised kernel domain, log domain, over-relaxation and
+    epsilon-scaling. The optimal potentials are absolute (not up to a constant):
+    :math:`f = -\rho_a \log(P1 / a)`. Potentials of zero weights are the damped soft
+    c-transforms. As :math:`\rho \to \infty` the plan tends to the balanced plan of the
+    masses as given (equal masses). The objective overflows when ``sum(a) * sum(b)``
+    does.
+
     References
     ----------
     M. Cuturi, "Sinkhorn distances", NeurIPS 2013. B. Schmitzer, "Stabilized sparse scaling
     algorithms for entropy regularized transport problems", SIAM J. Sci. Comput. 2019.
     A. Thibault, L. Chizat, C. Dossal, N. Papadakis, "Overrelaxed Sinkhorn-Knopp algorithm
-    for regularized optimal transport", Algorithms 2021.
+    for regularized optimal transport", Algorithms 2021. L. Chizat, G. Peyré, B. Schmitzer,
+    F.-X. Vialard, "Scaling algorithms for unbalanced optimal transport problems", Math.
+    Comp. 2018.
 
     Examples
     --------
@@ -216,6 +253,12 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     >>> res.plan.round(6)
     array([[4.99977e-01, 2.30000e-05],
            [2.30000e-05, 4.99977e-01]])
+
+    Unbalanced, a mass of 2 against a mass of 1: the plan carries a mass in between.
+
+    >>> res = sinkhorn([1.0, 1.0], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]], reg=0.1, reg_m=1.0)
+    >>> res.converged, round(float(res.plan.sum()), 5), round(res.objective, 5)
+    (True, 1.39107, 0.27876)
     """
     a = check_histogram_batch(a, "a")
     if a.ndim != 1:
@@ -223,14 +266,18 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     b = check_histogram_batch(b, "b")
     C, lo, hi = check_cost_range(cost, a.shape[0], b.shape[0])
     reg = check_reg(reg)
+    rho = check_reg_m(reg_m)
     tol, max_iter = _options({"tol": tol, "max_iter": max_iter}, ("tol", "max_iter"))
-    a, b = normalise(a), normalise(b, axis=0)  # no overflow for counts near 1e308
+    if rho is None:
+        a, b = normalise(a), normalise(b, axis=0)  # no overflow for counts near 1e308
+    else:
+        b = check_hard_masses(a, b, rho)
     if b.ndim == 1:
-        fields = _solve(dense_geometry(C), a, b, reg, tol, max_iter, lo, hi,
-                        symmetric=_is_symmetric(a, b, C))
+        symmetric = (rho is None or rho[0] == rho[1]) and _is_symmetric(a, b, C)
+        fields = _solve(dense_geometry(C), a, b, reg, tol, max_iter, lo, hi, symmetric, rho)
         _warn(fields, tol, max_iter)
         return _wrap(fields, reg, 1.0)
-    fields, plans = _solve_batch(C, a, b, reg, tol, max_iter, lo, hi)
+    fields, plans = _solve_batch(C, a, b, reg, tol, max_iter, lo, hi, rho)
     for fl in fields:
         _warn(fl, tol, max_iter)
     return _wrap(fields, reg, 1.0, batched=True, plan=plans)
@@ -255,8 +302,9 @@ def _is_symmetric(a, b, C):
     return all(np.array_equal(C[lo:lo + step], C[:, lo:lo + step].T) for lo in range(0, n, step))
 
 
-def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
-    """Shared by transport(method='sinkhorn') and sinkhorn_divergence: cost + solve."""
+def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False, rho=None):
+    """Shared by transport(method='sinkhorn') and sinkhorn_divergence: cost + solve
+    (``rho``: the unbalanced pair, ``None`` balanced)."""
     tol, max_iter = _options(options, ("tol", "max_iter", "online", "q"))
     online = check_optional_bool(options.get("online"), "online")
     q = check_minkowski_order(options.get("q"), code == MINKOWSKI)
@@ -280,7 +328,7 @@ def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
         geom = dense_geometry(C)
     if not np.isfinite(span):  # costs are >= 0: only overflow makes this infinite
         raise ValueError(f"x, y: the costs d(x, y)**{p:g} overflow float64; rescale the points")
-    fl = _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric)
+    fl = _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric, rho)
     _warn(fl, tol, max_iter, what)
     return fl
 
@@ -288,23 +336,30 @@ def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
 def _transport_sinkhorn(x, y, a, b, p, metric_code, reg, **options):
     r"""``transport(..., method="sinkhorn")``: entropic OT between point sets.
 
-    ``x`` (n, d), ``y`` (m, d) float64, ``a``, ``b`` normalised, ``reg`` validated. Options:
-    ``tol``, ``max_iter`` (as in :func:`sinkhorn`), ``q`` (Minkowski order) and
+    ``x`` (n, d), ``y`` (m, d) float64, ``a``, ``b`` normalised (as given with ``reg_m``),
+    ``reg`` validated. Options: ``tol``, ``max_iter``, ``reg_m`` (as in :func:`sinkhorn`),
+    ``q`` (Minkowski order) and
     ``online``: ``None`` (default: online when one dense n x m float64 array would exceed
     1 GiB), ``True`` (costs recomputed on the fly, memory O(n + m), ``plan=None``; cost,
     objective and potentials as usual) or ``False`` (dense cost matrix and plan).
     ``cost`` is :math:`\langle P, d^p\rangle` and ``distance`` its ``1/p`` power.
     """
-    fl = _point_problem(x, y, a, b, p, metric_code, reg, options, "transport(method='sinkhorn')")
+    rho = check_reg_m(options.pop("reg_m", None))
+    b = check_hard_masses(a, b, rho)
+    fl = _point_problem(x, y, a, b, p, metric_code, reg, options, "transport(method='sinkhorn')",
+                        rho=rho)
     return _wrap(fl, reg, p)
 
 
-def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", **options):
-    r"""The debiased Sinkhorn divergence between two weighted point sets.
+def sinkhorn_divergence(x, y, a=None, b=None, *, reg, reg_m=None, p=2, metric="euclidean",
+                        **options):
+    r"""The debiased Sinkhorn divergence between two weighted point sets, balanced or
+    unbalanced.
 
     .. math:: S_\varepsilon(\alpha, \beta) = \mathrm{OT}_\varepsilon(\alpha, \beta)
               - \tfrac12 \mathrm{OT}_\varepsilon(\alpha, \alpha)
-              - \tfrac12 \mathrm{OT}_\varepsilon(\beta, \beta),
+              - \tfrac12 \mathrm{OT}_\varepsilon(\beta, \beta)
+              + \tfrac{\varepsilon}{2} (m(\alpha) - m(\beta))^2,
 
     with :math:`\mathrm{OT}_\varepsilon` the entropic objective *including* the entropic
     term, :math:`\langle P, C\rangle + \varepsilon \mathrm{KL}(P\|ab^T)` (the ``objective``
@@ -316,14 +371,25 @@ def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", *
     :math:`\beta = \alpha + t` it equals :math:`|t|^2` for every ``reg``; it interpolates between
     :math:`W_p^p` (``reg -> 0``) and an MMD (``reg -> inf``).
 
+    With ``reg_m`` (:math:`\rho`), :math:`\mathrm{OT}_\varepsilon` is the unbalanced
+    objective of :func:`sinkhorn` (marginals relaxed by :math:`\rho\,\mathrm{KL}`) between
+    the measures *as given*, of masses :math:`m(\alpha) = \sum a`, :math:`m(\beta) = \sum
+    b`, and the last term (zero for the balanced, normalised problem) makes it the
+    divergence of Séjourné et al. 2019: symmetric, 0 on equal inputs, and under the same
+    kernel conditions :math:`\ge 0` and zero iff the measures are equal.
+
     Parameters
     ----------
     x, y : array_like, shape (n,) or (n, d), (m,) or (m, d)
         Support points.
     a, b : array_like, optional
-        Weights (default uniform; counts are normalised).
+        Weights (default uniform; counts are normalised, except with ``reg_m``: used as
+        given).
     reg : float
         :math:`\varepsilon > 0`.
+    reg_m : float, optional
+        :math:`\rho > 0`, the same for both marginals (``inf``: hard marginals, then the
+        masses must be equal); ``None`` (default) for the balanced divergence.
     p : float, default 2
         Exponent of the ground cost.
     metric : str, default "euclidean"
@@ -350,6 +416,8 @@ def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", *
     ----------
     J. Feydy, T. Séjourné, F.-X. Vialard, S. Amari, A. Trouvé, G. Peyré, "Interpolating
     between optimal transport and MMD using Sinkhorn divergences", AISTATS 2019.
+    T. Séjourné, J. Feydy, F.-X. Vialard, A. Trouvé, G. Peyré, "Sinkhorn divergences for
+    unbalanced optimal transport", arXiv:1910.12958, 2019.
 
     Examples
     --------
@@ -367,13 +435,22 @@ def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean", *
     p = check_p(p)
     code = metric_code(metric)
     reg = check_reg(reg)
-    a, b = normalise(a), normalise(b)  # no overflow for counts near 1e308
+    rho = check_reg_m(reg_m)
+    if rho is None:
+        a, b = normalise(a), normalise(b)  # no overflow for counts near 1e308
+    elif rho[0] != rho[1]:
+        raise ValueError(f"reg_m must be one value for sinkhorn_divergence (the debiasing terms "
+                         f"are symmetric problems), got {reg_m}")
+    else:
+        b = check_hard_masses(a, b, rho)
     what = "sinkhorn_divergence"
     same = x.shape == y.shape and np.array_equal(x, y) and np.array_equal(a, b)
-    ab = _point_problem(x, y, a, b, p, code, reg, options, what, same)["objective"]
-    aa = _point_problem(x, x, a, a, p, code, reg, options, what, True)["objective"]
-    bb = _point_problem(y, y, b, b, p, code, reg, options, what, True)["objective"]
+    ab = _point_problem(x, y, a, b, p, code, reg, options, what, same, rho)["objective"]
+    aa = _point_problem(x, x, a, a, p, code, reg, options, what, True, rho)["objective"]
+    bb = _point_problem(y, y, b, b, p, code, reg, options, what, True, rho)["objective"]
     raw = ab - 0.5 * (aa + bb)
+    if rho is not None:
+        raw += 0.5 * reg * (a.sum() - b.sum()) ** 2
     # q was validated by _point_problem above
     q = check_minkowski_order(options.get("q"), code == MINKOWSKI)
     return max(raw, 0.0) if _positive_definite_gibbs(code, p, q) else raw

@@ -71,7 +71,7 @@ def test_log_row_pass_thresholds_against_logsumexp(omega):
     with np.errstate(over="ignore"):
         P = np.exp((f_ref[:, None] + g[None, :] - C) / eps + la[:, None] + lb[None, :])
     fk, parts = f.copy(), np.zeros((1, m))
-    e = KL.log_row_pass((C,), a, fk, g, lb, eps, omega, parts, np.empty((1, m)),
+    e = KL.log_row_pass((C,), a, fk, g, lb, eps, omega, 1.0, parts, np.empty((1, m)),
                         np.empty((1, m)))
     np.testing.assert_allclose(fk, f_ref, rtol=1e-13, atol=1e-13)
     # C / eps ~ 1e3: the reference's own exponent carries ~1e-13 absolute rounding
