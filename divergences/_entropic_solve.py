@@ -178,6 +178,9 @@ class _Work:
         # the kernels' marginal description: damping of each side, weight of each side's
         # error (1 / mass; 1 for the balanced, normalised problem)
         self.marg = np.ones(4)
+        # the translation step of unbalanced problems in the block kernels (None: pruned at
+        # compile time, a balanced solve compiles none of it); not with both sides hard
+        self.unbal = None if rho is None or rho == (np.inf, np.inf) else True
         if rho is not None:
             self.marg[2:] = 1.0 / float(a.sum()), 1.0 / float(b.sum())
         # targets of the kernel-domain sweeps: a, b (balanced) or a exp(-f / rho_a), ...
@@ -242,7 +245,8 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
             use_log = not w.rebuild(geom[0], eps, K)
             _k.reset(u, v, a, b)
             n_bad = 0
-            args = (K, a, b, w.at, w.bt, u, v, u2, v2, w.parts, BIG, st, target, marg, w.par)
+            args = (K, a, b, w.at, w.bt, u, v, u2, v2, w.parts, BIG, st, target, marg, w.unbal,
+                    w.par)
             while it < max_iter and not use_log:
                 status, it = w.blocks.run(_k.scaling_block, args, it, max_iter)
                 if status == _k.REACHED:
@@ -264,7 +268,7 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
         if use_log:  # log-domain iterations (online: costs recomputed on the fly)
             f_old, g_old = np.empty(n), np.empty(m)
             args = (geom, a, b, w.la, w.lb, f, g, f_old, g_old, eps, marg, w.parts, w.buf,
-                    w.cbuf, w.bad, st, target, w.par)
+                    w.cbuf, w.bad, st, target, w.unbal, w.par)
             while it < max_iter and not reached:
                 status, it = w.blocks.run(_k.log_block, args, it, max_iter)
                 reached = status == _k.REACHED

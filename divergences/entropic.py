@@ -187,8 +187,7 @@ def sinkhorn(a, b, cost, reg, *, reg_m=None, tol=1e-9, max_iter=MAX_ITER):
         :math:`\|P 1 - a\|_1 + \|P^T 1 - b\|_1 \le` ``tol``. With plain iterations the column
         marginal is exact after each ``v``-update and the row marginal is what is measured;
         with over-relaxation both are measured. Cheap: it comes out of the iteration itself.
-        With ``reg_m``: the residual of the first-order conditions (``marginal_error``
-        below) :math:`\le` ``tol * (sum(a) + sum(b)) / 2``.
+        With ``reg_m``: ``marginal_error`` (below) :math:`\le` ``tol``.
     max_iter : int, default 10000
         Iteration budget over all epsilon-scaling stages (one iteration = one ``u`` and one
         ``v`` update).
@@ -210,10 +209,12 @@ def sinkhorn(a, b, cost, reg, *, reg_m=None, tol=1e-9, max_iter=MAX_ITER):
         from the plan; POT's ``log["total_cost"]`` leaves out the mass terms of the
         generalised KL, :math:`\varepsilon(\sum a\sum b - \sum P) + \rho_a(\sum a - \sum
         P) + \rho_b(\sum b - \sum P)`, and adds ``1e-16`` inside its logarithms);
-        ``marginal_error`` is the L1 residual of the first-order conditions
-        :math:`P 1 = a\, e^{-f/\rho_a}`, :math:`P^T 1 = b\, e^{-g/\rho_b}` (the balanced
-        :math:`P 1 = a` on a side with ``inf``); ``distance`` is ``cost`` (not a metric).
-        Several targets are solved one by one.
+        ``marginal_error`` is the residual of the first-order conditions
+        :math:`(P 1) e^{f/\rho_a} = a`, :math:`(P^T 1) e^{g/\rho_b} = b`, each side relative
+        to its mass: :math:`\|(P 1) e^{f/\rho_a} - a\|_1 / \sum a + \|(P^T 1) e^{g/\rho_b}
+        - b\|_1 / \sum b` (:math:`e^{f/\rho} = 1` on a side with ``inf``), meaningful for
+        any masses; ``distance`` is ``cost`` (not a metric). Several targets are solved
+        one by one.
 
     Notes
     -----
@@ -229,11 +230,19 @@ def sinkhorn(a, b, cost, reg, *, reg_m=None, tol=1e-9, max_iter=MAX_ITER):
     Unbalanced (``reg_m``): every update is the balanced one followed by the damping
     :math:`f \leftarrow \tfrac{\rho_a}{\rho_a + \varepsilon} f` of the new potential
     (Chizat et al.), in the same stabilised kernel domain, log domain, over-relaxation and
-    epsilon-scaling. The optimal potentials are absolute (not up to a constant):
-    :math:`f = -\rho_a \log(P1 / a)`. Potentials of zero weights are the damped soft
-    c-transforms. As :math:`\rho \to \infty` the plan tends to the balanced plan of the
-    masses as given (equal masses). The objective overflows when ``sum(a) * sum(b)``
-    does.
+    epsilon-scaling, and then a closed-form move of :math:`(f + \tau, g - \tau)` to the
+    dual optimum along that direction (Séjourné et al. 2022), without which it converges
+    at the rate :math:`\lambda_a \lambda_b`, a crawl for ``reg_m >> reg``. The optimal
+    potentials are absolute (not up to a constant): :math:`f = -\rho_a \log(P1 / a)`.
+    Potentials of zero weights are the damped soft c-transforms. As :math:`\rho \to
+    \infty` the plan tends to the balanced plan of the masses as given (equal masses),
+    with a gap :math:`O(1/\rho)`. The objective overflows when ``sum(a) * sum(b)`` does.
+    The theory, and when to prefer partial transport: the "Unbalanced transport" page.
+
+    See Also
+    --------
+    sinkhorn_divergence : the debiased divergence, balanced or unbalanced.
+    divergences.transport : the same solver on point sets (``method="sinkhorn"``), online.
 
     References
     ----------
@@ -242,7 +251,8 @@ def sinkhorn(a, b, cost, reg, *, reg_m=None, tol=1e-9, max_iter=MAX_ITER):
     A. Thibault, L. Chizat, C. Dossal, N. Papadakis, "Overrelaxed Sinkhorn-Knopp algorithm
     for regularized optimal transport", Algorithms 2021. L. Chizat, G. Peyré, B. Schmitzer,
     F.-X. Vialard, "Scaling algorithms for unbalanced optimal transport problems", Math.
-    Comp. 2018.
+    Comp. 2018. T. Séjourné, F.-X. Vialard, G. Peyré, "Faster unbalanced optimal transport:
+    translation invariant Sinkhorn and 1-D Frank-Wolfe", AISTATS 2022.
 
     Examples
     --------

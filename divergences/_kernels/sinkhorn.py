@@ -263,10 +263,13 @@ def log_translate(a, b, la, lb, f, g, g_old, parts, eps, marg):
 
 
 @kernel
-def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, par, it, stop):
+def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, unbal, par, it,
+                  stop):
     """Kernel-domain (over-relaxed) iterations on the stored kernel ``K`` from ``it`` to
     ``stop``; omega and the column error come from ``st``. ``at``, ``bt``: the targets of
-    :mod:`.sinkhorn_scaling` (``a``, ``b`` when balanced), ``marg``: the module's docstring.
+    :mod:`.sinkhorn_scaling` (``a``, ``b`` when balanced), ``marg``: the module's docstring;
+    ``unbal``: ``True`` for the translation step of unbalanced problems, ``None`` when
+    balanced (numba then prunes it: a balanced solve does not compile it).
 
     Returns ``(REACHED, it)`` when the marginal error of the current plan ``diag(u) K
     diag(v)`` is ``<= target`` (``u``, ``v`` are the scalings it was measured at),
@@ -296,7 +299,7 @@ def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, p
             return NONFINITE, it
         _copy(u, u2)
         _copy(v, v2)
-        if marg[0] != 1.0 or marg[1] != 1.0:
+        if unbal is not None:
             cerr_new = translate_targets(a, b, at, bt, u, v, parts, marg, st)
         st[CERR] = cerr_new
         _relax(st, err)
@@ -307,10 +310,10 @@ def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, p
 
 @kernel
 def log_block(geom, a, b, la, lb, f, g, f_old, g_old, eps, marg, parts, buf, cbuf, bad, st,
-              target, par, it, stop):
+              target, unbal, par, it, stop):
     """Log-domain (over-relaxed) iterations from ``it`` to ``stop`` (online mode, and the
-    dense mode's fallback). Returns ``(REACHED, it)`` with ``(f, g)`` the potentials whose
-    plan met ``target``, else ``(BLOCK_END, stop)``."""
+    dense mode's fallback; ``unbal`` as in :func:`scaling_block`). Returns ``(REACHED, it)``
+    with ``(f, g)`` the potentials whose plan met ``target``, else ``(BLOCK_END, stop)``."""
     while it < stop:
         _copy(f_old, f)
         _copy(g_old, g)
@@ -323,7 +326,7 @@ def log_block(geom, a, b, la, lb, f, g, f_old, g_old, eps, marg, parts, buf, cbu
             _copy(f, f_old)
             _copy(g, g_old)
             return REACHED, it
-        if marg[0] != 1.0 or marg[1] != 1.0:
+        if unbal is not None:
             cerr_new = log_translate(a, b, la, lb, f, g, g_old, parts, eps, marg)
         st[CERR] = cerr_new
         _relax(st, err)
