@@ -132,7 +132,7 @@ def test_reg_too_small_for_the_costs():
 
 
 def test_online_is_chosen_automatically(monkeypatch):
-    import divergences.entropic as E
+    import divergences._entropic_points as E
 
     x, y, a, b, _ = _problem(16, 20, 15)
     monkeypatch.setattr(E, "ONLINE_BYTES", 1000)

@@ -116,6 +116,7 @@ def test_matches_pot_stabilised(seed, reg, reg_m):
     assert res.distance == res.cost and res.reg == reg and res.p == 1
 
 
+@pytest.mark.slow
 def test_pot_stabilised_breaks_down_where_its_plain_variant_agrees_with_us():
     """Seed 1, reg = 0.02: POT's stabilised unbalanced Sinkhorn returns entries of 1e15 (its
     absorption by max(u) overflows); its plain kernel variant, run to 1e-16, agrees with ours
@@ -147,6 +148,7 @@ def _log_reference(a, b, C, reg, rho, iters):
     return np.exp((f[:, None] + g[None, :] - C) / reg + la[:, None] + lb[None, :]), f, g
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reg, reg_m", [(1e-3, 1.0), (1e-4, 0.01), (1e-3, (INF, 0.3))])
 def test_small_reg_against_a_log_domain_reference(reg, reg_m):
     """Small reg (epsilon-scaling, absorption): a plain log-domain iteration run to its fixed
