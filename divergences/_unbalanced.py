@@ -53,9 +53,10 @@ def targets(w, pot, rho, out):
     if rho == np.inf:
         out[:] = w
         return True
+    pos = w > 0  # zero weights stay 0 (not 0 * inf)
+    out[:] = 0.0
     with np.errstate(over="ignore", under="ignore"):
-        np.multiply(w, np.exp(-pot / rho), out=out)
-    pos = w > 0
+        out[pos] = w[pos] * np.exp(-pot[pos] / rho)
     return bool(np.all(out[pos] > 0) and np.all(out[pos] < np.inf))
 
 

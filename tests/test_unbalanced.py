@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import ot
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.special import kl_div, logsumexp
 
@@ -399,6 +399,7 @@ masses = st.sampled_from([1e-100, 1e-20, 1e-3, 1.0, 1e3, 1e20, 1e100])
        rho_a=st.sampled_from([1e-3, 0.1, 10.0, 1e4, INF]),
        rho_b=st.sampled_from([1e-3, 1.0, 1e4, INF]), ma=masses, mb=masses,
        zeros=st.booleans())
+@example(seed=0, n=2, m=1, reg=1e-6, rho_a=1e-3, rho_b=1e-3, ma=1e-100, mb=1e-100, zeros=True)
 def test_no_nan_or_inf_property(seed, n, m, reg, rho_a, rho_b, ma, mb, zeros):
     """Tiny reg, zero weights, masses from 1e-100 to 1e100 (products within float64): every
     returned number is finite, the plan is non-negative with empty zero-weight rows, and a
