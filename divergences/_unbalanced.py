@@ -30,9 +30,7 @@ pair, ``None`` for the balanced problem.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import kl_div
-
-from ._kernels.sinkhorn_log import ZMAX
+from scipy.special import kl_div, xlogy
 
 __all__ = ["constant_cost_solution", "damping", "relaxed_stats", "targets"]
 
@@ -60,6 +58,21 @@ def targets(w, pot, rho, out):
     return bool(np.all(out[pos] > 0) and np.all(out[pos] < np.inf))
 
 
+#: cap of the exponent in the residual (a weighted mean of terms up to e^600 stays finite).
+ZMAX_RESIDUAL = 600.0
+
+
+def _kl(p, q):
+    """Generalised KL ``sum p log(p/q) - p + q``, also where ``p / q`` under/overflows (a plan
+    whose sums underflow against masses of 1e100: ``kl_div`` gives -inf there)."""
+    terms = kl_div(p, q)
+    bad = ~np.isfinite(terms) & (p > 0) & (q > 0)
+    if bad.any():
+        pb, qb = p[bad], q[bad]
+        terms[bad] = xlogy(pb, pb) - xlogy(pb, qb) - pb + qb
+    return float(terms.sum())
+
+
 def relaxed_stats(f, g, r, col, a, b, reg, rho):
     r"""``(objective, marginal_error)`` of the plan ``P = a b exp((f + g - C)/reg)`` with row
     sums ``r`` and column sums ``col`` (an unbalanced problem).
@@ -77,13 +90,14 @@ def relaxed_stats(f, g, r, col, a, b, reg, rho):
         if rh == np.inf:
             err += np.abs(marg - w).sum() / w.sum()
             continue
-        # sum_i w_i |exp(log(marg_i / w_i) + pot_i / rh) - 1| over w > 0 (zero weights carry
-        # no mass), the exponent capped: a non-converged iterate gives a large, finite error
+        # sum_i w_i |exp(log(marg_i / w_i) + pot_i / rh) - 1| / sum w over w > 0 (zero weights
+        # carry no mass), the exponent capped: a non-converged iterate, or a plan whose sums
+        # underflow, gives a large, finite error
         pos = w > 0
         with np.errstate(divide="ignore"):
             z = np.log(marg[pos]) - np.log(w[pos]) + pot[pos] / rh
-        err += (w[pos] * np.abs(np.exp(np.minimum(z, ZMAX)) - 1.0)).sum() / w.sum()
-        objective += rh * kl_div(marg, w).sum()
+        err += (w[pos] / w.sum()) @ np.abs(np.expm1(np.minimum(z, ZMAX_RESIDUAL)))
+        objective += rh * _kl(marg, w)
     return float(objective), float(err)
 
 
