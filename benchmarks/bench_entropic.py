@@ -140,7 +140,7 @@ def multi_cases(n, nt, reg, repeat):
         t_si.append(t)
         t, pot_costs = _time_settled(pot)
         t_pot.append(t)
-    from divergences._entropic_solve import _LAST_BATCH
+    from divergences._entropic_batch import _LAST_BATCH
     sh, si, po = (float(np.median(t)) for t in (t_sh, t_si, t_pot))
     case = f"sinkhorn n=m={n} K={nt} targets reg={reg:g} ({numba.get_num_threads()} threads)"
     extra = dict(shared=_LAST_BATCH["shared"], fallback=len(_LAST_BATCH["fallback"]),

@@ -90,7 +90,8 @@ def main():
     v, u2, v2 = np.ones(n), np.empty(n), np.empty(n)
     numba.set_num_threads(2)
     parts = np.zeros((2, n))
-    grouped = median_time(lambda: scaling_pass(K, a, a, v, v, u2, v2, parts, 1e10, 1.0), 30)
+    grouped = median_time(
+        lambda: scaling_pass(K, a, a, a, a, v, v, u2, v2, parts, 1e10, 1.0, 1.0, 1.0), 30)
     one_row = median_time(lambda: _one_row_sweep(K, a, v, u2, parts), 30)
     blas = median_time(lambda: (K @ v, u2 @ K), 30)
     _line("1. scaling sweep, 8 rows at a time", grouped, "same sweep, one row at a time", one_row)

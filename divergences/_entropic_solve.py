@@ -1,10 +1,10 @@
 """The solving layer under :mod:`divergences.entropic`: raw fields from the compiled kernels.
 
 :func:`_solve` runs one problem (rescaling extreme costs, choosing the epsilon-scaling
-stages and the thread count); :func:`_solve_shared` runs several targets on one shared
-kernel. Both return dicts of plain fields that :mod:`divergences.entropic` wraps into
-:class:`~divergences.result.TransportResult`. The algorithm is described in
-:mod:`divergences.entropic`.
+stages and the thread count); several targets run on one shared
+kernel (:mod:`divergences._entropic_batch`). Both return dicts of plain fields that
+:mod:`divergences.entropic` wraps into :class:`~divergences.result.TransportResult`. The
+algorithm is described in :mod:`divergences.entropic`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import numpy as np
 from ._kernels import sinkhorn as _k
 from ._kernels import sinkhorn_log as _log
 from ._kernels import sinkhorn_scaling as _scaling
-from ._kernels.sinkhorn_log import dense_geometry, online_plan_stats, soft_transform
+from ._kernels.sinkhorn_log import online_plan_stats, soft_transform
+from ._unbalanced import constant_cost_solution, damping, relaxed_stats, targets
 
 #: epsilon-scaling: ratio between stages, and marginal error ending a non-final stage.
 EPS_RATIO = 0.1
@@ -58,18 +59,20 @@ def _span(lo, hi, reg):
     return max(min(hi - lo, np.finfo(float).max), reg)
 
 
-def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False):
+def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None):
     """Run one problem on the geometry ``geom`` (``(C,)`` dense or the online tuple of
     :func:`divergences._kernels.sinkhorn_log.online_geometry`); a dict of the raw fields.
 
-    Constant costs (``lo == hi``) have the exact answer ``P = a b^T`` for every ``reg``
-    (:func:`_constant_cost`). Dense costs whose largest magnitude lies outside ``[1e-100,
-    1e100]`` are solved as ``(C / s, reg / s)`` with ``s = max|C|`` (the problem is scale
-    invariant) and the results scaled back, so that neither ``C / reg`` nor the potentials
-    overflow.
+    ``rho``: ``None`` (balanced, ``a`` and ``b`` normalised) or the pair ``(rho_a, rho_b)`` of
+    an unbalanced problem (:mod:`divergences._unbalanced`; ``inf`` for a hard side).
+    Constant costs (``lo == hi``) have an exact answer (``P = a b^T`` balanced) for every
+    ``reg`` (:func:`_constant_cost`). Dense costs whose largest magnitude lies outside
+    ``[1e-100, 1e100]`` are solved as ``(C / s, reg / s, rho / s)`` with ``s = max|C|`` (the
+    problem is scale invariant) and the results scaled back, so that neither ``C / reg`` nor
+    the potentials overflow.
     """
     if lo == hi:
-        return _constant_cost(lo, a, b, reg, tol, dense=len(geom) == 1)
+        return _constant_cost(lo, a, b, reg, tol, dense=len(geom) == 1, rho=rho)
     scale = 1.0
     span = _span(lo, hi, reg)
     if len(geom) == 1:
@@ -77,6 +80,7 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False):
         if not 1e-100 <= cmax <= 1e100:
             scale = cmax
             geom, reg, span = (geom[0] / scale,), reg / scale, span / scale
+            rho = None if rho is None else (rho[0] / scale, rho[1] / scale)
     if reg < 1e-250 * max(span, 1.0):
         raise ValueError(f"reg={reg * scale:g} is too small for costs spanning a range of "
                          f"{span * scale:g}: reg / max(range(cost), 1) must be >= 1e-250")
@@ -85,7 +89,7 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False):
     numba.set_num_threads(nch)
     try:
         run = _run_symmetric if symmetric else _run
-        fields = run(geom, a, b, _schedule(reg, span), tol, max_iter, nch)
+        fields = run(geom, a, b, _schedule(reg, span), tol, max_iter, nch, rho)
     finally:
         numba.set_num_threads(threads)
     if scale != 1.0:
@@ -101,10 +105,17 @@ def _chunks(n, m):
     return 1 if n * m < SERIAL_BELOW else max(1, min(numba.get_num_threads(), n))
 
 
-def _constant_cost(c, a, b, reg, tol, dense):
+def _constant_cost(c, a, b, reg, tol, dense, rho=None):
     """The exact solution when every cost equals ``c``: ``P = a b^T`` (the KL term is 0 there,
-    the linear term is ``c`` for every plan), ``f = c``, ``g = 0``; no iteration."""
+    the linear term is ``c`` for every plan), ``f = c``, ``g = 0``; no iteration. Unbalanced:
+    ``P = s a b^T`` and constant potentials (:func:`constant_cost_solution`)."""
     n, m = a.shape[0], b.shape[0]
+    if rho is not None:
+        s, f, g = constant_cost_solution(c, a, b, reg, rho)
+        r, col = s * float(b.sum()) * a, s * float(a.sum()) * b
+        plan = np.multiply.outer(r, b) / float(b.sum()) if dense else None
+        return _fields(plan, c * float(r.sum()), np.full(n, f), np.full(m, g), r, col, a, b,
+                       reg, tol, 0, rho)
     plan = np.multiply.outer(a, b) if dense else None
     r, col = (plan.sum(axis=1), plan.sum(axis=0)) if dense else (a.copy(), b.copy())
     fields = _fields(plan, c, np.full(n, c), np.zeros(m), r, col, a, b, reg, tol, 0)
@@ -159,10 +170,21 @@ def _sweeps(nch):
 class _Work:
     """The arrays of one solve (buffers of the sweeps, scalings, controller state)."""
 
-    def __init__(self, geom, a, b, nch):
+    def __init__(self, geom, a, b, nch, rho=None):
         n, m = a.shape[0], b.shape[0]
         self.hard_init, self.build_kernel, self.scaled_plan, self.par = _sweeps(nch)
         self.dense = len(geom) == 1
+        self.a, self.b, self.rho = a, b, rho
+        # the kernels' marginal description: damping of each side, weight of each side's
+        # error (1 / mass; 1 for the balanced, normalised problem)
+        self.marg = np.ones(4)
+        # the translation step of unbalanced problems in the block kernels (None: pruned at
+        # compile time, a balanced solve compiles none of it); not with both sides hard
+        self.unbal = None if rho is None or rho == (np.inf, np.inf) else True
+        if rho is not None:
+            self.marg[2:] = 1.0 / float(a.sum()), 1.0 / float(b.sum())
+        # targets of the kernel-domain sweeps: a, b (balanced) or a exp(-f / rho_a), ...
+        self.at, self.bt = (a, b) if rho is None else (np.empty(n), np.empty(m))
         self.la, self.lb = _logs(a), _logs(b)
         self.f, self.g = np.zeros(n), np.zeros(m)
         self.parts, self.buf, self.cbuf = np.zeros((nch, m)), np.empty((nch, m)), \
@@ -171,64 +193,90 @@ class _Work:
         self.st = np.zeros(_k.STATE)
         self.blocks = _Blocks(n * m)
 
+    def stage(self, eps):
+        """Set the damping of the stage at ``eps`` (1, 1 for a balanced problem) in
+        ``marg``, which is returned."""
+        self.marg[:2] = damping(self.rho, eps)
+        return self.marg
+
     def exact_step(self, geom, a, b, eps, omega=1.0):
         return _k.exact_step(geom, a, b, self.la, self.lb, self.f, self.g, eps, omega,
-                             self.parts, self.buf, self.cbuf, self.bad, self.par)
+                             self.marg, self.parts, self.buf, self.cbuf, self.bad, self.par)
+
+    def absorb(self, u, v, eps):
+        """Move the scalings (and the translation accumulated by the kernel-domain blocks of
+        an unbalanced problem) into the potentials."""
+        shift = self.st[_k.SHIFT]
+        if shift != 0.0:
+            self.f += eps * shift
+            self.g -= eps * shift
+            self.st[_k.SHIFT] = 0.0
+        _k.absorb(u, v, self.a, self.b, self.f, self.g, eps)
+
+    def rebuild(self, C, eps, K):
+        """``K`` = the plan of the potentials, and the targets of an unbalanced problem;
+        False when a target left float64's range (the stage then goes on in the log domain)."""
+        self.build_kernel(C, self.f, self.g, self.la, self.lb, eps, K)
+        if self.rho is None:
+            return True
+        ok = targets(self.a, self.f, self.rho[0], self.at)
+        return targets(self.b, self.g, self.rho[1], self.bt) and ok
 
 
-def _run(geom, a, b, eps_list, tol, max_iter, nch):
+def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
     """epsilon-scaling Sinkhorn (see :func:`divergences.entropic.sinkhorn` for the rules):
-    kernel-domain blocks on the stored kernel (dense), log-domain blocks (online, or after
-    repeated underflows)."""
+    kernel-domain blocks on the stored kernel (dense), log-domain blocks (online, after
+    repeated underflows, or when an unbalanced target leaves float64's range)."""
     n, m = a.shape[0], b.shape[0]
-    w = _Work(geom, a, b, nch)
+    w = _Work(geom, a, b, nch, rho)
     f, g, st = w.f, w.g, w.st
     dense = w.dense
     K = np.empty((n, m)) if dense else None
     u, v, u2, v2 = np.ones(n), np.ones(m), np.empty(n), np.empty(m)
-    build_kernel = w.build_kernel
     w.hard_init(geom, a, b, f, g, w.parts, w.cbuf)
     it, reached, eps = 0, False, eps_list[0]
     for s, eps in enumerate(eps_list):
         target = tol if s == len(eps_list) - 1 else max(tol, STAGE_TOL)
+        marg = w.stage(eps)
         _k.relax_init(st, OMEGA_MAX)
         st[_k.CERR] = np.inf  # column error of the current plan (unknown before an update)
         reached, use_log = False, not dense
         if dense:  # scaling blocks on the stabilised kernel, absorbed when they drift
-            build_kernel(geom[0], f, g, w.la, w.lb, eps, K)
+            use_log = not w.rebuild(geom[0], eps, K)
             _k.reset(u, v, a, b)
             n_bad = 0
-            args = (K, a, b, u, v, u2, v2, w.parts, BIG, st, target, w.par)
-            while it < max_iter:
+            args = (K, a, b, w.at, w.bt, u, v, u2, v2, w.parts, BIG, st, target, marg, w.unbal,
+                    w.par)
+            while it < max_iter and not use_log:
                 status, it = w.blocks.run(_k.scaling_block, args, it, max_iter)
                 if status == _k.REACHED:
                     reached = True
                     break
                 if status == _k.NONFINITE:  # a row or column underflowed: exact log step
-                    _k.absorb(u, v, a, b, f, g, eps)
+                    w.absorb(u, v, eps)
                     n_bad += 1
                     if n_bad > 2:  # keeps happening: log-domain blocks for this stage
                         use_log = True
                         break
                     w.exact_step(geom, a, b, eps)
-                    build_kernel(geom[0], f, g, w.la, w.lb, eps, K)
+                    use_log = not w.rebuild(geom[0], eps, K)
                     _k.reset(u, v, a, b)
                     st[_k.CERR] = 0.0
                 elif status == _k.OUTSIDE:
-                    _k.absorb(u, v, a, b, f, g, eps)
-                    build_kernel(geom[0], f, g, w.la, w.lb, eps, K)
+                    w.absorb(u, v, eps)
+                    use_log = not w.rebuild(geom[0], eps, K)
         if use_log:  # log-domain iterations (online: costs recomputed on the fly)
             f_old, g_old = np.empty(n), np.empty(m)
-            args = (geom, a, b, w.la, w.lb, f, g, f_old, g_old, eps, w.parts, w.buf, w.cbuf,
-                    w.bad, st, target, w.par)
+            args = (geom, a, b, w.la, w.lb, f, g, f_old, g_old, eps, marg, w.parts, w.buf,
+                    w.cbuf, w.bad, st, target, w.unbal, w.par)
             while it < max_iter and not reached:
                 status, it = w.blocks.run(_k.log_block, args, it, max_iter)
                 reached = status == _k.REACHED
             if dense:  # back to the kernel form: K = plan, u = v = 1
-                build_kernel(geom[0], f, g, w.la, w.lb, eps, K)
+                w.rebuild(geom[0], eps, K)
                 _k.reset(u, v, a, b)
         if dense and s < len(eps_list) - 1 and reached:
-            _k.absorb(u, v, a, b, f, g, eps)
+            w.absorb(u, v, eps)
         if not reached:
             break
     reg = eps_list[-1]
@@ -238,35 +286,40 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch):
         # mass of 1e300; one exact log-domain step at reg (beyond the budget) makes the
         # reported plan a Sinkhorn iterate at reg (columns exact, total mass 1).
         if dense:
-            _k.absorb(u, v, a, b, f, g, eps)
+            w.absorb(u, v, eps)
+        w.stage(reg)
         w.exact_step(geom, a, b, reg)
         if dense:
-            build_kernel(geom[0], f, g, w.la, w.lb, reg, K)
+            w.rebuild(geom[0], reg, K)
             _k.reset(u, v, a, b)
     r = np.zeros(n)
     if dense:  # the plan diag(u) K diag(v), in place, and its statistics
         cost = w.scaled_plan(K, geom[0], u, v, K, w.parts, r)
-        _k.absorb(u, v, a, b, f, g, reg)
-    _zero_weight_potentials(geom, a, b, f, g, w.la, w.lb, reg)
+        w.absorb(u, v, reg)
+    _zero_weight_potentials(geom, a, b, f, g, w.la, w.lb, reg, w.marg)
     if not dense:
         cost = online_plan_stats(geom, f, g, w.la, w.lb, reg, w.parts, w.cbuf, r)
-    return _fields(K, cost, f, g, r, w.parts.sum(axis=0), a, b, reg, tol, it)
+    return _fields(K, cost, f, g, r, w.parts.sum(axis=0), a, b, reg, tol, it, rho)
 
 
-def _zero_weight_potentials(geom, a, b, f, g, la, lb, reg):
-    """Potentials of zero-weight points: exact soft c-transforms (they carry no mass)."""
+def _zero_weight_potentials(geom, a, b, f, g, la, lb, reg, lam=(1.0, 1.0)):
+    """Potentials of zero-weight points: exact soft c-transforms (they carry no mass), damped
+    by ``lam`` for an unbalanced problem."""
     zr, zc = np.flatnonzero(a == 0.0), np.flatnonzero(b == 0.0)
     if zr.shape[0] > 0:
         soft_transform(geom, g, lb, reg, zr, f, False)
+        f[zr] *= lam[0]
     if zc.shape[0] > 0:
         soft_transform(geom, f, la, reg, zc, g, True)
+        g[zc] *= lam[1]
 
 
-def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch):
+def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
     """``OT_eps(a, a)`` on a symmetric cost: blocks of the averaged update
-    (:func:`divergences._kernels.sinkhorn.symmetric_block`), with epsilon-scaling."""
+    (:func:`divergences._kernels.sinkhorn.symmetric_block`), with epsilon-scaling; an
+    unbalanced one needs ``rho_a == rho_b``."""
     n = a.shape[0]
-    w = _Work(geom, a, a, nch)
+    w = _Work(geom, a, a, nch, rho)
     f, st, la = w.f, w.st, w.la
     ft = np.empty(n)
     w.hard_init(geom, a, a, f, ft, w.parts, w.cbuf)
@@ -275,7 +328,8 @@ def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch):
     it, reached = 0, False
     for s, eps in enumerate(eps_list):
         target = tol if s == len(eps_list) - 1 else max(tol, STAGE_TOL)
-        args = (geom, a, la, f, ft, eps, w.parts, w.buf, w.cbuf, st, target, w.par)
+        args = (geom, a, la, f, ft, eps, w.stage(eps), w.parts, w.buf, w.cbuf, st, target,
+                w.par)
         reached = False
         while it < max_iter and not reached:
             status, it = w.blocks.run(_k.symmetric_block, args, it, max_iter)
@@ -285,9 +339,11 @@ def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch):
     reg = eps_list[-1]
     if not (reached and st[_k.ERR] <= tol):
         # out of budget (see _run): with h = T_reg(f) the plan of (h, f) has rows exactly a,
-        # so the plan of min(f, h), entrywise below it, has mass <= 1.
+        # so the plan of min(f, h), entrywise below it, has mass <= 1 (unbalanced: h is the
+        # damped transform, the plan of min(f, h) is below the plan of (h, f)).
         ft[:] = f
-        _k.log_pass(geom, a, ft, f, la, reg, 1.0, w.parts, w.buf, w.cbuf, w.par)
+        _k.log_pass(geom, a, ft, f, la, reg, 1.0, w.stage(reg)[0], w.parts, w.buf, w.cbuf,
+                    w.par)
         np.minimum(f, ft, out=f)
     r = np.zeros(n)
     if len(geom) == 1:
@@ -298,10 +354,10 @@ def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch):
     else:
         K = None
         cost = online_plan_stats(geom, f, f, la, la, reg, w.parts, w.cbuf, r)
-    return _fields(K, cost, f, f.copy(), r, w.parts.sum(axis=0), a, a, reg, tol, it)
+    return _fields(K, cost, f, f.copy(), r, w.parts.sum(axis=0), a, a, reg, tol, it, rho)
 
 
-def _fields(plan, cost, f, g, r, col, a, b, reg, tol, n_iter):
+def _fields(plan, cost, f, g, r, col, a, b, reg, tol, n_iter, rho=None):
     """The raw fields of one solve; ``r``/``col`` are the row/column sums of the plan.
 
     ``converged`` is whether the returned plan meets the stopping rule, ``marginal_error <=
@@ -311,125 +367,13 @@ def _fields(plan, cost, f, g, r, col, a, b, reg, tol, n_iter):
     ``objective = sum_i f_i r_i + sum_j g_j col_j - reg (sum P - 1)`` equals
     ``<P, C> + reg KL(P | a b^T)`` for a plan of the form ``a_i b_j exp((f_i + g_j - C_ij)/reg)``
     (over the supports of ``a`` and ``b``, where the potentials of zero weights carry no mass).
+    Unbalanced: :func:`divergences._unbalanced.relaxed_stats`.
     """
-    pa, pb = a > 0, b > 0
-    objective = f[pa] @ r[pa] + g[pb] @ col[pb] - reg * (r.sum() - 1.0)
-    err = float(np.abs(r - a).sum() + np.abs(col - b).sum())
+    if rho is None:
+        pa, pb = a > 0, b > 0
+        objective = f[pa] @ r[pa] + g[pb] @ col[pb] - reg * (r.sum() - 1.0)
+        err = float(np.abs(r - a).sum() + np.abs(col - b).sum())
+    else:
+        objective, err = relaxed_stats(f, g, r, col, a, b, reg, rho)
     return dict(plan=plan, cost=float(cost), objective=float(objective), f=f, g=g,
                 converged=err <= tol, n_iter=int(n_iter), marginal_error=err)
-
-
-#: what the last batched :func:`sinkhorn` call did, for tests and benchmarks only (not
-#: thread-safe): number of targets solved on the shared kernel, indices of those that fell
-#: back to the single-problem solver.
-_LAST_BATCH = {"shared": 0, "fallback": []}
-def _solve_batch(C, a, B, reg, tol, max_iter, lo, hi):
-    """Targets ``B[:, k]`` (normalised columns): the shared kernel (:func:`_solve_shared`)
-    where it serves, single solves otherwise; returns the list of raw fields and the plans
-    stacked in one (K, n, m) array."""
-    nt = B.shape[1]
-    plans = np.empty((nt,) + C.shape)
-    shared = _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans)
-    _LAST_BATCH["shared"], _LAST_BATCH["fallback"] = 0, []
-    fields = []
-    geom = dense_geometry(C)
-    for k in range(nt):
-        if shared is not None and shared[k] is not None:
-            fields.append(shared[k])
-            _LAST_BATCH["shared"] += 1
-            continue
-        if shared is not None:
-            _LAST_BATCH["fallback"].append(k)
-        fl = _solve(geom, a, np.ascontiguousarray(B[:, k]), reg, tol, max_iter, lo, hi)
-        plans[k] = fl["plan"]  # solved alone: its own array copied in
-        fields.append(fl)
-    return fields, plans
-
-
-def _solve_shared(C, a, B, reg, tol, max_iter, lo, hi, plans):
-    """All targets ``B[:, k]`` on one shared kernel (:func:`_k.multi_block`).
-
-    The kernel is the plan of the mean target ``bbar`` at ``reg``: of the hard-init potentials
-    when the single solver would run one epsilon stage (``reg >= SCALING_BELOW * range(C)``),
-    else of the potentials of ``(a, bbar)`` solved by :func:`_solve` (with epsilon-scaling; the
-    kernel then serves targets whose potentials stay within ``reg * log(BIG)`` of the mean's,
-    e.g. nearby histograms; its iterations count in every target's ``n_iter`` and budget).
-    Taken when there are at least 2 targets and ``max|C|`` lies in ``[1e-100, 1e100]``;
-    returns ``None`` otherwise (or if the mean problem does not converge), else a list
-    with, per target, the raw fields (as :func:`_solve`) or ``None`` where the shared kernel
-    could not be used (scalings out of range, or not converged): the caller solves those alone.
-    The plan of target ``k`` is written into ``plans[k]`` (preallocated (K, n, m): no copy when
-    the result is stacked).
-    """
-    nt = B.shape[1]
-    cmax = max(abs(lo), abs(hi))
-    if nt < 2 or lo == hi or not 1e-100 <= cmax <= 1e100:
-        return None
-    n, m = C.shape
-    bbar = B.mean(axis=1)
-    spent = 0  # iterations of the mean problem, counted in every target's n_iter
-    lbar = _logs(bbar)
-    geom = dense_geometry(C)
-    if reg >= SCALING_BELOW * _span(lo, hi, reg):
-        f0, g0 = np.zeros(n), np.zeros(m)
-        nch = _chunks(n, m)
-        hard_init, build_kernel = _sweeps(nch)[:2]
-        hard_init(geom, a, bbar, f0, g0, np.zeros((nch, m)), np.empty((nch, m)))
-        Km = np.empty((n, m))
-        build_kernel(C, f0, g0, _logs(a), lbar, reg, Km)
-    else:  # the mean problem's own plan is the kernel of its potentials (absorbed)
-        mean = _solve(geom, a, bbar, reg, tol, max_iter, lo, hi)
-        spent = mean["n_iter"]
-        if not mean["converged"] or spent >= max_iter:
-            return None
-        f0, g0, Km = mean["f"], mean["g"], mean["plan"]
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)  # numba serial: the BLAS products run in parallel
-    try:
-        ok = _multi(Km, a, np.ascontiguousarray(B.T), bbar, tol, max_iter - spent)
-        U, V, n_iter, ok = ok
-        out = [None if not ok[k] else
-               _finish_shared(C, a, B[:, k], reg, tol, Km, U[k], V[k], f0, g0, lbar, plans[k],
-                              spent + int(n_iter[k])) for k in range(nt)]
-    finally:
-        numba.set_num_threads(threads)
-    return out
-
-
-def _multi(Km, a, Bt, bbar, tol, max_iter):
-    """Blocks of :func:`_k.multi_block` until every target converged, dropped out or ran
-    out of budget; returns ``(U, V, n_iter, ok)``."""
-    nt, (n, m) = Bt.shape[0], Km.shape
-    U, V = np.empty((nt, n)), np.empty((nt, m))
-    st = np.zeros((nt, _k.STATE))
-    _k.multi_init(a, Bt, bbar, U, V, st, OMEGA_MAX)
-    Un, Vn, W = U.copy(), V.copy(), np.zeros((nt, n))
-    active, ok = np.ones(nt, dtype=np.bool_), np.zeros(nt, dtype=np.bool_)
-    n_iter = np.zeros(nt, dtype=np.int64)
-    rerr, cerr_new, flags = np.zeros(nt), np.zeros(nt), np.zeros(nt, dtype=np.int64)
-    blocks = _Blocks(nt * n * m)
-    args = (Km, a, Bt, U, V, Un, Vn, W, active, ok, n_iter, st, rerr, cerr_new, flags, BIG, tol)
-    it = 0
-    while it < max_iter and active.any():
-        _, it = blocks.run(_multi_block, args, it, max_iter)
-    return U, V, n_iter, ok
-
-
-def _multi_block(*args):
-    stop = args[-1]
-    _k.multi_block(*args)
-    return 0, stop
-
-
-def _finish_shared(C, a, b, reg, tol, Km, u, v, f0, g0, lbar, P, n_iter):
-    """Plan, potentials and statistics of one converged target of :func:`_solve_shared`."""
-    la, lb = _logs(a), _logs(b)
-    u, v = np.ascontiguousarray(u), np.ascontiguousarray(v)
-    f, g = f0.copy(), g0.copy()
-    pa, pb = a > 0, b > 0
-    f[pa] += reg * np.log(u[pa])
-    g[pb] += reg * (np.log(v[pb]) + lbar[pb] - lb[pb])
-    _zero_weight_potentials(dense_geometry(C), a, b, f, g, la, lb, reg)
-    parts, r = np.zeros((1, b.shape[0])), np.zeros(a.shape)
-    cost = _scaled_plan_serial(Km, C, u, v, P, parts, r)
-    return _fields(P, cost, f, g, r, parts.sum(axis=0), a, b, reg, tol, n_iter)

@@ -151,6 +151,11 @@ def result_gradient(res, wrt):
     to ``wrt``; see :meth:`divergences.TransportResult.gradient`."""
     wrt = check_choice(wrt, "wrt", WRT)
     if wrt in ("a", "b"):
+        if res.reg_m is not None:
+            raise ValueError(
+                f"gradient(wrt={wrt!r}) of an unbalanced result (reg_m) is not implemented: "
+                "the masses are free there, so the centred potentials are not the gradient; "
+                "gradients with respect to the points ('x', 'y') are available")
         return centred(res.potentials[0 if wrt == "a" else 1])
     if res._support is None:
         raise ValueError(

@@ -8,7 +8,8 @@ The entropic problem, with :math:`\varepsilon` = ``reg``,
 is solved on its dual potentials :math:`(f, g)`, with the plan
 :math:`P_{ij} = a_i b_j \exp((f_i + g_j - C_{ij})/\varepsilon)`.
 
-Algorithm (the solving layer is :mod:`divergences._entropic_solve`; the kernels are
+Algorithm (the point-set entry points are in :mod:`divergences._entropic_points`, the solving
+layer is :mod:`divergences._entropic_solve`; the kernels are
 :mod:`divergences._kernels.sinkhorn`, ``sinkhorn_log`` and ``sinkhorn_scaling``):
 
 * *Stabilised scaling.* The dense solver stores ``K = P`` at the current potentials and runs
@@ -59,99 +60,44 @@ returned plan).
 
 from __future__ import annotations
 
-import dataclasses
-import warnings
-
 import numpy as np
 
-from ._entropic_solve import _solve, _solve_batch
-from ._kernels.cost import (
-    CITYBLOCK,
-    EUCLIDEAN,
-    MINKOWSKI,
-    SQEUCLIDEAN,
-    ground_distance,
+from ._entropic_batch import _solve_batch
+from ._entropic_points import (  # noqa: F401  (re-exported: transport, tests)
+    ONLINE_BYTES,
+    _point_problem,
+    _transport_sinkhorn,
+    sinkhorn_divergence,
 )
-from ._kernels.elementwise import PARALLEL_MIN
-from ._kernels.scan import value_range, value_range_serial
-from ._kernels.sinkhorn_log import dense_geometry, online_geometry
-from ._metrics import ground_costs, metric_code
+from ._entropic_solve import _solve
+from ._entropic_wrap import MAX_ITER, _options, _warn, _wrap
+from ._kernels.sinkhorn_log import dense_geometry
 from ._scaling import normalise
-from ._validation import (
-    check_cost_range,
-    check_histogram_batch,
-    check_minkowski_order,
-    check_optional_bool,
-    check_p,
-    check_points,
-    check_positive_int,
-    check_positive_real,
-    check_reg,
-    check_same_dimension,
-    check_weights,
-)
-from ._validation_learning import check_bool
-from ._warnings import ConvergenceWarning
-from .result import TransportResult
+from ._validation import check_cost_range, check_histogram_batch, check_reg
+from ._validation_unbalanced import check_hard_masses, check_reg_m
 
 __all__ = ["sinkhorn", "sinkhorn_divergence"]
 
-#: default iteration budget (all epsilon stages together).
-MAX_ITER = 10_000
-#: automatic online mode when one dense n x m float64 array would exceed this many bytes.
-ONLINE_BYTES = 1 << 30
 
-
-def _warn(fields, tol, max_iter, what="sinkhorn"):
-    if not fields["converged"]:
-        warnings.warn(
-            f"{what} did not reach tol={tol:g} in max_iter={max_iter} iterations (marginal "
-            f"error {fields['marginal_error']:.3g}); raise max_iter, raise reg or loosen tol",
-            ConvergenceWarning, stacklevel=3)
-
-
-def _wrap(fields, reg, p, batched=False, plan=None):
-    if batched:
-        keys = ("cost", "objective", "converged", "n_iter", "marginal_error")
-        vals = {k: np.array([fl[k] for fl in fields]) for k in keys}
-        pots = (np.stack([fl["f"] for fl in fields], axis=1),
-                np.stack([fl["g"] for fl in fields], axis=1))
-        status = "converged" if vals["converged"].all() else "max_iter"
-        dist = vals["cost"] if p == 1 else np.maximum(vals["cost"], 0.0) ** (1.0 / p)
-        return TransportResult(cost=vals["cost"], distance=dist, plan=plan, potentials=pots,
-                               converged=vals["converged"], n_iter=vals["n_iter"],
-                               status=status, marginal_error=vals["marginal_error"], p=p,
-                               objective=vals["objective"], reg=reg)
-    cost = fields["cost"]
-    return TransportResult(
-        cost=cost, distance=cost if p == 1 else max(cost, 0.0) ** (1.0 / p),
-        plan=fields["plan"], potentials=(fields["f"], fields["g"]),
-        converged=fields["converged"], n_iter=fields["n_iter"],
-        status="converged" if fields["converged"] else "max_iter",
-        marginal_error=fields["marginal_error"], p=p, objective=fields["objective"], reg=reg)
-
-
-def _options(options, allowed):
-    unknown = set(options) - set(allowed)
-    if unknown:
-        raise TypeError(f"unexpected option(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    tol = check_positive_real(options.get("tol", 1e-9), "tol")
-    max_iter = check_positive_int(options.get("max_iter", MAX_ITER), "max_iter")
-    # the kernels count in int64: a larger budget is unlimited anyway
-    return tol, min(int(max_iter), 2**62)
-
-
-def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
-    r"""Entropic optimal transport for a cost matrix (stabilised Sinkhorn).
+def sinkhorn(a, b, cost, reg, *, reg_m=None, tol=1e-9, max_iter=MAX_ITER):
+    r"""Entropic optimal transport for a cost matrix (stabilised Sinkhorn), balanced or
+    unbalanced.
 
     .. math:: \min_{P \ge 0,\ P 1 = a,\ P^T 1 = b}
               \langle P, C\rangle + \varepsilon\,\mathrm{KL}(P \,\|\, a b^T),
-              \qquad P_{ij} = a_i b_j\, e^{(f_i + g_j - C_{ij})/\varepsilon}.
+              \qquad P_{ij} = a_i b_j\, e^{(f_i + g_j - C_{ij})/\varepsilon};
+
+    with ``reg_m`` (:math:`\rho`) the marginals are relaxed by KL penalties
+    (generalised KL, :math:`\mathrm{KL}(p\|q) = \sum p\log(p/q) - p + q`):
+
+    .. math:: \min_{P \ge 0} \langle P, C\rangle + \varepsilon\,\mathrm{KL}(P\,\|\,a b^T)
+              + \rho_a \mathrm{KL}(P 1 \,\|\, a) + \rho_b \mathrm{KL}(P^T 1 \,\|\, b).
 
     Parameters
     ----------
     a : array_like, shape (n,)
-        Source weights (counts are fine: normalised to sum 1). Zeros allowed.
+        Source weights (counts are fine: normalised to sum 1; with ``reg_m`` used as given,
+        not normalised). Zeros allowed.
     b : array_like, shape (m,) or (m, K)
         Target weights, or ``K`` target histograms as columns, each normalised to sum 1.
         The ``K`` problems share one stabilised kernel (the plan of the mean target), each
@@ -167,11 +113,19 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     reg : float
         :math:`\varepsilon > 0`. Stable down to ``1e-4 * max|C|`` and below: only the
         iteration count grows as ``reg`` shrinks.
+    reg_m : float or (float, float), optional
+        Unbalanced transport: :math:`\rho > 0`, one for both marginals or a pair
+        :math:`(\rho_a, \rho_b)`; ``inf`` keeps that marginal a hard constraint
+        (semi-relaxed problem; ``inf`` on both sides needs equal masses). ``a`` and ``b``
+        are then used as given (their masses matter). Same algorithm with the potential
+        updates damped by :math:`\rho/(\rho + \varepsilon)` (see Notes). POT's
+        ``ot.sinkhorn_unbalanced(a, b, M, reg, reg_m)`` solves the same problem.
     tol : float, default 1e-9
         Stopping rule, checked at every iteration:
         :math:`\|P 1 - a\|_1 + \|P^T 1 - b\|_1 \le` ``tol``. With plain iterations the column
         marginal is exact after each ``v``-update and the row marginal is what is measured;
         with over-relaxation both are measured. Cheap: it comes out of the iteration itself.
+        With ``reg_m``: ``marginal_error`` (below) :math:`\le` ``tol``.
     max_iter : int, default 10000
         Iteration budget over all epsilon-scaling stages (one iteration = one ``u`` and one
         ``v`` update).
@@ -189,6 +143,16 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
         ``marginal_error`` (as in ``tol``), ``reg``, ``p = 1``, ``distance = cost``.
         For ``b`` of shape ``(m, K)``: ``plan`` has shape ``(K, n, m)``, ``f`` ``(n, K)``,
         ``g`` ``(m, K)`` and the scalar fields are arrays of length ``K``.
+        With ``reg_m``: ``objective`` is the whole unbalanced objective above (computed
+        from the plan; POT's ``log["total_cost"]`` leaves out the mass terms of the
+        generalised KL, :math:`\varepsilon(\sum a\sum b - \sum P) + \rho_a(\sum a - \sum
+        P) + \rho_b(\sum b - \sum P)`, and adds ``1e-16`` inside its logarithms);
+        ``marginal_error`` is the residual of the first-order conditions
+        :math:`(P 1) e^{f/\rho_a} = a`, :math:`(P^T 1) e^{g/\rho_b} = b`, each side relative
+        to its mass: :math:`\|(P 1) e^{f/\rho_a} - a\|_1 / \sum a + \|(P^T 1) e^{g/\rho_b}
+        - b\|_1 / \sum b` (:math:`e^{f/\rho} = 1` on a side with ``inf``), meaningful for
+        any masses; ``distance`` is ``cost`` (not a metric). Several targets are solved
+        one by one.
 
     Notes
     -----
@@ -201,12 +165,32 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     (columns exact, mass 1) even when the budget ran out in, or just after, a coarser
     epsilon-scaling stage.
 
+    Unbalanced (``reg_m``): every update is the balanced one followed by the damping
+    :math:`f \leftarrow \tfrac{\rho_a}{\rho_a + \varepsilon} f` of the new potential
+    (Chizat et al.), in the same stabilised kernel domain, log domain, over-relaxation and
+    epsilon-scaling, and then a closed-form move of :math:`(f + \tau, g - \tau)` to the
+    dual optimum along that direction (Séjourné et al. 2022), without which it converges
+    at the rate :math:`\lambda_a \lambda_b`, a crawl for ``reg_m >> reg``. The optimal
+    potentials are absolute (not up to a constant): :math:`f = -\rho_a \log(P1 / a)`.
+    Potentials of zero weights are the damped soft c-transforms. As :math:`\rho \to
+    \infty` the plan tends to the balanced plan of the masses as given (equal masses),
+    with a gap :math:`O(1/\rho)`. The objective overflows when ``sum(a) * sum(b)`` does.
+    The theory, and when to prefer partial transport: the "Unbalanced transport" page.
+
+    See Also
+    --------
+    sinkhorn_divergence : the debiased divergence, balanced or unbalanced.
+    divergences.transport : the same solver on point sets (``method="sinkhorn"``), online.
+
     References
     ----------
     M. Cuturi, "Sinkhorn distances", NeurIPS 2013. B. Schmitzer, "Stabilized sparse scaling
     algorithms for entropy regularized transport problems", SIAM J. Sci. Comput. 2019.
     A. Thibault, L. Chizat, C. Dossal, N. Papadakis, "Overrelaxed Sinkhorn-Knopp algorithm
-    for regularized optimal transport", Algorithms 2021.
+    for regularized optimal transport", Algorithms 2021. L. Chizat, G. Peyré, B. Schmitzer,
+    F.-X. Vialard, "Scaling algorithms for unbalanced optimal transport problems", Math.
+    Comp. 2018. T. Séjourné, F.-X. Vialard, G. Peyré, "Faster unbalanced optimal transport:
+    translation invariant Sinkhorn and 1-D Frank-Wolfe", AISTATS 2022.
 
     Examples
     --------
@@ -217,6 +201,12 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     >>> res.plan.round(6)
     array([[4.99977e-01, 2.30000e-05],
            [2.30000e-05, 4.99977e-01]])
+
+    Unbalanced, a mass of 2 against a mass of 1: the plan carries a mass in between.
+
+    >>> res = sinkhorn([1.0, 1.0], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]], reg=0.1, reg_m=1.0)
+    >>> res.converged, round(float(res.plan.sum()), 5), round(res.objective, 5)
+    (True, 1.39107, 0.27876)
     """
     a = check_histogram_batch(a, "a")
     if a.ndim != 1:
@@ -224,17 +214,21 @@ def sinkhorn(a, b, cost, reg, *, tol=1e-9, max_iter=MAX_ITER):
     b = check_histogram_batch(b, "b")
     C, lo, hi = check_cost_range(cost, a.shape[0], b.shape[0])
     reg = check_reg(reg)
+    rho = check_reg_m(reg_m)
     tol, max_iter = _options({"tol": tol, "max_iter": max_iter}, ("tol", "max_iter"))
-    a, b = normalise(a), normalise(b, axis=0)  # no overflow for counts near 1e308
+    if rho is None:
+        a, b = normalise(a), normalise(b, axis=0)  # no overflow for counts near 1e308
+    else:
+        b = check_hard_masses(a, b, rho)
     if b.ndim == 1:
-        fields = _solve(dense_geometry(C), a, b, reg, tol, max_iter, lo, hi,
-                        symmetric=_is_symmetric(a, b, C))
+        symmetric = (rho is None or rho[0] == rho[1]) and _is_symmetric(a, b, C)
+        fields = _solve(dense_geometry(C), a, b, reg, tol, max_iter, lo, hi, symmetric, rho)
         _warn(fields, tol, max_iter)
-        return _wrap(fields, reg, 1.0)
-    fields, plans = _solve_batch(C, a, b, reg, tol, max_iter, lo, hi)
+        return _wrap(fields, reg, 1.0, reg_m=rho)
+    fields, plans = _solve_batch(C, a, b, reg, tol, max_iter, lo, hi, rho)
     for fl in fields:
         _warn(fl, tol, max_iter)
-    return _wrap(fields, reg, 1.0, batched=True, plan=plans)
+    return _wrap(fields, reg, 1.0, batched=True, plan=plans, reg_m=rho)
 
 
 def _is_symmetric(a, b, C):
@@ -254,167 +248,3 @@ def _is_symmetric(a, b, C):
         return False
     step = 128
     return all(np.array_equal(C[lo:lo + step], C[:, lo:lo + step].T) for lo in range(0, n, step))
-
-
-def _point_problem(x, y, a, b, p, code, reg, options, what, symmetric=False):
-    """Shared by transport(method='sinkhorn') and sinkhorn_divergence: cost + solve."""
-    tol, max_iter = _options(options, ("tol", "max_iter", "online", "q"))
-    online = check_optional_bool(options.get("online"), "online")
-    q = check_minkowski_order(options.get("q"), code == MINKOWSKI)
-    n, m = x.shape[0], y.shape[0]
-    if online is None:
-        online = n * m * 8 > ONLINE_BYTES
-    metric, pk = code, p
-    if code == EUCLIDEAN and p == 2.0:  # |x - y|^2 directly: no sqrt then square
-        metric, pk = SQEUCLIDEAN, 1.0
-    if online:
-        both = np.concatenate([x, y])
-        span = float(ground_distance(both.min(axis=0), both.max(axis=0), metric, q))
-        span = span if pk == 1.0 else (np.inf if span > 1e300 else span**pk)
-        geom = online_geometry(np.ascontiguousarray(y.T), x, y, metric, q, pk)
-        lo, hi = 0.0, span  # span 0: every point equal, every cost 0
-    else:
-        C = ground_costs(x, y, metric, q, pk)
-        lo, hi, _ = (value_range if C.size >= PARALLEL_MIN else value_range_serial)(C)
-        lo, hi = float(lo), float(hi)
-        span = hi - lo
-        geom = dense_geometry(C)
-    if not np.isfinite(span):  # costs are >= 0: only overflow makes this infinite
-        raise ValueError(f"x, y: the costs d(x, y)**{p:g} overflow float64; rescale the points")
-    fl = _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric)
-    _warn(fl, tol, max_iter, what)
-    return fl
-
-
-def _transport_sinkhorn(x, y, a, b, p, metric_code, reg, **options):
-    r"""``transport(..., method="sinkhorn")``: entropic OT between point sets.
-
-    ``x`` (n, d), ``y`` (m, d) float64, ``a``, ``b`` normalised, ``reg`` validated. Options:
-    ``tol``, ``max_iter`` (as in :func:`sinkhorn`), ``q`` (Minkowski order) and
-    ``online``: ``None`` (default: online when one dense n x m float64 array would exceed
-    1 GiB), ``True`` (costs recomputed on the fly, memory O(n + m), ``plan=None``; cost,
-    objective and potentials as usual) or ``False`` (dense cost matrix and plan).
-    ``cost`` is :math:`\langle P, d^p\rangle` and ``distance`` its ``1/p`` power.
-    """
-    fl = _point_problem(x, y, a, b, p, metric_code, reg, options, "transport(method='sinkhorn')")
-    q = check_minkowski_order(options.get("q"), metric_code == MINKOWSKI)  # checked above
-    # the support (and weights: an online solve has no plan) for TransportResult.gradient
-    return dataclasses.replace(_wrap(fl, reg, p), _support=(x, y, metric_code, q, a, b))
-
-
-def sinkhorn_divergence(x, y, a=None, b=None, *, reg, p=2, metric="euclidean",
-                        return_gradient=False, **options):
-    r"""The debiased Sinkhorn divergence between two weighted point sets.
-
-    .. math:: S_\varepsilon(\alpha, \beta) = \mathrm{OT}_\varepsilon(\alpha, \beta)
-              - \tfrac12 \mathrm{OT}_\varepsilon(\alpha, \alpha)
-              - \tfrac12 \mathrm{OT}_\varepsilon(\beta, \beta),
-
-    with :math:`\mathrm{OT}_\varepsilon` the entropic objective *including* the entropic
-    term, :math:`\langle P, C\rangle + \varepsilon \mathrm{KL}(P\|ab^T)` (the ``objective``
-    of :func:`sinkhorn`), and :math:`C = d(x_i, y_j)^p`. It is symmetric; when the Gibbs
-    kernel :math:`e^{-C/\varepsilon}` is positive definite (Euclidean with ``p <= 2``,
-    squared Euclidean with ``p <= 1``, cityblock with ``p <= 1``, Minkowski-``q`` with
-    ``p <= q <= 2``) it is :math:`\ge 0` and zero iff the measures are equal (Feydy et al.
-    2019); for other costs (e.g. ``p = 4``) it can be negative. For ``p=2`` and a translation
-    :math:`\beta = \alpha + t` it equals :math:`|t|^2` for every ``reg``; it interpolates between
-    :math:`W_p^p` (``reg -> 0``) and an MMD (``reg -> inf``).
-
-    Parameters
-    ----------
-    x, y : array_like, shape (n,) or (n, d), (m,) or (m, d)
-        Support points.
-    a, b : array_like, optional
-        Weights (default uniform; counts are normalised).
-    reg : float
-        :math:`\varepsilon > 0`.
-    p : float, default 2
-        Exponent of the ground cost.
-    metric : str, default "euclidean"
-        As in :func:`divergences.transport`.
-    return_gradient : bool, default False
-        Also return the gradient of :math:`S_\varepsilon` (that of the raw difference,
-        before any clipping at 0) with respect to ``x``, ``y``, ``a``, ``b``: a
-        named tuple ``Gradients(x, y, a, b)``, with the conventions of
-        :meth:`TransportResult.gradient`. In the symmetric terms both arguments move:
-        :math:`\nabla_{x_i} S_\varepsilon = \sum_j P^{\alpha\beta}_{ij} \nabla_1 c(x_i, y_j)
-        - \sum_k \tfrac12 (P^{\alpha\alpha}_{ik} + P^{\alpha\alpha}_{ki}) \nabla_1 c(x_i, x_k)`
-        and :math:`\nabla_a S_\varepsilon = f^{\alpha\beta} - \tfrac12(f^{\alpha\alpha}
-        + g^{\alpha\alpha})`, centred.
-    **options
-        ``tol``, ``max_iter``, ``online``, ``q`` as in :func:`divergences.transport`.
-
-    Returns
-    -------
-    float
-        :math:`S_\varepsilon`, not rooted (it is homogeneous to :math:`W_p^p`). With a
-        positive definite kernel, rounding and the stopping tolerance can make the raw
-        difference slightly negative on nearly equal inputs: it is clipped at 0; with other
-        costs the raw difference is returned as computed, negative or not. The symmetric
-        problems :math:`\mathrm{OT}_\varepsilon(\alpha, \alpha)` are solved with the
-        averaged update :math:`f \leftarrow (f + T(f))/2` of Feydy et al., which converges
-        fast where plain Sinkhorn crawls (nearly diagonal plans). When ``(x, a)`` and
-        ``(y, b)`` hold equal values, :math:`\mathrm{OT}_\varepsilon(\alpha, \beta)` is such a
-        symmetric problem and is solved the same way: the three terms are then the same
-        deterministic computation and the result is exactly ``0.0`` (nothing is hard-coded;
-        a permuted copy goes through the general solver and gives ~1e-10).
-
-    References
-    ----------
-    J. Feydy, T. Séjourné, F.-X. Vialard, S. Amari, A. Trouvé, G. Peyré, "Interpolating
-    between optimal transport and MMD using Sinkhorn divergences", AISTATS 2019.
-
-    Examples
-    --------
-    >>> from divergences import sinkhorn_divergence
-    >>> sinkhorn_divergence([0.0, 1.0], [0.0, 1.0], reg=0.1)
-    0.0
-    >>> round(sinkhorn_divergence([0.0, 1.0], [0.3, 1.3], reg=0.5), 6)  # a translation by t
-    0.09
-    >>> value, grad = sinkhorn_divergence([0.0, 1.0], [0.3, 1.3], reg=0.5, return_gradient=True)
-    >>> grad.x.round(6), grad.y.round(6)  # d|t|^2/dt = 2t, shared by the two points
-    (array([[-0.3],
-           [-0.3]]), array([[0.3],
-           [0.3]]))
-    """
-    x = check_points(x, "x")
-    y = check_points(y, "y")
-    check_same_dimension(x, y)
-    a = check_weights(a, x.shape[0], "a")
-    b = check_weights(b, y.shape[0], "b")
-    p = check_p(p)
-    code = metric_code(metric)
-    reg = check_reg(reg)
-    return_gradient = check_bool(return_gradient, "return_gradient")
-    a, b = normalise(a), normalise(b)  # no overflow for counts near 1e308
-    what = "sinkhorn_divergence"
-    same = x.shape == y.shape and np.array_equal(x, y) and np.array_equal(a, b)
-    ab = _point_problem(x, y, a, b, p, code, reg, options, what, same)
-    aa = _point_problem(x, x, a, a, p, code, reg, options, what, True)
-    bb = _point_problem(y, y, b, b, p, code, reg, options, what, True)
-    raw = ab["objective"] - 0.5 * (aa["objective"] + bb["objective"])
-    # q was validated by _point_problem above
-    q = check_minkowski_order(options.get("q"), code == MINKOWSKI)
-    value = max(raw, 0.0) if _positive_definite_gibbs(code, p, q) else raw
-    if not return_gradient:
-        return value
-    from ._gradients import divergence_gradients
-
-    return value, divergence_gradients(x, y, a, b, ab, aa, bb, code, q, p, reg)
-
-
-def _positive_definite_gibbs(code, p, q):
-    """Whether ``exp(-d(x, y)**p / eps)`` is a positive definite kernel for every ``eps``:
-    ``d**p`` conditionally negative definite (Schoenberg), which holds for the Euclidean
-    distance with ``p <= 2`` and for the Minkowski-``q`` distance with ``p <= q <= 2``
-    (``sum |x_k - y_k|**q`` is, and powers ``<= 1`` keep it)."""
-    if code == EUCLIDEAN:
-        return p <= 2.0
-    if code == SQEUCLIDEAN:
-        return p <= 1.0
-    if code == CITYBLOCK:
-        return p <= 1.0
-    if code == MINKOWSKI:
-        return p <= q <= 2.0
-    return False
-

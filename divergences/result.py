@@ -53,6 +53,9 @@ class TransportResult:
         The regularised objective for entropic solvers, ``None`` otherwise.
     reg : float or None
         The entropic regularisation, ``None`` for exact solvers.
+    reg_m : float, pair of float or None
+        The marginal relaxation of an unbalanced Sinkhorn solve (``reg_m`` of
+        :func:`sinkhorn`), ``None`` for balanced problems.
 
     See Also
     --------
@@ -72,6 +75,7 @@ class TransportResult:
     p: float = 1.0
     objective: Any = None
     reg: float | None = None
+    reg_m: Any = None
     # Support points and metric ``(x, y, metric_code, q)``, kept so that ``critic`` can be
     # evaluated off the support and ``gradient`` can differentiate the ground cost;
     # Sinkhorn results between points append the normalised weights ``(a, b)`` (an online
@@ -91,6 +95,8 @@ class TransportResult:
             parts.append(f"p={_brief(self.p)}")
         if self.reg is not None:
             parts.append(f"reg={_brief(self.reg)}")
+        if self.reg_m is not None:
+            parts.append(f"reg_m={_brief(np.asarray(self.reg_m, dtype=float))}")
         return f"TransportResult({', '.join(parts)})"
 
     def critic(self, points: ArrayLike) -> NDArray[np.float64]:

@@ -51,6 +51,9 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
         ``potentials`` the partial dual described in :func:`emd`.
     **options
         Passed to the solver (``max_iter``, ``tol``, ``q`` ...); unknown ones raise TypeError.
+        ``method="sinkhorn"`` also takes ``online`` and ``reg_m`` (unbalanced transport, as
+        in :func:`divergences.sinkhorn`: ``a`` and ``b`` are then used as given, not
+        normalised, and ``cost`` is :math:`\langle P, d^p\rangle` of the unbalanced plan).
 
     Returns
     -------
@@ -99,7 +102,8 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
         from .partial import _transport_partial
 
         return _transport_partial(x, y, a, b, p, metric, method, reg, mass, options)
-    return _solve(*_prepare(x, y, a, b, p, metric, method, reg), reg, options)
+    return _solve(*_prepare(x, y, a, b, p, metric, method, reg, options.get("reg_m")), reg,
+                  options)
 
 
 def _solve(x, y, a, b, p, code, method, reg, options):
@@ -117,8 +121,9 @@ def _solve(x, y, a, b, p, code, method, reg, options):
     return _transport_sinkhorn(x, y, a, b, p, code, check_reg(reg), **options)
 
 
-def _prepare(x, y, a, b, p, metric, method, reg):
-    """Validate the inputs of :func:`transport`; normalise ``a``, ``b``; resolve ``method``."""
+def _prepare(x, y, a, b, p, metric, method, reg, reg_m=None):
+    """Validate the inputs of :func:`transport`; normalise ``a``, ``b`` (unless ``reg_m`` is
+    given: unbalanced); resolve ``method``."""
     x, y, a, b = check_point_sets(x, y, a, b)
     p = check_p(p)
     code = metric_code(metric)
@@ -127,6 +132,11 @@ def _prepare(x, y, a, b, p, metric, method, reg):
         method = "closed_form" if x.shape[1] == 1 else "exact"
     if reg is not None and method != "sinkhorn":
         raise ValueError(f"reg is only used by method='sinkhorn', not method={method!r}")
+    if reg_m is not None:
+        if method != "sinkhorn":
+            raise ValueError(f"reg_m (unbalanced transport) is only used by method='sinkhorn', "
+                             f"not method={method!r}")
+        return x, y, a, b, p, code, method
     if method == "closed_form" and x.shape[1] != 1:
         raise ValueError(
             f"method='closed_form' needs 1-D data, got points of dimension {x.shape[1]}"
@@ -171,6 +181,9 @@ def wasserstein(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto",
     >>> wasserstein(bins, bins, [1, 1, 0, 0], [0, 0, 1, 1], p=2)
     2.0
     """
+    if "reg_m" in options:
+        raise TypeError("wasserstein takes no reg_m: an unbalanced cost is not W_p; use "
+                        "transport(..., method='sinkhorn', reg_m=...).cost")
     x, y, a, b, p, code, method = _prepare(x, y, a, b, p, metric, method, reg)
     if method == "closed_form":
         # 1-D fast path: the distance alone needs no plan and no potentials

@@ -47,6 +47,9 @@ _SCRIPT = textwrap.dedent(
     D.sinkhorn_divergence(x, y, reg=0.1)
     D.wasserstein(x, y, method="sinkhorn", reg=0.1)
     D.transport(x, y, method="sinkhorn", reg=0.1, online=True)
+    D.sinkhorn(a, 2 * a, C, 0.05, reg_m=1.0)
+    D.transport(x, y, method="sinkhorn", reg=0.1, online=True, reg_m=(1.0, np.inf))
+    D.sinkhorn_divergence(x, y, reg=0.1, reg_m=1.0)
 
     bad = []
     mods = [importlib.import_module(f"divergences._kernels.{m.name}")

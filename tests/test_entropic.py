@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from strategies import histograms
 
 from divergences import sinkhorn, sinkhorn_divergence, transport, wasserstein
-from divergences._entropic_solve import _LAST_BATCH
+from divergences._entropic_batch import _LAST_BATCH
 from divergences._jit import serial_twin
 from divergences._kernels import sinkhorn_log as KL
 from divergences._kernels import sinkhorn_scaling as K
@@ -132,7 +132,7 @@ def test_reg_too_small_for_the_costs():
 
 
 def test_online_is_chosen_automatically(monkeypatch):
-    import divergences.entropic as E
+    import divergences._entropic_points as E
 
     x, y, a, b, _ = _problem(16, 20, 15)
     monkeypatch.setattr(E, "ONLINE_BYTES", 1000)
@@ -297,7 +297,8 @@ def test_scaling_pass_against_numpy(omega):
     for fn in (K.scaling_pass, serial_twin(K.scaling_pass)):
         for nch in (1, 3):
             u2, v2, parts = np.empty(n), np.empty(m), np.zeros((nch, m))
-            e1, e2, nonfinite, outside = fn(Kmat, a, b, u, v, u2, v2, parts, 1e10, omega)
+            e1, e2, nonfinite, outside = fn(Kmat, a, b, a, b, u, v, u2, v2, parts, 1e10, omega,
+                                            1.0, 1.0)
             np.testing.assert_allclose(u2, un, rtol=1e-13)
             np.testing.assert_allclose(v2, vn, rtol=1e-13)
             np.testing.assert_allclose([e1, e2], [rerr, cerr], rtol=1e-12, atol=1e-300)
@@ -305,13 +306,13 @@ def test_scaling_pass_against_numpy(omega):
             # a tight range flags the scalings outside it; a zero row of K with a_i > 0
             # gives a non-finite u_i, which adds nothing to the column sums
             big = 1.0 + 1e-9
-            _, _, _, outside = fn(Kmat, a, b, u, v, u2, v2, parts, big, omega)
+            _, _, _, outside = fn(Kmat, a, b, a, b, u, v, u2, v2, parts, big, omega, 1.0, 1.0)
             expect = ((un > big) | (un < 1 / big))[a > 0].sum()
             expect += ((vn > big) | (vn < 1 / big))[b > 0].sum()
             assert outside == expect > 0
             K0 = Kmat.copy()
             K0[7] = 0.0
-            _, _, nonfinite, _ = fn(K0, a, b, u, v, u2, v2, parts, 1e10, omega)
+            _, _, nonfinite, _ = fn(K0, a, b, a, b, u, v, u2, v2, parts, 1e10, omega, 1.0, 1.0)
             assert nonfinite == 1 and not np.isfinite(u2[7])
             t0 = np.delete(K0, 7, axis=0).T @ np.delete(u2, 7)
             np.testing.assert_allclose(parts.sum(axis=0), t0, rtol=1e-13)
@@ -324,7 +325,7 @@ def test_parallel_equals_serial():
     out = []
     for fn in (K.scaling_pass, serial_twin(K.scaling_pass)):
         u2, v2, parts = np.empty(50), np.empty(37), np.zeros((2, 37))
-        errs = fn(Kmat, a, b, u, v, u2, v2, parts, 1e10, 1.5)
+        errs = fn(Kmat, a, b, a, b, u, v, u2, v2, parts, 1e10, 1.5, 1.0, 1.0)
         out.append((errs, u2, v2))
     # parallel and serial builds vectorise differently: equal to rounding, not bitwise
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12, atol=1e-15)
@@ -333,7 +334,7 @@ def test_parallel_equals_serial():
     res = []
     for fn in (KL.log_row_pass, serial_twin(KL.log_row_pass)):
         f, parts = np.zeros(50), np.zeros((2, 37))
-        e = fn((C,), a, f, np.zeros(37), np.log(b), 0.3, 1.0, parts, np.empty((2, 37)),
+        e = fn((C,), a, f, np.zeros(37), np.log(b), 0.3, 1.0, 1.0, parts, np.empty((2, 37)),
                np.empty((2, 37)))
         res.append((e, f, parts))
     np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12, atol=1e-15)

@@ -17,7 +17,7 @@ from scipy.special import logsumexp
 
 import divergences._entropic_solve as S
 from divergences import sinkhorn, sinkhorn_divergence, transport
-from divergences._entropic_solve import _LAST_BATCH
+from divergences._entropic_batch import _LAST_BATCH
 from divergences._kernels import sinkhorn_log as KL
 from divergences._kernels.cost import cost_matrix
 from divergences._metrics import metric_code
@@ -71,7 +71,7 @@ def test_log_row_pass_thresholds_against_logsumexp(omega):
     with np.errstate(over="ignore"):
         P = np.exp((f_ref[:, None] + g[None, :] - C) / eps + la[:, None] + lb[None, :])
     fk, parts = f.copy(), np.zeros((1, m))
-    e = KL.log_row_pass((C,), a, fk, g, lb, eps, omega, parts, np.empty((1, m)),
+    e = KL.log_row_pass((C,), a, fk, g, lb, eps, omega, 1.0, parts, np.empty((1, m)),
                         np.empty((1, m)))
     np.testing.assert_allclose(fk, f_ref, rtol=1e-13, atol=1e-13)
     # C / eps ~ 1e3: the reference's own exponent carries ~1e-13 absolute rounding

@@ -9,12 +9,29 @@ The epsilon stages, absorptions and fallbacks are driven from Python
 the controller state of :func:`_relax` with the column error and the last error), so
 splitting the iterations into blocks gives the same iterates as one long loop, and the
 driver returns to Python between blocks: Ctrl-C (SIGINT) is then honoured within a block.
+
+``marg`` (float64, 4 entries) describes the marginals: ``lam_a, lam_b, wa, wb``, the damping
+``rho / (rho + eps)`` of each side's update and the weight of each side's error. ``(1, 1, 1,
+1)`` for the balanced problem (normalised weights); an unbalanced one has ``wa = 1 / sum(a)``,
+``wb = 1 / sum(b)``: the stopping rule compares ``wa * row_err + wb * col_err`` with the
+target, each side's residual relative to its own mass.
+
+*Translation* (unbalanced problems only): the updates of an unbalanced problem leave the
+mode ``(f + c, g - c)`` to decay by ``lam_a lam_b`` per iteration, a crawl when ``rho >> eps``
+(1 - 1e-6 for ``rho = 1e5``, ``eps = 0.05``). After every iteration the potentials are moved
+along it to the maximum of the dual, in closed form (Séjourné, Vialard, Peyré 2022,
+"translation invariant Sinkhorn"): ``tau = log(A / B) / (1/rho_a + 1/rho_b)`` with ``A =
+sum a exp(-f / rho_a)``, ``B = sum b exp(-g / rho_b)`` (``A = sum a`` on a hard side). The
+plan does not change, only the first-order residuals. In the kernel domain ``tau / eps``
+accumulates in ``st[SHIFT]`` and moves the targets ``at``, ``bt`` (bounded factors, the
+scalings untouched); the driver adds ``eps * st[SHIFT]`` to ``f`` (and takes it from ``g``)
+when it absorbs.
 """
 
 import numpy as np
 
 from .._jit import kernel
-from .sinkhorn_log import log_row_pass, log_rows, soft_transform, update_g
+from .sinkhorn_log import ZMAX, log_row_pass, log_rows, soft_transform, update_g
 from .sinkhorn_scaling import multi_pass, scaling_columns, scaling_pass, scaling_rows
 
 __all__ = ["absorb", "exact_step", "log_block", "log_pass", "multi_block", "multi_init",
@@ -35,25 +52,28 @@ def absorb(u, v, a, b, f, g, eps):
 
 
 @kernel
-def log_pass(geom, a, f, g, lb, eps, omega, parts, buf, cbuf, par):
+def log_pass(geom, a, f, g, lb, eps, omega, lam, parts, buf, cbuf, par):
     """:func:`log_row_pass` (``par`` True) or the same on one thread (``par`` None, ``parts``
     of shape ``(1, m)``: the parallel kernel is then not even compiled, numba pruning the
     branch by the type of ``par``)."""
     if par is None:
         inv = 1.0 / eps
-        return log_rows(geom, a, f, g * inv + lb, inv, eps, omega, parts[0], buf[0], cbuf[0],
-                        np.int64(0), a.shape[0])
-    return log_row_pass(geom, a, f, g, lb, eps, omega, parts, buf, cbuf)
+        return log_rows(geom, a, f, g * inv + lb, inv, eps, omega, lam, parts[0], buf[0],
+                        cbuf[0], np.int64(0), a.shape[0])
+    return log_row_pass(geom, a, f, g, lb, eps, omega, lam, parts, buf, cbuf)
 
 
 @kernel
-def exact_step(geom, a, b, la, lb, f, g, eps, omega, parts, buf, cbuf, bad, par):
-    """f-update then g-update (log domain); returns (row error before, column error after)."""
-    err = log_pass(geom, a, f, g, lb, eps, omega, parts, buf, cbuf, par)
-    nbad, cerr = update_g(parts, b, lb, g, eps, omega, bad)
+def exact_step(geom, a, b, la, lb, f, g, eps, omega, marg, parts, buf, cbuf, bad, par):
+    """f-update then g-update (log domain); returns (row error before, column error after),
+    unweighted (``marg``: the module's docstring)."""
+    err = log_pass(geom, a, f, g, lb, eps, omega, marg[0], parts, buf, cbuf, par)
+    nbad, cerr = update_g(parts, b, lb, g, eps, omega, marg[1], bad)
     if nbad > 0:
         cols = np.nonzero(bad)[0]
         soft_transform(geom, f, la, eps, cols, g, True)
+        for j in cols:
+            g[j] *= marg[1]
     return err, cerr
 
 
@@ -98,7 +118,7 @@ RELAXED_WINDOW = 32.0
 #: kernels, the column error of the current plan (``CERR``) and the last measured marginal
 #: error (``ERR``). ``STATE`` slots in all.
 _OMEGA, _K, _BEST, _CAP, _STALL, _K_WINDOW, _ERR_WINDOW = 0, 1, 2, 3, 4, 5, 6
-CERR, ERR, STATE = 7, 8, 9
+CERR, ERR, SHIFT, STATE = 7, 8, 9, 10
 #: statuses returned by the block kernels: stop reached at ``tol``; block done (``it ==
 #: stop``); a scaling under/overflowed (the driver takes an exact log step); scalings left
 #: ``[1/big, big]`` (the driver absorbs them into the potentials).
@@ -169,9 +189,87 @@ def _relax(st, err):
 
 
 @kernel
-def scaling_block(K, a, b, u, v, u2, v2, parts, big, st, target, par, it, stop):
+def translate_targets(a, b, at, bt, u, v, parts, marg, st):
+    """The translation of the module's docstring in the kernel domain, after an iteration
+    (scalings ``u``, ``v``; ``parts``: the column sums of ``K^T u``); returns the column error
+    of the plan after it."""
+    ka, kb = 1.0 / marg[0] - 1.0, 1.0 / marg[1] - 1.0
+    big_a = big_b = 0.0
+    for i in range(a.shape[0]):
+        if a[i] > 0.0:
+            big_a += at[i] if ka == 0.0 else at[i] * u[i] ** -ka
+    for j in range(b.shape[0]):
+        if b[j] > 0.0:
+            big_b += bt[j] if kb == 0.0 else bt[j] * v[j] ** -kb
+    s = np.log(big_a / big_b) / (ka + kb)
+    if not (s > -np.inf and s < np.inf):  # an empty side (underflow): no move
+        s = 0.0
+    fa, fb = np.exp(-s * ka), np.exp(s * kb)
+    for i in range(a.shape[0]):
+        at[i] *= fa
+    for j in range(b.shape[0]):
+        bt[j] *= fb
+    st[SHIFT] += s
+    inv_lb = 1.0 / marg[1]
+    cerr = 0.0
+    for j in range(b.shape[0]):
+        if b[j] > 0.0:
+            t = 0.0
+            for c in range(parts.shape[0]):
+                t += parts[c, j]
+            cerr += abs(v[j] * t - b[j]) if kb == 0.0 else \
+                abs(v[j] ** inv_lb * t - bt[j]) * (b[j] / bt[j])
+    return cerr
+
+
+@kernel
+def log_translate(a, b, la, lb, f, g, g_old, parts, eps, marg):
+    """The translation of the module's docstring in the log domain, after
+    :func:`exact_step` (``g_old``: ``g`` before it; ``parts``: the column sums between its two
+    halves); moves ``f`` and ``g``, returns the column error of the plan after it."""
+    ka, kb = 1.0 / marg[0] - 1.0, 1.0 / marg[1] - 1.0
+    inv = 1.0 / eps
+    logs = np.empty(2)
+    for side in range(2):  # log A and log B: max-shifted log-sum-exp
+        w, lw, pot, k = (a, la, f, ka) if side == 0 else (b, lb, g, kb)
+        mx = -np.inf
+        for i in range(w.shape[0]):
+            if w[i] > 0.0:
+                mx = max(mx, lw[i] - k * pot[i] * inv)
+        acc = 0.0
+        for i in range(w.shape[0]):
+            if w[i] > 0.0:
+                acc += np.exp(lw[i] - k * pot[i] * inv - mx)
+        logs[side] = mx + np.log(acc)
+    s = (logs[0] - logs[1]) / (ka + kb)
+    if not (s > -np.inf and s < np.inf):
+        s = 0.0
+    for i in range(f.shape[0]):
+        f[i] += eps * s
+    cerr = 0.0
+    for j in range(g.shape[0]):
+        moved = g[j] - g_old[j]  # the g-update of this iteration, before the translation
+        g[j] -= eps * s
+        if b[j] > 0.0:
+            t = 0.0
+            for c in range(parts.shape[0]):
+                t += parts[c, j]
+            if t > 0.0 and t < np.inf:
+                z = np.log(t) + moved * inv - lb[j] + kb * g[j] * inv
+                cerr += b[j] * abs(np.exp(min(z, ZMAX)) - 1.0)
+            else:
+                cerr += b[j]
+    return cerr
+
+
+@kernel
+def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, unbal, par, it,
+                  stop):
     """Kernel-domain (over-relaxed) iterations on the stored kernel ``K`` from ``it`` to
-    ``stop``; omega and the column error come from ``st``.
+    ``stop``; omega and the column error come from ``st``. ``at``, ``bt``: the targets of
+    :mod:`.sinkhorn_scaling` (``a``, ``b`` when balanced), ``marg``: the module's docstring;
+    ``unbal``: ``True`` for the translation step of unbalanced problems, ``None`` when
+    balanced (numba then prunes it: a balanced solve does not compile it).
 
     Returns ``(REACHED, it)`` when the marginal error of the current plan ``diag(u) K
     diag(v)`` is ``<= target`` (``u``, ``v`` are the scalings it was measured at),
@@ -182,16 +280,18 @@ def scaling_block(K, a, b, u, v, u2, v2, parts, big, st, target, par, it, stop):
     """
     while it < stop:
         if par is None:  # one thread: the row and column halves of scaling_pass
-            rerr, nonfinite, outside = scaling_rows(K, a, u, v, u2, parts[0], big, st[_OMEGA],
-                                                    np.int64(0), a.shape[0])
-            cerr_new, nf, out = scaling_columns(parts, b, v, v2, big, st[_OMEGA])
+            rerr, nonfinite, outside = scaling_rows(K, a, at, u, v, u2, parts[0], big,
+                                                    st[_OMEGA], marg[0], np.int64(0),
+                                                    a.shape[0])
+            cerr_new, nf, out = scaling_columns(parts, b, bt, v, v2, big, st[_OMEGA], marg[1])
             nonfinite += nf
             outside += out
         else:
-            rerr, cerr_new, nonfinite, outside = scaling_pass(K, a, b, u, v, u2, v2, parts,
-                                                              big, st[_OMEGA])
+            rerr, cerr_new, nonfinite, outside = scaling_pass(K, a, b, at, bt, u, v, u2, v2,
+                                                              parts, big, st[_OMEGA], marg[0],
+                                                              marg[1])
         it += 1
-        err = rerr + st[CERR]
+        err = rerr * marg[2] + st[CERR] * marg[3]
         st[ERR] = err
         if err <= target:
             return REACHED, it
@@ -199,6 +299,8 @@ def scaling_block(K, a, b, u, v, u2, v2, parts, big, st, target, par, it, stop):
             return NONFINITE, it
         _copy(u, u2)
         _copy(v, v2)
+        if unbal is not None:
+            cerr_new = translate_targets(a, b, at, bt, u, v, parts, marg, st)
         st[CERR] = cerr_new
         _relax(st, err)
         if outside > 0:
@@ -207,32 +309,34 @@ def scaling_block(K, a, b, u, v, u2, v2, parts, big, st, target, par, it, stop):
 
 
 @kernel
-def log_block(geom, a, b, la, lb, f, g, f_old, g_old, eps, parts, buf, cbuf, bad, st, target,
-              par, it, stop):
+def log_block(geom, a, b, la, lb, f, g, f_old, g_old, eps, marg, parts, buf, cbuf, bad, st,
+              target, unbal, par, it, stop):
     """Log-domain (over-relaxed) iterations from ``it`` to ``stop`` (online mode, and the
-    dense mode's fallback). Returns ``(REACHED, it)`` with ``(f, g)`` the potentials whose
-    plan met ``target``, else ``(BLOCK_END, stop)``."""
+    dense mode's fallback; ``unbal`` as in :func:`scaling_block`). Returns ``(REACHED, it)``
+    with ``(f, g)`` the potentials whose plan met ``target``, else ``(BLOCK_END, stop)``."""
     while it < stop:
         _copy(f_old, f)
         _copy(g_old, g)
-        rerr, cerr_new = exact_step(geom, a, b, la, lb, f, g, eps, st[_OMEGA], parts, buf,
+        rerr, cerr_new = exact_step(geom, a, b, la, lb, f, g, eps, st[_OMEGA], marg, parts, buf,
                                     cbuf, bad, par)
         it += 1
-        err = rerr + st[CERR]
+        err = rerr * marg[2] + st[CERR] * marg[3]
         st[ERR] = err
         if err <= target:
             _copy(f, f_old)
             _copy(g, g_old)
             return REACHED, it
+        if unbal is not None:
+            cerr_new = log_translate(a, b, la, lb, f, g, g_old, parts, eps, marg)
         st[CERR] = cerr_new
         _relax(st, err)
     return BLOCK_END, it
 
 
 @kernel
-def symmetric_block(geom, a, la, f, ft, eps, parts, buf, cbuf, st, target, par, it, stop):
+def symmetric_block(geom, a, la, f, ft, eps, marg, parts, buf, cbuf, st, target, par, it, stop):
     """Averaged iterations ``f <- (f + T(f)) / 2`` of ``OT_eps(a, a)`` from ``it`` to
-    ``stop``.
+    ``stop`` (unbalanced, both sides relaxed alike: ``f <- (f + lam T(f)) / 2``).
 
     ``T(f)_i = -eps logsumexp_j((f_j - C_ij)/eps + log a_j)``; the optimal potentials are
     ``f = g`` (Feydy et al. 2019). The error is ``2 ||P 1 - a||_1`` (both marginals: the
@@ -243,10 +347,12 @@ def symmetric_block(geom, a, la, f, ft, eps, parts, buf, cbuf, st, target, par, 
     while it < stop:
         _copy(ft, f)
         if par is None:  # log_rows itself: each compiled layer re-optimises its callees
-            err = 2.0 * log_rows(geom, a, ft, f * (1.0 / eps) + la, 1.0 / eps, eps, 1.0,
-                                 parts[0], buf[0], cbuf[0], np.int64(0), n)
+            err = 2.0 * marg[2] * log_rows(geom, a, ft, f * (1.0 / eps) + la, 1.0 / eps, eps,
+                                           1.0, marg[0], parts[0], buf[0], cbuf[0],
+                                           np.int64(0), n)
         else:
-            err = 2.0 * log_row_pass(geom, a, ft, f, la, eps, 1.0, parts, buf, cbuf)
+            err = 2.0 * marg[2] * log_row_pass(geom, a, ft, f, la, eps, 1.0, marg[0], parts,
+                                               buf, cbuf)
         it += 1
         st[ERR] = err
         if err <= target:

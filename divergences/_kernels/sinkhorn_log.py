@@ -21,6 +21,11 @@ and accumulates the columns of the updated plan in the same sweep;
 iteration (:func:`divergences._kernels.fastexp.exp_inline`, vectorised): used by the
 online mode and as the dense mode's fallback (the dense mode's fast
 iterations are in :mod:`.sinkhorn_scaling`).
+
+*Unbalanced problems* (KL-relaxed marginals): ``lam = rho / (rho + eps)`` per side damps the
+update, ``f <- lam * T(g)`` with ``T`` the soft c-transform (``lam = 1``: balanced, the
+arithmetic unchanged), and the measured row error is the residual of the first-order
+condition ``(P 1) exp(f / rho) = a`` (``rho = eps lam / (1 - lam)``).
 """
 
 import numpy as np
@@ -107,9 +112,10 @@ def _cost_ij_impl(geom, i, j):
 
 
 @kernel
-def log_rows(geom, a, f, gl, inv, eps, omega, acc, z, cbuf, lo, hi):
+def log_rows(geom, a, f, gl, inv, eps, omega, lam, acc, z, cbuf, lo, hi):
     """Rows ``lo .. hi-1`` of :func:`log_row_pass`; returns their row error."""
     m = gl.shape[0]
+    kappa = 1.0 / lam - 1.0  # eps / rho
     for j in range(m):
         acc[j] = 0.0
     e = 0.0
@@ -134,42 +140,52 @@ def log_rows(geom, a, f, gl, inv, eps, omega, acc, z, cbuf, lo, hi):
             for j in range(m):
                 mx = max(mx, fi + gl[j] - row[j] * inv)
         lse = mx + np.log(s)
+        # the step of f / eps: to the soft c-transform (lam = 1) or to lam times it
+        step = lse if lam == 1.0 else (1.0 - lam) * fi + lam * lse
         ai = a[i]
         if ai > 0.0:
-            e += ai * abs(np.exp(min(lse, ZMAX)) - 1.0)
-            w = ai / s if omega == 1.0 else ai * np.exp(min((1.0 - omega) * lse - np.log(s),
-                                                           ZMAX))
+            e += ai * abs(np.exp(min(lse if lam == 1.0 else lse + kappa * fi, ZMAX)) - 1.0)
+            if lam != 1.0:
+                w = ai * np.exp(min(mx - omega * step, ZMAX))
+            else:
+                w = ai / s if omega == 1.0 else ai * np.exp(
+                    min((1.0 - omega) * lse - np.log(s), ZMAX))
             for j in range(m):
                 acc[j] += z[j] * w
-        f[i] = f[i] - omega * eps * lse
+        f[i] = f[i] - omega * eps * step
     return e
 
 
 @kernel(parallel=True)
-def log_row_pass(geom, a, f, g, lb, eps, omega, parts, buf, cbuf):
-    """One exact f-update; returns ``||P 1 - a||_1`` of the plan *before* the update.
+def log_row_pass(geom, a, f, g, lb, eps, omega, lam, parts, buf, cbuf):
+    """One exact f-update; returns ``||P 1 - a||_1`` of the plan *before* the update
+    (unbalanced: ``||(P 1) exp(f / rho) - a||_1``).
 
     ``f`` moves ``omega`` times the step to the soft c-transform of ``g`` (``omega = 1``: onto
-    it); ``parts`` receive the column sums (per chunk) of the plan *after* the update.
+    it; times ``lam`` for an unbalanced problem); ``parts`` receive the column sums (per
+    chunk) of the plan *after* the update.
     """
     n, nch = a.shape[0], parts.shape[0]
     inv = 1.0 / eps
     gl = g * inv + lb  # the column terms of every exponent
     errs = np.zeros(nch)
     for c in prange(nch):
-        errs[c] = log_rows(geom, a, f, gl, inv, eps, omega, parts[c], buf[c], cbuf[c],
+        errs[c] = log_rows(geom, a, f, gl, inv, eps, omega, lam, parts[c], buf[c], cbuf[c],
                             c * n // nch, (c + 1) * n // nch)
     return errs.sum()
 
 
 @kernel
-def update_g(parts, b, lb, g, eps, omega, bad):
+def update_g(parts, b, lb, g, eps, omega, lam, bad):
     """``g += omega * eps * log(b / colsum)``; returns ``(n_bad, col_err)``.
 
-    Columns whose sum under/overflowed are flagged in ``bad``; ``col_err`` is
-    ``||P^T 1 - b||_1`` after the update (0 for omega = 1).
+    Unbalanced (``lam < 1``): ``g += omega * eps * (lam log(b / colsum) - (1 - lam) g /
+    eps)``, i.e. ``omega`` times the step to ``lam`` times the soft c-transform. Columns whose
+    sum under/overflowed are flagged in ``bad``; ``col_err`` is ``||P^T 1 - b||_1`` (unbalanced:
+    ``||(P^T 1) exp(g / rho) - b||_1``) after the update (0 for omega = 1).
     """
     nch, m = parts.shape
+    kappa = 1.0 / lam - 1.0
     cerrs = np.zeros(m)
     for j in range(m):
         t = 0.0
@@ -179,9 +195,14 @@ def update_g(parts, b, lb, g, eps, omega, bad):
         if b[j] > 0.0:
             if t > 0.0 and t < np.inf:
                 step = lb[j] - np.log(t)
+                if lam != 1.0:
+                    step = lam * step - (1.0 - lam) * g[j] / eps
                 g[j] += omega * eps * step
-                if omega != 1.0:
+                if omega != 1.0 and lam == 1.0:
                     cerrs[j] = abs(t * np.exp(min(omega * step, ZMAX)) - b[j])
+                elif omega != 1.0:
+                    z = np.log(t) - lb[j] + omega * step + kappa * g[j] / eps
+                    cerrs[j] = b[j] * abs(np.exp(min(z, ZMAX)) - 1.0)
             else:
                 bad[j] = True
     return bad.sum(), cerrs.sum()

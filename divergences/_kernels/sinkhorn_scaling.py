@@ -10,6 +10,14 @@ Rows are taken eight at a time, so each entry of ``v`` and of the column accumul
 loaded once per eight rows (the sweep then runs at about the speed of one BLAS ``gemv``
 instead of two). Scalings leaving ``[1/big, big]`` are absorbed into ``f, g`` by the driver
 and ``K`` is rebuilt.
+
+*Unbalanced problems* (KL-relaxed marginals, :mod:`divergences._unbalanced`): the same sweeps
+with a damping exponent ``lam = rho / (rho + eps)`` per side (``lam = 1``: balanced, the
+arithmetic unchanged) and the target ``at = a exp(-f0 / rho)`` of the potentials ``f0`` of the
+stored kernel (computed by the driver at each absorption; ``at = a`` when balanced): the
+update ``u = (at / (K v))**lam`` is the damped soft c-transform in the scaling variables. The
+measured row error is the residual of the first-order condition ``r exp(f / rho) = a`` of the
+plan's row sums ``r = u (K v)``, ``f = f0 + eps log u``: ``|u**(1/lam) (K v) - at| a / at``.
 """
 
 import numpy as np
@@ -96,21 +104,26 @@ def _accumulate(K, i, cnt, w, acc):
 
 
 @kernel
-def _new_scaling(target, old, s, omega, big):
-    """``target / s`` (``omega = 1``) or ``old * (target / (old * s)) ** omega``, with its
-    flag: 0 fine, 1 not finite or zero, 2 outside ``[1/big, big]``."""
-    new = target / s if omega == 1.0 else old * (target / (old * s)) ** omega
+def _new_scaling(target, old, s, omega, big, lam):
+    """``(target / s)**lam`` (``omega = 1``) or ``old * ((target / s)**lam / old) ** omega``,
+    with its flag: 0 fine, 1 not finite or zero, 2 outside ``[1/big, big]``."""
+    if lam == 1.0:
+        new = target / s if omega == 1.0 else old * (target / (old * s)) ** omega
+    else:
+        q = (target / s) ** lam
+        new = q if omega == 1.0 else old * (q / old) ** omega
     if not (new < np.inf and new > 0.0):
         return new, 1
     return new, 2 if (new > big or new < 1.0 / big) else 0
 
 
 @kernel
-def scaling_rows(K, a, u, v, u_new, acc, big, omega, lo, hi):
+def scaling_rows(K, a, at, u, v, u_new, acc, big, omega, lam, lo, hi):
     """Rows ``lo .. hi-1`` of :func:`scaling_pass`: new ``u``, column sums into ``acc``;
     returns ``(row_err, n_nonfinite, n_outside)`` over those rows."""
     for j in range(acc.shape[0]):
         acc[j] = 0.0
+    inv_lam = 1.0 / lam
     s, w = np.empty(GROUP), np.empty(GROUP)
     e = 0.0
     nonfinite = outside = 0
@@ -123,8 +136,13 @@ def scaling_rows(K, a, u, v, u_new, acc, big, omega, lo, hi):
             w[r] = 0.0
             u_new[i + r] = 0.0
             if ai > 0.0:
-                e += abs(ui * s[r] - ai)
-                un, flag = _new_scaling(ai, ui, s[r], omega, big)
+                if lam == 1.0:
+                    e += abs(ui * s[r] - ai)
+                else:
+                    ti = at[i + r]
+                    e += abs(ui ** inv_lam * s[r] - ti) * (ai / ti)
+                    ai = ti
+                un, flag = _new_scaling(ai, ui, s[r], omega, big, lam)
                 u_new[i + r] = un
                 if flag == 1:
                     nonfinite += 1
@@ -137,10 +155,11 @@ def scaling_rows(K, a, u, v, u_new, acc, big, omega, lo, hi):
 
 
 @kernel
-def scaling_columns(parts, b, v, v_new, big, omega):
+def scaling_columns(parts, b, bt, v, v_new, big, omega, lam):
     """The ``v`` half of :func:`scaling_pass` from the per-chunk column sums ``parts``;
     returns ``(col_err, n_nonfinite, n_outside)``."""
     nch, m = parts.shape
+    inv_lam = 1.0 / lam
     cerr = 0.0
     nonfinite = outside = 0
     for j in range(m):  # O(m * nchunks): serial
@@ -149,21 +168,23 @@ def scaling_columns(parts, b, v, v_new, big, omega):
             t = 0.0
             for c in range(nch):
                 t += parts[c, j]
-            vn, flag = _new_scaling(b[j], v[j], t, omega, big)
+            vn, flag = _new_scaling(b[j] if lam == 1.0 else bt[j], v[j], t, omega, big, lam)
             v_new[j] = vn
             if omega != 1.0:
-                cerr += abs(vn * t - b[j])
+                cerr += abs(vn * t - b[j]) if lam == 1.0 else \
+                    abs(vn ** inv_lam * t - bt[j]) * (b[j] / bt[j])
             nonfinite += 1 if flag == 1 else 0
             outside += 1 if flag == 2 else 0
     return cerr, nonfinite, outside
 
 
 @kernel(parallel=True)
-def scaling_pass(K, a, b, u, v, u_new, v_new, parts, big, omega):
+def scaling_pass(K, a, b, at, bt, u, v, u_new, v_new, parts, big, omega, lam_a, lam_b):
     """One fused (over-relaxed) Sinkhorn iteration on the stored kernel ``K``.
 
     ``u_new = u (a / (u K v))**omega`` then ``v_new = v (b / (v K^T u_new))**omega``
-    (``omega = 1``: plain Sinkhorn). Returns ``(row_err, col_err, n_nonfinite, n_outside)``:
+    (``omega = 1``: plain Sinkhorn; ``lam_a, lam_b`` the damping of unbalanced problems,
+    see the module's docstring). Returns ``(row_err, col_err, n_nonfinite, n_outside)``:
     ``row_err = ||diag(u) K v - a||_1`` for the plan *before* the iteration and
     ``col_err = ||diag(v_new) K^T u_new - b||_1`` for the plan *after* it (0 for omega = 1);
     the counts are over the new scalings of positive weights (flags of :func:`_new_scaling`).
@@ -175,9 +196,10 @@ def scaling_pass(K, a, b, u, v, u_new, v_new, parts, big, omega):
     errs = np.zeros(nch)
     bad = np.zeros((nch, 2), dtype=np.int64)
     for c in prange(nch):
-        errs[c], bad[c, 0], bad[c, 1] = scaling_rows(K, a, u, v, u_new, parts[c], big, omega,
-                                                      c * n // nch, (c + 1) * n // nch)
-    cerr, nonfinite, outside = scaling_columns(parts, b, v, v_new, big, omega)
+        errs[c], bad[c, 0], bad[c, 1] = scaling_rows(K, a, at, u, v, u_new, parts[c], big,
+                                                      omega, lam_a, c * n // nch,
+                                                      (c + 1) * n // nch)
+    cerr, nonfinite, outside = scaling_columns(parts, b, bt, v, v_new, big, omega, lam_b)
     return errs.sum(), cerr, nonfinite + bad[:, 0].sum(), outside + bad[:, 1].sum()
 
 
@@ -244,7 +266,7 @@ def multi_pass(Km, a, Bt, U, Vt, Un, Vn, W, omega, active, big, rerr, cerr, flag
                 continue
             s, uik = S[k, i], U[k, i]
             rerr[k] += abs(uik * s - ai)
-            Un[k, i], flag = _new_scaling(ai, uik, s, omega[k], big)
+            Un[k, i], flag = _new_scaling(ai, uik, s, omega[k], big, 1.0)
             if flag != 0:
                 flags[k] = 1
         if flags[k] == 0:
@@ -259,7 +281,7 @@ def multi_pass(Km, a, Bt, U, Vt, Un, Vn, W, omega, active, big, rerr, cerr, flag
                 Vn[k, j] = 0.0
                 continue
             t = T[k, j]
-            vn, flag = _new_scaling(Bt[k, j], Vt[k, j], t, omega[k], big)
+            vn, flag = _new_scaling(Bt[k, j], Vt[k, j], t, omega[k], big, 1.0)
             Vn[k, j] = vn
             if omega[k] != 1.0:
                 cerr[k] += abs(vn * t - Bt[k, j])
