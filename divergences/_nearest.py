@@ -62,6 +62,10 @@ def block_nearest(plan, PX, x0, PY, y0, k, same):
             kk = min(k, ny - 1 if on.any() else ny)
         else:
             kk = min(k, ny)
+        if kk == 0:  # a block of one row and its own column: no candidate
+            idx.append(np.empty((r1 - r0, 0), np.int64))
+            val.append(np.empty((r1 - r0, 0)))
+            continue
         i, v = smallest(D, kk)
         idx.append(i + y0)
         val.append(v)
