@@ -17,7 +17,7 @@ import platform
 import sys
 import time
 
-AREAS = ["information", "univariate", "exact", "entropic", "cold_start"]
+AREAS = ["information", "univariate", "exact", "entropic", "cold_start", "pairwise"]
 
 
 def machine_line():

@@ -87,7 +87,9 @@ class Information:
             out[:, :lo] = self._kernel(self.take(PY, 0, lo), PX, False).T
         if hi < ny:
             out[:, hi:] = self._kernel(PX, self.take(PY, hi, ny), False)
-        if hi > lo:  # columns of the rows of the block: both orders, then the right one
+        if hi - lo == nx and y0 + lo == x0:  # the columns of the block's own rows
+            out[:, lo:hi] = self._kernel(PX, PX, True)  # the symmetric triangle
+        elif hi > lo:  # a partial overlap: both orders, then the right one
             PO = self.take(PY, lo, hi)
             g = x0 + np.arange(nx)[:, None]
             h = y0 + np.arange(lo, hi)[None, :]

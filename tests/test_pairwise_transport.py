@@ -239,3 +239,30 @@ def test_bad_point_sets():
         pairwise([np.zeros(2)], [np.ones(2)], metric="wasserstein", y_weights=[[1, 1, 1]])
     with pytest.raises(ValueError, match="same dimension"):
         pairwise([np.zeros((2, 2))], [np.ones((2, 3))], metric="wasserstein")
+
+
+def test_exact_matrix_returns_to_python_between_batches(monkeypatch):
+    """Ctrl-C: the pairs run in batches (Python between them); an interrupt raised between
+    two batches propagates and leaves nothing behind."""
+    from divergences import transport_matrices as tm
+
+    rng = np.random.default_rng(30)
+    S = rng.random((6, 2))
+    X = histograms(31, 30, 6)  # 435 pairs
+    ref = pairwise(X, metric="wasserstein", support=S)
+    calls = []
+    kernel = tm._exact.support_pairs
+
+    def interrupted(*args):
+        calls.append(args[3].shape[0])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return kernel(*args)
+
+    monkeypatch.setattr(tm, "BATCH_SECONDS", 1e-6)
+    monkeypatch.setattr(tm._exact, "support_pairs", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pairwise(X, metric="wasserstein", support=S)
+    assert calls == [4 * tm.PARALLEL_PAIRS, tm.PARALLEL_PAIRS]
+    monkeypatch.undo()
+    np.testing.assert_array_equal(pairwise(X, metric="wasserstein", support=S), ref)
