@@ -53,8 +53,11 @@ class Information:
         self.symmetric = name in _SYMMETRIC
 
     def rows(self, X, name, weights=None):
-        arr, sums = check_histogram_matrix(X, name)
-        return _ew.lift_tiny_rows(arr, sums)
+        arr, _ = check_histogram_matrix(X, name)
+        # row sums by NumPy (pairwise summation, row by row): the validation scan runs
+        # threaded or not by the array's size, and the two compilations can round
+        # differently; a row's sum must not depend on the rows around it (Dask chunks)
+        return _ew.lift_tiny_rows(arr, arr.sum(axis=1))
 
     @staticmethod
     def take(P, r0, r1):

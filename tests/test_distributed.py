@@ -124,3 +124,18 @@ def test_fork_started_workers(client):
                          dashboard_address=":0") as cluster, Client(cluster) as fork_client:
         got = fork_client.compute(pairwise(da.from_array(X, chunks=(120, -1))), sync=True)
     np.testing.assert_array_equal(got, ref)
+
+
+def test_chunks_across_the_parallel_threshold_give_the_same_bits():
+    """Chunks of 530 rows of 256 bins are validated by the threaded scan, the last of 70
+    rows by the serial one; the row sums (hence every value) must not depend on that."""
+    import dask
+
+    rng = np.random.default_rng(9)
+    X = rng.gamma(0.5, size=(600, 256))
+    with dask.config.set(scheduler="sync"):
+        dX = da.from_array(X, chunks=(530, -1))
+        np.testing.assert_array_equal(pairwise(dX, metric="js").compute(), pairwise(X))
+        got = da.compute(*pairwise(dX, metric="js", k=3))
+    for g, ref in zip(got, pairwise(X, k=3), strict=True):
+        np.testing.assert_array_equal(g, ref)

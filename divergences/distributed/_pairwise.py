@@ -58,8 +58,12 @@ def host_threads():
         client = default_client()
     except (ImportError, ValueError):
         return None
+    try:  # all the workers (recent releases list the first few by default)
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+    except TypeError:  # older releases: no n_workers, every worker listed
+        workers = client.scheduler_info()["workers"]
     threads = Counter()
-    for address, info in client.scheduler_info(n_workers=-1)["workers"].items():
+    for address, info in workers.items():
         threads[_host(address)] += int(info.get("nthreads", 1))
     return dict(threads)
 
