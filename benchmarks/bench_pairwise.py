@@ -12,9 +12,10 @@ in the output). Rows print our time, the reference's and the ratio ``ref_s / our
   over ``ot.emd2`` with the cost matrix computed once; the loop is timed on a subset and
   extrapolated.
 * ``JS k=10 nearest``: N histograms of 256 bins (N = 50,000 with ``--n 50000``: 2.5e9
-  pairs, about half an hour on 2 quiet cores; the default full run uses N = 10,000), in process and on a LocalCluster
-  of 2 worker processes x 1 thread: the ratio cluster / in-process and the peak resident
-  memory of each worker during the call (VmHWM, reset before it).
+  pairs, about half an hour on 2 quiet cores; the default full run uses N = 10,000), in
+  process and on a LocalCluster of 2 worker processes x 1 thread: the ratio cluster /
+  in-process and the peak resident memory of each worker during the call (VmHWM, reset
+  before it).
 """
 
 from __future__ import annotations
