@@ -219,6 +219,25 @@ def _pairs(nx, ny, mode, x0, y0, lo, hi, starts):
     return ia, jb, np.zeros(k.shape[0], np.int64)
 
 
+def _in_threads(kernel, args, npairs, parallel):
+    """``kernel(*args, lo, hi)`` over the pairs ``0..npairs-1``: in ``numba``'s number of
+    threads for the calling thread (``numba.set_num_threads``, as for the ``prange``
+    kernels), in ranges of a few pairs handed out in turn (problems differ in length)."""
+    import numba
+
+    threads = numba.get_num_threads() if parallel else 1
+    if threads <= 1 or npairs < 2 * threads:
+        kernel(*args, 0, npairs)
+        return
+    step = max(1, npairs // (8 * threads))
+    ranges = [(lo, min(npairs, lo + step)) for lo in range(0, npairs, step)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:  # the kernels release the GIL (nogil)
+        for _ in pool.map(lambda r: kernel(*args, *r), ranges):
+            pass
+
+
 def _batched(nx, ny, mode, x0, y0, solve):
     """Every pair of a block in batches that last about :data:`BATCH_SECONDS`: ``solve(ia,
     jb, mirror, parallel)`` per batch (Python runs between batches: Ctrl-C stops the matrix)."""
@@ -249,7 +268,8 @@ class _Exact:
         def solve(ia, jb, mirror, parallel):
             cost, status, top = (np.empty(ia.shape[0]), np.empty(ia.shape[0], np.int64),
                                  np.empty(ia.shape[0]))
-            self._kernel(parallel)(*shared(ia, jb, mirror), cost, status, top)
+            _in_threads(self._kernel, (*shared(ia, jb, mirror), cost, status, top),
+                        ia.shape[0], parallel)
             _fill(costs, ia, jb, cost, mode)
             if self.closed:
                 bad = cost < UNDERFLOW_COST
@@ -284,9 +304,9 @@ class SupportExact(_Exact, _Histograms):
         s = support / self.scale
         self.C = np.ascontiguousarray(ground_costs(s, s, metric_code, q, p))
 
-    @staticmethod
-    def _kernel(parallel):
-        return _exact.support_pairs if parallel else _exact.support_pairs_serial
+    @property
+    def _kernel(self):
+        return _exact.support_pairs
 
     def _arguments(self, PX, PY):
         return lambda ia, jb, mirror: (self.C, PX[0], PY[0], ia, jb, mirror, self.max_iter)
@@ -342,8 +362,9 @@ class PointSets(_Exact):
         self.scale = power_of_two_scale(half_range(PX[0], PY[0]), self.exponent,
                                         1.0 if self.closed else d)
 
-    def _kernel(self, parallel):
-        return _exact.point_set_pairs if parallel else _exact.point_set_pairs_serial
+    @property
+    def _kernel(self):
+        return _exact.point_set_pairs
 
     def _arguments(self, PX, PY):
         s = self.scale

@@ -251,16 +251,16 @@ def test_exact_matrix_returns_to_python_between_batches(monkeypatch):
     X = histograms(31, 30, 6)  # 435 pairs
     ref = pairwise(X, metric="wasserstein", support=S)
     calls = []
-    kernel = tm._exact.support_pairs
+    in_threads = tm._in_threads
 
-    def interrupted(*args):
-        calls.append(args[3].shape[0])
+    def interrupted(kernel, args, npairs, parallel):
+        calls.append(npairs)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return kernel(*args)
+        return in_threads(kernel, args, npairs, parallel)
 
     monkeypatch.setattr(tm, "BATCH_SECONDS", 1e-6)
-    monkeypatch.setattr(tm._exact, "support_pairs", interrupted)
+    monkeypatch.setattr(tm, "_in_threads", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pairwise(X, metric="wasserstein", support=S)
     assert calls == [4 * tm.PARALLEL_PAIRS, tm.PARALLEL_PAIRS]

@@ -2,9 +2,8 @@ r"""Exact optimal transport for many small problems at once: one network simplex
 
 Each problem is the transportation LP of :mod:`.network_simplex`, solved to the end in
 one call of its pivot kernel (a small problem needs no intermediate return to Python);
-the pairs of one batch run in parallel (``prange`` over chunks of pairs), and the caller
-(:mod:`divergences.transport_matrices`) loops over batches in Python, so Ctrl-C stops a
-long matrix between two batches.
+the caller (:mod:`divergences.transport_matrices`) runs the pairs of a batch in threads
+and loops over batches in Python, so Ctrl-C stops a long matrix between two batches.
 
 Two sources of problems:
 
@@ -16,24 +15,77 @@ Two sources of problems:
   matrix ``d(x_i, y_j)^p`` with :func:`~.cost.ground_distance`; in 1-D with the closed
   form instead (sorted values, :func:`~.univariate.sorted_cost`).
 
-The network simplex is entered in ONE place, :func:`exact_cost` (its initial basis and
-its pivots). Nothing here validates.
+The network simplex is entered in ONE place, :func:`exact_cost` (:func:`_basis`, the
+initial state in the layout of :mod:`.network_simplex`, then its pivots). The kernels are
+serial: the caller runs ranges of pairs in Python threads (the kernels release the GIL),
+which compiles no parallel kernel (a ``prange`` wrapper cost 4 s of the first call).
+Nothing here validates.
 """
 
 import numpy as np
-from numba import prange
 
 from .._jit import kernel
 from .cost import ground_distance
-from .network_simplex import _FLOW, _PRED, _STATUS, _initial_basis, _pivots
+from .network_simplex import (
+    _BLOCK,
+    _COLMAJOR,
+    _CTL_SIZE,
+    _FL_ROWS,
+    _FLOW,
+    _FWD,
+    _LAST,
+    _MAX_ITER,
+    _PARENT,
+    _PI,
+    _PRED,
+    _REV,
+    _STATUS,
+    _SUCC,
+    _THREAD,
+    _TREE_ROWS,
+    OPTIMAL,
+    _pivots,
+)
 from .univariate import sorted_cost
 
-#: the initial basis of :mod:`.network_simplex`, compiled (that module builds it in Python)
-_basis = kernel(_initial_basis)
 #: a pivot budget that is never reached: one call solves a problem to the end
 _UNLIMITED = 2**62
-#: pairs per chunk of a parallel batch (load balance against per-chunk set-up)
-CHUNK = 4
+
+
+@kernel
+def _basis(n, m, a, b, art, max_iter):
+    """The state ``(tree, fl, ctl)`` of the strongly feasible tree of artificial arcs: the
+    state :func:`~.network_simplex._initial_basis` builds (same layout, same values),
+    written by loops in a compiled function (that one is NumPy slicing, in Python; compiled
+    as it is, its slice assignments took 3.5 s of the first call)."""
+    nm = n * m
+    N = n + m
+    M = N + 1
+    tree = np.empty(_TREE_ROWS * M, np.int64)
+    fl = np.zeros(_FL_ROWS * M)
+    for u in range(N):
+        tree[_PARENT * M + u] = N
+        tree[_PRED * M + u] = nm + u
+        tree[_FWD * M + u] = 1 if u < n else 0  # source -> root, root -> sink
+        tree[_THREAD * M + u] = u + 1
+        tree[_REV * M + u + 1] = u
+        tree[_SUCC * M + u] = 1
+        tree[_LAST * M + u] = u
+        fl[_FLOW * M + u] = a[u] if u < n else b[u - n]
+        fl[_PI * M + u] = art if u >= n else 0.0
+    tree[_PARENT * M + N] = -1
+    tree[_PRED * M + N] = -1
+    tree[_FWD * M + N] = 0
+    tree[_THREAD * M + N] = 0
+    tree[_REV * M] = N
+    tree[_SUCC * M + N] = M
+    tree[_LAST * M + N] = N - 1
+    ctl = np.zeros(_CTL_SIZE, np.int64)
+    ctl[_STATUS] = OPTIMAL
+    ctl[_BLOCK] = max(10, int(np.sqrt(nm)))
+    ctl[_COLMAJOR] = 1 if n < m else 0
+    ctl[_MAX_ITER] = max_iter
+    return tree, fl, ctl
 
 
 @kernel
@@ -74,60 +126,38 @@ def _positive(w, idx):
 
 
 @kernel
-def _support_pair(C, flatC, a, b, ri, ci, max_iter):
-    """One pair of histograms (normalised rows ``a``, ``b``) on the support of ``C``."""
-    n = _positive(a, ri)
-    m = _positive(b, ci)
-    if n == a.shape[0] and m == b.shape[0]:
-        return exact_cost(flatC, n, m, a, b, max_iter)
-    sub = np.empty(n * m)
-    ac = np.empty(n)
-    bc = np.empty(m)
-    for k in range(n):
-        ac[k] = a[ri[k]]
-        row = C[ri[k]]
-        for q in range(m):
-            sub[k * m + q] = row[ci[q]]
-    for q in range(m):
-        bc[q] = b[ci[q]]
-    return exact_cost(sub, n, m, ac, bc, max_iter)
-
-
-@kernel
-def _support_chunk(C, A, B, ia, jb, mirror, max_iter, cost, status, top, lo, hi):
+def support_pairs(C, A, B, ia, jb, mirror, max_iter, cost, status, top, lo, hi):
+    """Pairs ``t = lo..hi-1``: ``(A[ia[t]], B[jb[t]])`` of normalised histograms on the
+    support of ``C`` (``n_bins x n_bins``, C-contiguous), solved as ``(B[jb[t]],
+    A[ia[t]])`` where ``mirror[t]``; writes ``cost[t]``, ``status[t]`` and the largest
+    cost of the problem ``top[t]``. A pair with no zero bin reads ``C`` in place; other
+    pairs copy out the rows and columns of their positive bins."""
     nb = A.shape[1]
     ri = np.empty(nb, np.int64)
     ci = np.empty(nb, np.int64)
     flatC = C.reshape(-1)
     for t in range(lo, hi):
-        if mirror[t]:
-            c, s, mx = _support_pair(C, flatC, B[jb[t]], A[ia[t]], ri, ci, max_iter)
+        a = B[jb[t]] if mirror[t] else A[ia[t]]
+        b = A[ia[t]] if mirror[t] else B[jb[t]]
+        n = _positive(a, ri)
+        m = _positive(b, ci)
+        if n == nb and m == nb:
+            c, s, mx = exact_cost(flatC, n, m, a, b, max_iter)
         else:
-            c, s, mx = _support_pair(C, flatC, A[ia[t]], B[jb[t]], ri, ci, max_iter)
+            sub = np.empty(n * m)
+            ac = np.empty(n)
+            bc = np.empty(m)
+            for k in range(n):
+                ac[k] = a[ri[k]]
+                row = C[ri[k]]
+                for r in range(m):
+                    sub[k * m + r] = row[ci[r]]
+            for r in range(m):
+                bc[r] = b[ci[r]]
+            c, s, mx = exact_cost(sub, n, m, ac, bc, max_iter)
         cost[t] = c
         status[t] = s
         top[t] = mx
-
-
-@kernel(parallel=True)
-def support_pairs(C, A, B, ia, jb, mirror, max_iter, cost, status, top):
-    """Pairs ``(A[ia[t]], B[jb[t]])`` of normalised histograms on the support of ``C``
-    (``n_bins x n_bins``, C-contiguous), in threads: ``cost[t]``, ``status[t]`` and the
-    largest cost ``top[t]``. Where ``mirror[t]`` the pair is solved as ``(B[jb[t]], A[ia[t]])``
-    (the mirrored problem)."""
-    npairs = ia.shape[0]
-    nchunk = (npairs + CHUNK - 1) // CHUNK
-    for c in prange(nchunk):
-        lo = np.int64(c) * CHUNK
-        _support_chunk(C, A, B, ia, jb, mirror, max_iter, cost, status, top, lo,
-                       min(lo + CHUNK, npairs))
-
-
-@kernel
-def support_pairs_serial(C, A, B, ia, jb, mirror, max_iter, cost, status, top):
-    """:func:`support_pairs` in the calling thread (small batches)."""
-    _support_chunk(C, A, B, ia, jb, mirror, max_iter, cost, status, top, np.int64(0),
-                   ia.shape[0])
 
 
 @kernel
@@ -161,8 +191,10 @@ def _points_pair(P, W, po, Q, V, qo, i, j, metric, q, p, closed, max_iter):
 
 
 @kernel
-def _points_chunk(P, W, po, Q, V, qo, ia, jb, mirror, metric, q, p, closed, max_iter, cost,
-                  status, top, lo, hi):
+def point_set_pairs(P, W, po, Q, V, qo, ia, jb, mirror, metric, q, p, closed, max_iter, cost,
+                    status, top, lo, hi):
+    """Pairs ``t = lo..hi-1`` of point sets ``(ia[t], jb[t])`` (see :func:`_points_pair`),
+    solved as the mirrored pair where ``mirror[t]``; outputs as :func:`support_pairs`."""
     for t in range(lo, hi):
         if mirror[t]:
             c, s, mx = _points_pair(Q, V, qo, P, W, po, jb[t], ia[t], metric, q, p, closed,
@@ -173,24 +205,3 @@ def _points_chunk(P, W, po, Q, V, qo, ia, jb, mirror, metric, q, p, closed, max_
         cost[t] = c
         status[t] = s
         top[t] = mx
-
-
-@kernel(parallel=True)
-def point_set_pairs(P, W, po, Q, V, qo, ia, jb, mirror, metric, q, p, closed, max_iter, cost,
-                    status, top):
-    """Pairs ``(ia[t], jb[t])`` of point sets (see :func:`_points_pair`), in threads; where
-    ``mirror[t]`` solved as the mirrored pair ``(jb[t], ia[t])``."""
-    npairs = ia.shape[0]
-    nchunk = (npairs + CHUNK - 1) // CHUNK
-    for c in prange(nchunk):
-        lo = np.int64(c) * CHUNK
-        _points_chunk(P, W, po, Q, V, qo, ia, jb, mirror, metric, q, p, closed, max_iter, cost,
-                      status, top, lo, min(lo + CHUNK, npairs))
-
-
-@kernel
-def point_set_pairs_serial(P, W, po, Q, V, qo, ia, jb, mirror, metric, q, p, closed, max_iter,
-                           cost, status, top):
-    """:func:`point_set_pairs` in the calling thread (small batches)."""
-    _points_chunk(P, W, po, Q, V, qo, ia, jb, mirror, metric, q, p, closed, max_iter, cost, status,
-                  top, np.int64(0), ia.shape[0])
