@@ -77,6 +77,17 @@ CASES = {
                             "sinkhorn_divergence(x, y, reg=0.1)", None),
     "wasserstein sinkhorn": ("from divergences import wasserstein",
                              "wasserstein(x, y, method='sinkhorn', reg=0.1)", None),
+    "pairwise wasserstein 1-D": ("from divergences import pairwise",
+                                 "pairwise(X, metric='wasserstein', support=np.arange(64.0))",
+                                 None),
+    "pairwise wasserstein 2-D": ("from divergences import pairwise",
+                                 "pairwise(X[:40], metric='wasserstein', p=2, support=np."
+                                 "stack(np.meshgrid(np.arange(8.0), np.arange(8.0)), -1)"
+                                 ".reshape(-1, 2))",
+                                 None),
+    "pairwise sliced": ("from divergences import pairwise",
+                        "pairwise(X, metric='sliced', seed=0, support=np.stack(np.meshgrid("
+                        "np.arange(8.0), np.arange(8.0)), -1).reshape(-1, 2))", None),
 }
 QUICK = ["kl", "wasserstein 1-D", "emd"]
 

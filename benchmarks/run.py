@@ -18,7 +18,7 @@ import sys
 import time
 
 AREAS = ["information", "univariate", "exact", "grid", "entropic", "unbalanced", "gaussian",
-         "gradients", "two_sample", "cold_start"]
+         "gradients", "pairwise", "two_sample", "cold_start"]
 
 
 def machine_line():
