@@ -17,7 +17,7 @@ import platform
 import sys
 import time
 
-AREAS = ["information", "univariate", "exact", "grid", "entropic", "cold_start"]
+AREAS = ["information", "univariate", "exact", "grid", "multiscale", "entropic", "cold_start"]
 
 
 def machine_line():
