@@ -94,12 +94,11 @@ def transport_multiscale(x, y, a, b, p, metric, q, max_iter, *, coords=None, sta
     d = x.shape[1]
     if coords is None:
         bits = finest_bits(max(ia.size, ib.size), d)
-        cx, cy = cell_coordinates(x[ia], y[ib], bits)
+        cx, cy = cell_coordinates(x, y, bits)
     else:
         cx, cy, bits = coords
-        cx, cy = cx[ia], cy[ib]
-    hx = Hierarchy(x[ia], a[ia], cx, bits)
-    hy = Hierarchy(y[ib], b[ib], cy, bits)
+    hx = Hierarchy(x[ia], a[ia], cx[ia], bits)
+    hy = Hierarchy(y[ib], b[ib], cy[ib], bits)
     levels = choose_levels(hx, hy, coarse)
     stats["levels"] = [hx.count(lv) + hy.count(lv) for lv in levels]
     geo = (metric, q, p)
@@ -130,7 +129,8 @@ def transport_multiscale(x, y, a, b, p, metric, q, max_iter, *, coords=None, sta
         r, c, flows, f, g, total, code, certified = out
         level, sx, sy = fine, fx, fy
     t2 = time.perf_counter()
-    res = _result(x, y, a, b, ia, ib, hx, hy, r, c, flows, f, g, total, code, certified,
+    F, G = _potentials(x, a, ia, hx, cx, f, y, b, ib, hy, g, geo)
+    res = _result(a, b, ia, ib, hx, hy, r, c, flows, F, G, total, code, certified,
                   stats["pivots"], geo, max_iter)
     stats["finish_s"] += time.perf_counter() - t2
     stats["total_s"] = time.perf_counter() - t0
@@ -245,10 +245,11 @@ def _box_bounds(P, pot, bounds):
     return np.ascontiguousarray(lo), np.ascontiguousarray(hi), top
 
 
-def certificate(X, Y, f, g, geo, blocks, slots=SLOTS, rtol=CERT_RTOL, atol=CERT_ATOL):
+def certificate(X, Y, f, g, geo, blocks, slots=None, rtol=CERT_RTOL, atol=CERT_ATOL):
     """Pairs ``(i, j)`` whose reduced cost ``C_ij - f_i - g_j`` violates the dual
     constraint (at most ``slots`` per row, the most negative), their total number and
     the least reduced cost (0 when none)."""
+    slots = SLOTS if slots is None else slots
     xb, yb = blocks
     xlo, xhi, fmax = _box_bounds(X, f, xb)
     ylo, yhi, gmax = _box_bounds(Y, g, yb)
@@ -306,31 +307,48 @@ def _certified_solve(X, Y, A, B, rows, cols, vals, geo, blocks, max_iter, stats,
     return r, c, flows, f, g, total, code, False
 
 
-def _result(x, y, a, b, ia, ib, hx, hy, r, c, flows, f, g, total, code, certified,
-            n_iter, geo, max_iter):
-    """The :class:`TransportResult` in the original numbering: plan, potentials on every
-    point (zero weights: the largest feasible ones, by c-transforms), status."""
+def _potentials(x, a, ia, hx, cx, f, y, b, ib, hy, g, geo):
+    """Potentials on every point in the original numbering: ``f``, ``g`` on the
+    supports (sorted as in ``hx``, ``hy``); zero weights get the largest feasible ones,
+    ``f_i = min_j (C_ij - g_j)`` over the support of ``b``, then ``g_j = min_i (C_ij -
+    f_i)`` over all rows (c-transforms pruned by blocks, as the certificate)."""
+    F = np.zeros(a.shape[0])
+    G = np.zeros(b.shape[0])
+    F[ia[hx.order]] = f
+    G[ib[hy.order]] = g
+    za, zb = np.flatnonzero(a == 0), np.flatnonzero(b == 0)
+    if za.size:
+        F[za] = _c_transform(x[za], hy, g, geo)
+    if zb.size:
+        every = Hierarchy(x, np.ones(a.shape[0]), cx, hx.bits)
+        F_sorted = F[every.order]
+        G[zb] = _c_transform(y[zb], every, F_sorted, geo)
+    return F, G
+
+
+def _c_transform(P, h, pot, geo):
+    """``min_j (C(P_i, h_j) - pot_j)`` for each row of ``P``; ``h`` a :class:`Hierarchy`
+    (its points sorted), ``pot`` on its sorted points."""
+    starts = h.starts(None)
+    yb = _blocks(h, None, starts)
+    lo, hi, top = _box_bounds(h.pts, pot, yb)
+    out = np.empty(P.shape[0])
+    metric, q, p = geo
+    c_transform(np.ascontiguousarray(P), h.pts, np.ascontiguousarray(pot), yb, lo, hi, top,
+                metric, q, p, out)
+    return out
+
+
+def _result(a, b, ia, ib, hx, hy, r, c, flows, F, G, total, code, certified, n_iter, geo,
+            max_iter):
+    """The :class:`TransportResult` in the original numbering: plan, potentials ``F``,
+    ``G`` (:func:`_potentials`), status."""
     n, m = a.shape[0], b.shape[0]
     keep = flows > 0
     rows = ia[hx.order[r[keep]]]
     cols = ib[hy.order[c[keep]]]
     plan = scipy.sparse.csr_array((flows[keep], (rows, cols)), shape=(n, m))
-    F = np.zeros(n)
-    G = np.zeros(m)
-    F[ia[hx.order]] = f
-    G[ib[hy.order]] = g
-    metric, q, p = geo
-    za, zb = np.flatnonzero(a == 0), np.flatnonzero(b == 0)
-    if za.size:
-        out = np.empty(za.size)
-        c_transform(np.ascontiguousarray(x[za]), np.ascontiguousarray(y[ib]), G[ib],
-                    metric, q, p, out)
-        F[za] = out
-    if zb.size:
-        out = np.empty(zb.size)
-        c_transform(np.ascontiguousarray(y[zb]), np.ascontiguousarray(x), F, metric, q, p,
-                    out)
-        G[zb] = out
+    p = geo[2]
     err = (np.abs(np.bincount(rows, flows[keep], minlength=n) - a).sum()
            + np.abs(np.bincount(cols, flows[keep], minlength=m) - b).sum())
     if code != OPTIMAL:

@@ -140,14 +140,31 @@ def arc_costs(X, Y, rows, cols, metric, q, p, out):
 
 
 @kernel(parallel=True)
-def c_transform(X, Y, g, metric, q, p, out):
+def c_transform(X, Y, g, yb, ylo, yhi, gmax, metric, q, p, out):
     """``out[i] = min_j (d(X[i], Y[j]) ** p - g[j])``: the largest ``f_i`` with ``f_i + g_j
-    <= c_ij`` for every ``j`` (``+inf`` when ``Y`` is empty), in parallel over ``i``."""
+    <= c_ij`` for every ``j`` (``+inf`` when ``Y`` is empty), in parallel over ``i``.
+
+    ``Y`` comes in blocks as in :func:`violated_pairs` (``yb``, boxes ``ylo``, ``yhi``,
+    ``gmax[C] = max g`` over block ``C``): the block of least lower bound
+    ``d_min(x_i, box)^p - gmax`` is searched first, then only the blocks whose bound is
+    below the best value so far."""
+    nb = yb.shape[0] - 1
     for i in prange(X.shape[0]):
-        best = np.inf
         xi = X[i]
-        for j in range(Y.shape[0]):
-            v = _power(ground_distance(xi, Y[j], metric, q), p) - g[j]
-            if v < best:
-                best = v
+        first = -1
+        low = np.inf
+        for C in range(nb):
+            v = _point_box(xi, ylo[C], yhi[C], metric, q, p) - gmax[C]
+            if v < low:
+                low = v
+                first = C
+        best = np.inf
+        if first >= 0:
+            for j in range(yb[first], yb[first + 1]):
+                best = min(best, _power(ground_distance(xi, Y[j], metric, q), p) - g[j])
+        for C in range(nb):
+            if C == first or _point_box(xi, ylo[C], yhi[C], metric, q, p) - gmax[C] >= best:
+                continue
+            for j in range(yb[C], yb[C + 1]):
+                best = min(best, _power(ground_distance(xi, Y[j], metric, q), p) - g[j])
         out[i] = best
