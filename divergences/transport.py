@@ -44,7 +44,7 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
         multiscale solver (:mod:`divergences.multiscale`: coarse-to-fine network simplex
         with a certificate of optimality over all pairs, memory
         :math:`O(n + m + \text{arcs})`); ``"exact"`` and ``"auto"`` switch to it when the
-        dense cost matrix would have more than ``1500 * 1500`` entries and ``d <= 3``
+        dense cost matrix would have more than ``10**6`` entries and ``d <= 3``
         (same optimal cost; the plan stays a dense ndarray up to ``2**24`` entries).
     reg : float, optional
         Entropic regularisation for ``method="sinkhorn"``.
