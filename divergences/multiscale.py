@@ -221,9 +221,10 @@ def _warm_start(r, c, flows, xchild, ychild, A, B, keys):
     keep = flows > 0
     r, c, flows = r[keep], c[keep], flows[keep]
     order = np.lexsort((c, r))
-    wr, wc, amt = split_plan(np.ascontiguousarray(r[order], np.int64),
-                             np.ascontiguousarray(c[order], np.int64),
-                             np.ascontiguousarray(flows[order]), xchild, ychild, A, B)
+    r, c = np.ascontiguousarray(r[order], np.int64), np.ascontiguousarray(c[order], np.int64)
+    by_col = np.argsort(c, kind="stable").astype(np.int64)
+    wr, wc, amt = split_plan(r, c, np.ascontiguousarray(flows[order]), by_col, xchild, ychild,
+                             A, B)
     m = ychild[-1]
     pos = np.searchsorted(keys, wr * m + wc)
     return pos[np.argsort(-amt, kind="stable")].astype(np.int64)

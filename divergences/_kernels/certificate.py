@@ -27,7 +27,7 @@ from .._jit import kernel
 from .cost import CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, ground_distance
 
 
-@kernel(inline=True)
+@kernel
 def _power(dist, p):
     """``dist ** p`` with the common exponents exact and fast."""
     if p == 1.0:
@@ -37,7 +37,7 @@ def _power(dist, p):
     return dist ** p
 
 
-@kernel(inline=True)
+@kernel
 def _combine(acc, t, metric, q):
     """Accumulate the coordinate difference ``t >= 0`` into ``acc`` for ``metric``."""
     if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
@@ -49,7 +49,7 @@ def _combine(acc, t, metric, q):
     return acc + t ** q
 
 
-@kernel(inline=True)
+@kernel
 def _finish(acc, metric, q):
     """The distance from the accumulated differences (:func:`_combine`)."""
     if metric == EUCLIDEAN:
@@ -59,7 +59,7 @@ def _finish(acc, metric, q):
     return acc
 
 
-@kernel(inline=True)
+@kernel
 def _box_box(alo, ahi, blo, bhi, metric, q, p):
     """Lower bound of ``d(x, y) ** p`` for ``x`` in box ``A``, ``y`` in box ``B``."""
     acc = 0.0
@@ -69,7 +69,7 @@ def _box_box(alo, ahi, blo, bhi, metric, q, p):
     return _power(_finish(acc, metric, q), p)
 
 
-@kernel(inline=True)
+@kernel
 def _point_box(x, blo, bhi, metric, q, p):
     """Lower bound of ``d(x, y) ** p`` for ``y`` in box ``B``."""
     acc = 0.0
@@ -132,14 +132,15 @@ def violated_pairs(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q
         lowest[B] = low_b
 
 
-@kernel(parallel=True)
+@kernel
 def arc_costs(X, Y, rows, cols, metric, q, p, out):
-    """``out[e] = d(X[rows[e]], Y[cols[e]]) ** p`` for every arc ``e``, in parallel."""
-    for e in prange(rows.shape[0]):
+    """``out[e] = d(X[rows[e]], Y[cols[e]]) ** p`` for every arc ``e`` (serial: a few ms per
+    million arcs, and no parallel compilation)."""
+    for e in range(rows.shape[0]):
         out[e] = _power(ground_distance(X[rows[e]], Y[cols[e]], metric, q), p)
 
 
-@kernel(parallel=True)
+@kernel
 def c_transform(X, Y, g, yb, ylo, yhi, gmax, metric, q, p, out):
     """``out[i] = min_j (d(X[i], Y[j]) ** p - g[j])``: the largest ``f_i`` with ``f_i + g_j
     <= c_ij`` for every ``j`` (``+inf`` when ``Y`` is empty), in parallel over ``i``.
@@ -147,9 +148,10 @@ def c_transform(X, Y, g, yb, ylo, yhi, gmax, metric, q, p, out):
     ``Y`` comes in blocks as in :func:`violated_pairs` (``yb``, boxes ``ylo``, ``yhi``,
     ``gmax[C] = max g`` over block ``C``): the block of least lower bound
     ``d_min(x_i, box)^p - gmax`` is searched first, then only the blocks whose bound is
-    below the best value so far."""
+    below the best value so far. Serial (only zero weights need it; no parallel
+    compilation)."""
     nb = yb.shape[0] - 1
-    for i in prange(X.shape[0]):
+    for i in range(X.shape[0]):
         xi = X[i]
         first = -1
         low = np.inf

@@ -132,9 +132,10 @@ def _staircase(nodes_start, nodes_end, mass, arc_flow, arc_order, arc_lo, arc_hi
 
 
 @kernel
-def split_plan(rows, cols, flows, xchild, ychild, a, b):
+def split_plan(rows, cols, flows, by_col, xchild, ychild, a, b):
     """A coupling of the children from a coarse coupling: the arcs ``(rows, cols)``
-    (sorted by row) with ``flows > 0`` between coarse cells, whose children are
+    (sorted by row; ``by_col`` the arcs in a stable order of ``cols``) with ``flows > 0``
+    between coarse cells, whose children are
     ``xchild[I]:xchild[I+1]`` (masses ``a``) and ``ychild[J]:ychild[J+1]`` (masses
     ``b``). Each coarse cell shares its children among its arcs by the north-west
     corner rule, then each arc pairs the shares of its two ends by the same rule.
@@ -147,7 +148,9 @@ def split_plan(rows, cols, flows, xchild, ychild, a, b):
     xi = np.empty(cap, np.int64)
     xe = np.empty(cap, np.int64)
     xa = np.empty(cap)
-    by_row = np.arange(E)
+    by_row = np.empty(E, np.int64)
+    for k in range(E):
+        by_row[k] = k
     cnt = 0
     e = 0
     for cell in range(nx):
@@ -157,7 +160,6 @@ def split_plan(rows, cols, flows, xchild, ychild, a, b):
         cnt = _staircase(xchild[cell], xchild[cell + 1], a, flows, by_row, lo, e, xi, xe, xa,
                          cnt)
     nxs = cnt
-    by_col = np.argsort(cols, kind="mergesort")
     cap = b.shape[0] + E
     yj = np.empty(cap, np.int64)
     ye = np.empty(cap, np.int64)
