@@ -17,8 +17,8 @@ import platform
 import sys
 import time
 
-AREAS = ["information", "univariate", "exact", "grid", "entropic", "unbalanced", "gaussian",
-         "gradients", "pairwise", "two_sample", "cold_start"]
+AREAS = ["information", "univariate", "exact", "grid", "multiscale", "entropic", "unbalanced",
+         "gaussian", "gradients", "pairwise", "two_sample", "cold_start"]
 
 
 def machine_line():

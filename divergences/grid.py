@@ -3,7 +3,8 @@ r"""Wasserstein distances between histograms on regular grids (images, volumes).
 :func:`wasserstein_grid` and :func:`transport_grid`: with ``p=1`` and the cityblock
 metric, the exact min-cost flow on the grid's neighbour arcs (Ling & Okada's EMD-L1,
 :math:`O(N)` arcs for :math:`N` pixels) on the network simplex of :func:`divergences.emd`;
-otherwise, for now, the dense exact solver on the pixels that carry mass.
+otherwise the multiscale exact solver (:mod:`divergences.multiscale`) on blocks of pixels
+(2-D, 3-D) and the closed form (1-D).
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ from .transport import transport
 
 __all__ = ["transport_grid", "wasserstein_grid"]
 
-#: the dense fallback refuses cost matrices with more entries than this (8 bytes each)
-DENSE_GRID_MAX = 2**27
 #: the coupling from the flow must cost what the flow costs, to this relative precision
 _PATH_RTOL = 1e-9
 
@@ -56,10 +55,11 @@ def transport_grid(A: ArrayLike, B: ArrayLike, *, p: float = 1, metric: str = "e
     costs (checked on every solve). In 1-D every metric is :math:`|x - y|`: ``p=1`` uses
     the flow, other ``p`` the closed form of :func:`divergences.wasserstein_1d`.
 
-    Other metrics and ``p`` use, for now, the dense exact solver
-    (:func:`divergences.transport`, ``method="exact"``) on the pixels of positive
-    mass, refused when its cost matrix would exceed :data:`DENSE_GRID_MAX` entries; the
-    multiscale exact solver will take these over.
+    Other metrics and ``p`` (2-D and 3-D) use the multiscale exact solver
+    (:mod:`divergences.multiscale`) whose cells are the blocks of :math:`2^d` pixels,
+    recursively: coarse-to-fine sparse network simplex, certified optimal over all
+    pairs of pixels, in memory :math:`O(N + \text{arcs})`; ``status`` is ``"optimal"``
+    only when certified.
 
     Parameters
     ----------
@@ -87,9 +87,7 @@ def transport_grid(A: ArrayLike, B: ArrayLike, *, p: float = 1, metric: str = "e
     ------
     ValueError
         For masses that are negative, non-finite or all zero, shapes that differ or
-        have more than 3 axes, a bad ``spacing``, and when the dense fallback would need
-        a cost matrix larger than :data:`DENSE_GRID_MAX` entries (the message says how
-        large).
+        have more than 3 axes, a bad ``spacing``.
 
     See Also
     --------
@@ -124,6 +122,8 @@ def transport_grid(A: ArrayLike, B: ArrayLike, *, p: float = 1, metric: str = "e
             options.pop("q", None)  # every metric is |x - y| in 1-D
         check_no_options(options, "exact")
         return _grid_flow(a, b, A.shape, steps, max_iter)
+    if A.ndim > 1:
+        return _multiscale(a, b, A.shape, steps, p, code, options)
     return _dense_on_support(a, b, A.shape, steps, p, metric, code, options)
 
 
@@ -209,21 +209,24 @@ def _grid_flow(a, b, shape, steps, max_iter):
                            n_iter=n_iter, status=name, marginal_error=float(err), p=1.0)
 
 
+def _multiscale(a, b, shape, steps, p, code, options):
+    """The multiscale exact solver on the pixels, its cells the 2^d-pixel blocks."""
+    from .multiscale import _transport_multiscale
+
+    cells = np.stack(np.unravel_index(np.arange(a.shape[0]), shape), axis=1).astype(np.int64)
+    bits = max(1, int(np.ceil(np.log2(max(shape)))))
+    coords = cells * steps
+    return _transport_multiscale(coords, coords, a, b, p, code, coords=(cells, cells, bits),
+                                 support=False, **options)
+
+
 def _dense_on_support(a, b, shape, steps, p, metric, code, options):
-    """:func:`divergences.transport` on the pixels of positive mass, embedded in the grid."""
+    """1-D grids, ``p != 1``: the closed form of :func:`divergences.transport` on the
+    pixels of positive mass, embedded in the grid."""
     ia, ib = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
-    entries = ia.shape[0] * ib.shape[0]
-    if entries > DENSE_GRID_MAX and len(shape) > 1:
-        raise ValueError(
-            f"A, B: p={p:g} with metric={metric!r} needs, for now, the dense exact solver "
-            f"on the {ia.shape[0]} x {ib.shape[0]} pixels of positive mass: a cost matrix "
-            f"of {entries * 8 / 2**30:.1f} GiB ({entries} entries, more than "
-            f"{DENSE_GRID_MAX}); use p=1 with metric='cityblock' (exact min-cost flow in "
-            "O(N) memory), a coarser grid, or sinkhorn")
     coords = np.stack(np.unravel_index(np.arange(a.shape[0]), shape), axis=1) * steps
-    method = "closed_form" if len(shape) == 1 else "exact"
-    res = transport(coords[ia], coords[ib], a[ia], b[ib], p=p, metric=metric, method=method,
-                    **options)
+    res = transport(coords[ia], coords[ib], a[ia], b[ib], p=p, metric=metric,
+                    method="closed_form", **options)
     coo = scipy.sparse.coo_array(res.plan)
     N = a.shape[0]
     plan = scipy.sparse.csr_array((coo.data, (ia[coo.row], ib[coo.col])), shape=(N, N))

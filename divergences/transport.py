@@ -13,7 +13,7 @@ from ._validation import check_choice, check_p, check_point_sets, check_reg
 
 __all__ = ["wasserstein", "transport"]
 
-METHODS = ("auto", "closed_form", "exact", "sinkhorn")
+METHODS = ("auto", "closed_form", "exact", "multiscale", "sinkhorn")
 
 
 def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", reg=None,
@@ -38,9 +38,14 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
         Exponent of the ground cost, ``p >= 1``.
     metric : {"euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski"}
         Ground metric ``d``; for ``"minkowski"`` pass its order as ``q=...``.
-    method : {"auto", "closed_form", "exact", "sinkhorn"}
+    method : {"auto", "closed_form", "exact", "multiscale", "sinkhorn"}
         ``"auto"`` uses the 1-D closed form for 1-D data and the exact network simplex
-        otherwise; ``"sinkhorn"`` needs ``reg``.
+        otherwise; ``"sinkhorn"`` needs ``reg``. ``"multiscale"`` is the exact sparse
+        multiscale solver (:mod:`divergences.multiscale`: coarse-to-fine network simplex
+        with a certificate of optimality over all pairs, memory
+        :math:`O(n + m + \text{arcs})`); ``"exact"`` and ``"auto"`` switch to it when the
+        dense cost matrix would have more than ``10**6`` entries and ``d <= 3``
+        (same optimal cost; the plan stays a dense ndarray up to ``2**24`` entries).
     reg : float, optional
         Entropic regularisation for ``method="sinkhorn"``.
     mass : float, optional
@@ -61,7 +66,10 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
         ``cost`` is :math:`W_p^p`, ``distance`` is :math:`W_p`, ``potentials`` the optimal
         duals ``(f, g)``. ``plan`` is a ``scipy.sparse.coo_array`` (the monotone coupling,
         at most ``n + m - 1`` non-zeros) for the 1-D closed form, a dense ndarray for the
-        exact solver (``scipy.sparse.csr_array`` beyond ``2**24`` entries).
+        exact solver (``scipy.sparse.csr_array`` beyond ``2**24`` entries), a
+        ``scipy.sparse.csr_array`` for ``method="multiscale"``. ``status`` is
+        ``"optimal"`` only for a certified optimum (multiscale: ``"uncertified"`` when
+        the certificate over all pairs failed).
 
     Raises
     ------
@@ -112,7 +120,12 @@ def _solve(x, y, a, b, p, code, method, reg, options):
         from .univariate import _transport_1d
 
         return _transport_1d(x[:, 0], y[:, 0], a, b, p, code, **options)
-    if method == "exact":
+    if method == "multiscale" or method == "exact":
+        from .multiscale import _transport_multiscale, prefers_multiscale
+
+        if method == "multiscale" or prefers_multiscale(a, b, x.shape[1]):
+            return _transport_multiscale(x, y, a, b, p, code, dense_plan=method == "exact",
+                                         **options)
         from .exact import _transport_exact
 
         return _transport_exact(x, y, a, b, p, code, **options)

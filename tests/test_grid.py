@@ -130,11 +130,14 @@ def test_bad_grid_input():
         wasserstein_grid(np.ones((2, 2)), np.ones((2, 2)), metric="cityblock", reg=1.0)
 
 
-def test_dense_fallback_refuses_with_the_size(monkeypatch):
-    import divergences.grid as grid
-
-    monkeypatch.setattr(grid, "DENSE_GRID_MAX", 100)
-    A = np.ones((11, 11))
-    with pytest.raises(ValueError, match=r"121 x 121 pixels.*14641 entries"):
-        wasserstein_grid(A, A, p=2)
-    assert wasserstein_grid(A, A, metric="cityblock") == 0.0  # the flow needs no matrix
+def test_other_metrics_use_the_multiscale_solver():
+    """2-D, p=2: the multiscale solver (plan csr over the pixels, certified optimal),
+    the dense LP's cost by POT."""
+    rng = np.random.default_rng(3)
+    A, B = _grids(rng, (23, 21), 0.3)
+    res = transport_grid(A, B, p=2)
+    a, b = A.ravel() / A.sum(), B.ravel() / B.sum()
+    cost = cdist(_coords((23, 21), np.ones(2)), _coords((23, 21), np.ones(2)), "sqeuclidean")
+    np.testing.assert_allclose(res.cost, ot.emd2(a, b, cost), rtol=1e-9)
+    assert res.status == "optimal" and res.plan.format == "csr"
+    check_transport(res, a, b, cost)

@@ -1,0 +1,172 @@
+r"""Dual certificates over all pairs of two point sets, costs on the fly (numba, parallel).
+
+The multiscale exact solver (:mod:`divergences.multiscale`) solves transport problems on a
+sparse set of arcs. Potentials :math:`(f, g)` that are optimal there are optimal for the
+dense problem exactly when
+
+.. math:: c(x_i, y_j) - f_i - g_j \ge 0 \quad \text{for all } i, j,
+
+with :math:`c = d^p`. :func:`violated_pairs` checks this over all pairs without storing
+any cost: the points come grouped in blocks (contiguous ranges), each with a bounding box
+and the largest potential in it; for a block pair (then a row and a block) the distance
+between the boxes gives a lower bound :math:`d_{\min}^p - \max f - \max g` of every
+reduced cost in it, and a bound :math:`\ge 0` skips the block (pruning by geometry). The
+remaining pairs are priced; each row keeps its ``K`` most negative ones. Memory: the
+blocks and the ``(n, K)`` answer, nothing of size ``n m``.
+
+Gaps: per axis :math:`\max(0, lo_B - hi_A, lo_A - hi_B)`; every metric here is a
+monotone norm of the coordinate differences, so the metric of the gap vector bounds the
+distance of every pair from below, and float rounding is monotone, so the bound also holds
+for the computed costs.
+"""
+
+import numpy as np
+from numba import prange
+
+from .._jit import kernel
+from .cost import CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, ground_distance
+
+
+@kernel
+def _power(dist, p):
+    """``dist ** p`` with the common exponents exact and fast."""
+    if p == 1.0:
+        return dist
+    if p == 2.0:
+        return dist * dist
+    return dist ** p
+
+
+@kernel
+def _combine(acc, t, metric, q):
+    """Accumulate the coordinate difference ``t >= 0`` into ``acc`` for ``metric``."""
+    if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
+        return acc + t * t
+    if metric == CITYBLOCK:
+        return acc + t
+    if metric == CHEBYSHEV:
+        return max(acc, t)
+    return acc + t ** q
+
+
+@kernel
+def _finish(acc, metric, q):
+    """The distance from the accumulated differences (:func:`_combine`)."""
+    if metric == EUCLIDEAN:
+        return np.sqrt(acc)
+    if metric == MINKOWSKI:
+        return acc ** (1.0 / q)
+    return acc
+
+
+@kernel
+def _box_box(alo, ahi, blo, bhi, metric, q, p):
+    """Lower bound of ``d(x, y) ** p`` for ``x`` in box ``A``, ``y`` in box ``B``."""
+    acc = 0.0
+    for k in range(alo.shape[0]):
+        t = max(0.0, blo[k] - ahi[k], alo[k] - bhi[k])
+        acc = _combine(acc, t, metric, q)
+    return _power(_finish(acc, metric, q), p)
+
+
+@kernel
+def _point_box(x, blo, bhi, metric, q, p):
+    """Lower bound of ``d(x, y) ** p`` for ``y`` in box ``B``."""
+    acc = 0.0
+    for k in range(x.shape[0]):
+        t = max(0.0, blo[k] - x[k], x[k] - bhi[k])
+        acc = _combine(acc, t, metric, q)
+    return _power(_finish(acc, metric, q), p)
+
+
+@kernel(parallel=True)
+def violated_pairs(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q, p, rtol,
+                   atol, best_j, best_r, counts, lowest):
+    """The pairs whose reduced cost ``c_ij - f_i - g_j`` is below ``-rtol (|c_ij| + |f_i| +
+    |g_j|) - atol``, the ``K`` most negative of each row, in parallel over the blocks of
+    rows.
+
+    ``X`` (n, d), ``Y`` (m, d): points, grouped in blocks: block ``B`` of ``X`` is rows
+    ``xb[B]:xb[B+1]`` with bounding box ``xlo[B]``, ``xhi[B]`` (nbx, d) and ``fmax[B] =
+    max f`` over it; likewise ``yb``, ``ylo``, ``yhi``, ``gmax`` for ``Y``. Costs
+    ``d(x_i, y_j) ** p`` (metric codes of :mod:`.cost`, ``q`` the Minkowski order).
+
+    Output, filled in place: ``best_j`` (n, K) int64 (``-1``: empty slot; the caller
+    fills it with -1) and ``best_r`` (n, K) the reduced costs; ``counts[B]`` the number
+    of violated pairs of the rows of block ``B`` and ``lowest[B]`` their least reduced
+    cost (0 when none). Returns nothing.
+    """
+    nbx = xb.shape[0] - 1
+    nby = yb.shape[0] - 1
+    K = best_j.shape[1]
+    for B in prange(nbx):
+        cnt = 0
+        low_b = 0.0
+        for C in range(nby):
+            low = _box_box(xlo[B], xhi[B], ylo[C], yhi[C], metric, q, p)
+            if low - fmax[B] - gmax[C] >= -atol:
+                continue
+            for i in range(xb[B], xb[B + 1]):
+                fi = f[i]
+                xi = X[i]
+                if _point_box(xi, ylo[C], yhi[C], metric, q, p) - fi - gmax[C] >= -atol:
+                    continue
+                for j in range(yb[C], yb[C + 1]):
+                    c = _power(ground_distance(xi, Y[j], metric, q), p)
+                    r = c - fi - g[j]
+                    if r < -rtol * (abs(c) + abs(fi) + abs(g[j])) - atol:
+                        cnt += 1
+                        low_b = min(low_b, r)
+                        # keep the K most negative: replace the empty or the largest slot
+                        worst = 0
+                        for k in range(K):
+                            if best_j[i, k] < 0:
+                                worst = k
+                                break
+                            if best_r[i, k] > best_r[i, worst]:
+                                worst = k
+                        if best_j[i, worst] < 0 or r < best_r[i, worst]:
+                            best_j[i, worst] = j
+                            best_r[i, worst] = r
+        counts[B] = cnt
+        lowest[B] = low_b
+
+
+@kernel
+def arc_costs(X, Y, rows, cols, metric, q, p, out):
+    """``out[e] = d(X[rows[e]], Y[cols[e]]) ** p`` for every arc ``e`` (serial: a few ms per
+    million arcs, and no parallel compilation)."""
+    for e in range(rows.shape[0]):
+        out[e] = _power(ground_distance(X[rows[e]], Y[cols[e]], metric, q), p)
+
+
+@kernel
+def c_transform(X, Y, g, yb, ylo, yhi, gmax, metric, q, p, out):
+    """``out[i] = min_j (d(X[i], Y[j]) ** p - g[j])``: the largest ``f_i`` with ``f_i + g_j
+    <= c_ij`` for every ``j`` (``+inf`` when ``Y`` is empty), in parallel over ``i``.
+
+    ``Y`` comes in blocks as in :func:`violated_pairs` (``yb``, boxes ``ylo``, ``yhi``,
+    ``gmax[C] = max g`` over block ``C``): the block of least lower bound
+    ``d_min(x_i, box)^p - gmax`` is searched first, then only the blocks whose bound is
+    below the best value so far. Serial (only zero weights need it; no parallel
+    compilation)."""
+    nb = yb.shape[0] - 1
+    for i in range(X.shape[0]):
+        xi = X[i]
+        first = -1
+        low = np.inf
+        for C in range(nb):
+            v = _point_box(xi, ylo[C], yhi[C], metric, q, p) - gmax[C]
+            if v < low:
+                low = v
+                first = C
+        best = np.inf
+        if first >= 0:
+            for j in range(yb[first], yb[first + 1]):
+                best = min(best, _power(ground_distance(xi, Y[j], metric, q), p) - g[j])
+        for C in range(nb):
+            if C == first or _point_box(xi, ylo[C], yhi[C], metric, q, p) - gmax[C] >= best:
+                continue
+            for j in range(yb[C], yb[C + 1]):
+                best = min(best, _power(ground_distance(xi, Y[j], metric, q), p) - g[j])
+        out[i] = best

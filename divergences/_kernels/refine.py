@@ -1,0 +1,227 @@
+"""Cell hierarchies for the multiscale exact solver (numba, no validation).
+
+Points get integer cell coordinates at the finest level (``bits`` bits per axis); their
+Morton key interleaves those bits, so that sorting the points by key makes every cell of
+every coarser level a contiguous run, and its children (cells of a finer level, or
+points) a contiguous run of the next level: the key of a cell at level ``l`` (``l``
+bits per axis) is the Morton key of its coordinates at that level, the finest key
+shifted right by ``d (bits - l)``.
+
+:func:`dilate` widens the support of a coarse plan to the neighbouring cells, and
+:func:`children_pairs` turns coarse arcs into the arcs between their children.
+"""
+
+import numpy as np
+
+from .._jit import kernel
+
+
+@kernel(inline=True)
+def _encode(c, bits):
+    """Morton key of the cell coordinates ``c`` (d,), ``bits`` bits each."""
+    d = c.shape[0]
+    key = 0
+    for b in range(bits):
+        for k in range(d):
+            key |= ((c[k] >> b) & 1) << (b * d + k)
+    return key
+
+
+@kernel
+def morton(coords, bits):
+    """Morton keys (int64) of the rows of ``coords`` (n, d) int64 in ``[0, 2**bits)``."""
+    n = coords.shape[0]
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        out[i] = _encode(coords[i], bits)
+    return out
+
+
+@kernel
+def dilate(rows, cols, ycoords, ykeys, bits, radius):
+    """Coarse arcs ``(rows[e], cols[e])`` widened to every non-empty target cell within
+    ``radius`` cells (per axis) of ``cols[e]``: pairs ``(rows[e], j)`` with ``j``
+    indexing the target cells, whose coordinates (``ycoords`` (ny, d)) and sorted
+    Morton keys (``ykeys`` (ny,)) at this level (``bits`` bits per axis) are given.
+    Duplicates are possible (the caller removes them)."""
+    d = ycoords.shape[1]
+    side = np.int64(1) << bits
+    width = 2 * radius + 1
+    n_off = width ** d
+    E = rows.shape[0]
+    out_r = np.empty(E * n_off, np.int64)
+    out_c = np.empty(E * n_off, np.int64)
+    c = np.empty(d, np.int64)
+    cnt = 0
+    for e in range(E):
+        j0 = cols[e]
+        for o in range(n_off):
+            t = o
+            inside = True
+            for k in range(d):
+                c[k] = ycoords[j0, k] + t % width - radius
+                t //= width
+                if c[k] < 0 or c[k] >= side:
+                    inside = False
+            if not inside:
+                continue
+            key = _encode(c, bits)
+            pos = np.searchsorted(ykeys, key)
+            if pos < ykeys.shape[0] and ykeys[pos] == key:
+                out_r[cnt] = rows[e]
+                out_c[cnt] = pos
+                cnt += 1
+    return out_r[:cnt], out_c[:cnt]
+
+
+@kernel
+def children_pairs(rows, cols, xchild, ychild):
+    """All pairs of children of the coarse arcs ``(rows[e], cols[e])`` (sorted row-major,
+    unique): the children of source cell ``I`` are ``xchild[I]:xchild[I+1]`` and those
+    of target cell ``J`` are ``ychild[J]:ychild[J+1]``. Returns ``(rows, cols)`` of the
+    fine arcs, sorted row-major and unique."""
+    E = rows.shape[0]
+    total = 0
+    for e in range(E):
+        total += (xchild[rows[e] + 1] - xchild[rows[e]]) * (ychild[cols[e] + 1] - ychild[cols[e]])
+    out_r = np.empty(total, np.int64)
+    out_c = np.empty(total, np.int64)
+    pos = 0
+    e = 0
+    while e < E:
+        s = e
+        while e < E and rows[e] == rows[s]:
+            e += 1
+        for i in range(xchild[rows[s]], xchild[rows[s] + 1]):
+            for t in range(s, e):
+                for j in range(ychild[cols[t]], ychild[cols[t] + 1]):
+                    out_r[pos] = i
+                    out_c[pos] = j
+                    pos += 1
+    return out_r, out_c
+
+
+@kernel
+def _staircase(nodes_start, nodes_end, mass, arc_flow, arc_order, arc_lo, arc_hi, out_node,
+               out_arc, out_amt, cnt):
+    """North-west corner rule between the children ``nodes_start..nodes_end`` (masses
+    ``mass``) of one coarse cell and its coarse arcs ``arc_order[arc_lo:arc_hi]`` (flows
+    ``arc_flow``): appends ``(child, arc, amount)`` from position ``cnt``; returns the new
+    count."""
+    i = nodes_start
+    k = arc_lo
+    left_i = mass[i] if i < nodes_end else 0.0
+    left_k = arc_flow[arc_order[k]] if k < arc_hi else 0.0
+    while i < nodes_end and k < arc_hi:
+        amt = min(left_i, left_k)
+        out_node[cnt] = i
+        out_arc[cnt] = arc_order[k]
+        out_amt[cnt] = amt
+        cnt += 1
+        left_i -= amt
+        left_k -= amt
+        if left_i <= left_k:
+            i += 1
+            if i < nodes_end:
+                left_i = mass[i]
+        else:
+            k += 1
+            if k < arc_hi:
+                left_k = arc_flow[arc_order[k]]
+    return cnt
+
+
+@kernel
+def split_plan(rows, cols, flows, by_col, xchild, ychild, a, b):
+    """A coupling of the children from a coarse coupling: the arcs ``(rows, cols)``
+    (sorted by row; ``by_col`` the arcs in a stable order of ``cols``) with ``flows > 0``
+    between coarse cells, whose children are
+    ``xchild[I]:xchild[I+1]`` (masses ``a``) and ``ychild[J]:ychild[J+1]`` (masses
+    ``b``). Each coarse cell shares its children among its arcs by the north-west
+    corner rule, then each arc pairs the shares of its two ends by the same rule.
+    Returns ``(rows, cols, amounts)`` of the fine coupling (a warm start: its support,
+    largest amounts first, seeds the first basis of the next level)."""
+    E = rows.shape[0]
+    nx = xchild.shape[0] - 1
+    ny = ychild.shape[0] - 1
+    cap = a.shape[0] + E
+    xi = np.empty(cap, np.int64)
+    xe = np.empty(cap, np.int64)
+    xa = np.empty(cap)
+    by_row = np.empty(E, np.int64)
+    for k in range(E):
+        by_row[k] = k
+    cnt = 0
+    e = 0
+    for cell in range(nx):
+        lo = e
+        while e < E and rows[e] == cell:
+            e += 1
+        cnt = _staircase(xchild[cell], xchild[cell + 1], a, flows, by_row, lo, e, xi, xe, xa,
+                         cnt)
+    nxs = cnt
+    cap = b.shape[0] + E
+    yj = np.empty(cap, np.int64)
+    ye = np.empty(cap, np.int64)
+    ya = np.empty(cap)
+    cnt = 0
+    e = 0
+    for cell in range(ny):
+        lo = e
+        while e < E and cols[by_col[e]] == cell:
+            e += 1
+        cnt = _staircase(ychild[cell], ychild[cell + 1], b, flows, by_col, lo, e, yj, ye, ya,
+                         cnt)
+    nys = cnt
+    # the shares of each arc, contiguous: x-side in arc order already; y-side by arc
+    xs = np.zeros(E + 1, np.int64)
+    for k in range(nxs):
+        xs[xe[k] + 1] += 1
+    ys = np.zeros(E + 1, np.int64)
+    for k in range(nys):
+        ys[ye[k] + 1] += 1
+    for k in range(E):
+        xs[k + 1] += xs[k]
+        ys[k + 1] += ys[k]
+    xpos = xs[:E].copy()
+    ypos = ys[:E].copy()
+    xn = np.empty(nxs, np.int64)
+    xm = np.empty(nxs)
+    yn = np.empty(nys, np.int64)
+    ym = np.empty(nys)
+    for k in range(nxs):
+        xn[xpos[xe[k]]] = xi[k]
+        xm[xpos[xe[k]]] = xa[k]
+        xpos[xe[k]] += 1
+    for k in range(nys):
+        yn[ypos[ye[k]]] = yj[k]
+        ym[ypos[ye[k]]] = ya[k]
+        ypos[ye[k]] += 1
+    out_r = np.empty(nxs + nys, np.int64)
+    out_c = np.empty(nxs + nys, np.int64)
+    out_a = np.empty(nxs + nys)
+    cnt = 0
+    for k in range(E):
+        i = xs[k]
+        j = ys[k]
+        if i >= xs[k + 1] or j >= ys[k + 1]:
+            continue
+        left_i = xm[i]
+        left_j = ym[j]
+        while i < xs[k + 1] and j < ys[k + 1]:
+            amt = min(left_i, left_j)
+            out_r[cnt] = xn[i]
+            out_c[cnt] = yn[j]
+            out_a[cnt] = amt
+            cnt += 1
+            left_i -= amt
+            left_j -= amt
+            if left_i <= left_j:
+                i += 1
+                if i < xs[k + 1]:
+                    left_i = xm[i]
+            else:
+                j += 1
+                if j < ys[k + 1]:
+                    left_j = ym[j]
+    return out_r[:cnt], out_c[:cnt], out_a[:cnt]
