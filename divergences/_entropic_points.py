@@ -6,8 +6,10 @@ algorithm is described in :mod:`divergences.entropic`.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._entropic_solve import _solve
 from ._entropic_wrap import _options, _warn, _wrap
@@ -93,8 +95,11 @@ def _transport_sinkhorn(x, y, a, b, p, metric_code, reg, **options):
                                reg_m=rho)
 
 
-def sinkhorn_divergence(x, y, a=None, b=None, *, reg, reg_m=None, p=2, metric="euclidean",
-                        return_gradient=False, **options):
+def sinkhorn_divergence(x: ArrayLike, y: ArrayLike, a: ArrayLike | None = None,
+                        b: ArrayLike | None = None, *, reg: float,
+                        reg_m: float | tuple[float, float] | None = None, p: float = 2,
+                        metric: str = "euclidean", return_gradient: bool = False,
+                        **options: Any) -> Any:
     r"""The debiased Sinkhorn divergence between two weighted point sets, balanced or
     unbalanced.
 
@@ -162,6 +167,12 @@ def sinkhorn_divergence(x, y, a=None, b=None, *, reg, reg_m=None, p=2, metric="e
         symmetric problem and is solved the same way: the three terms are then the same
         deterministic computation and the result is exactly ``0.0`` (nothing is hard-coded;
         a permuted copy goes through the general solver and gives ~1e-10).
+
+    See Also
+    --------
+    sinkhorn : the entropic problem on a cost matrix (``objective`` is OT_eps).
+    transport : ``method="sinkhorn"`` gives the plan between point sets.
+    wasserstein : the unregularised :math:`W_p` that the divergence approaches as reg -> 0.
 
     References
     ----------

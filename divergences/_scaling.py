@@ -8,7 +8,10 @@ their power ``p``) would overflow or underflow float64, the solvers work on ``x 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = [
     "half_range",
@@ -145,7 +148,7 @@ def unscale_potentials(f, scale, exponent):
     return out
 
 
-def normalise(w, axis=0):
+def normalise(w: Any, axis: int = 0) -> NDArray[np.float64]:
     """Non-negative weights (counts) divided by their sum along ``axis``, without overflow.
 
     When the sum overflows (counts near the top of the float64 range, ``[1e308, 1e308]``)

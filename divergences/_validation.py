@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 import sys
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -178,7 +179,7 @@ def check_same_dimension(x, y, names=("x", "y")):
         )
 
 
-def check_weights(w, n, name):
+def check_weights(w: Any, n: int, name: str) -> NDArray[np.float64]:
     """Weights for ``n`` points: uniform if ``None``; non-negative, finite, positive mass.
 
     Returned as given (not normalised): callers normalise counts and document it.
@@ -325,11 +326,12 @@ def check_batch_weights(w: object, n: int, name: str) -> np.ndarray | None:
 # --- entropic ---
 
 
-def check_histogram_batch(w, name):
+def check_histogram_batch(w: Any, name: str) -> NDArray[np.float64]:
     """Weights of shape ``(m,)`` or ``(m, K)`` (``K`` histograms as columns), their length
     taking ``m`` from the array itself: :func:`check_batch_weights` otherwise."""
     arr = as_real_array(w, name)
-    return check_batch_weights(arr, arr.shape[0] if arr.ndim else 1, name)
+    return cast(NDArray[np.float64],
+                check_batch_weights(arr, arr.shape[0] if arr.ndim else 1, name))
 
 
 def check_batch_columns(arrays):
@@ -364,7 +366,7 @@ def check_seed(seed):
 # --- exact ---
 
 
-def check_weight_vector(w, name):
+def check_weight_vector(w: Any, name: str) -> NDArray[np.float64]:
     """A 1-D weight vector whose length defines the problem size (``emd``'s ``a``, ``b``)."""
     arr = as_real_array(w, name)
     if arr.ndim != 1:
@@ -407,7 +409,7 @@ def check_optional_bool(value, name):
 __all__ += ["check_point_sets", "check_no_options"]
 
 
-def check_point_sets(x, y, a, b):
+def check_point_sets(x: Any, y: Any, a: Any, b: Any) -> tuple[NDArray[np.float64], ...]:
     """Two weighted point sets: ``(x, y, a, b)`` with ``x`` (n, d) and ``y`` (m, d) finite,
     in the same dimension, and their weights checked by :func:`check_weights` (not
     normalised)."""

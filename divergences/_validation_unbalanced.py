@@ -6,8 +6,10 @@ The weights and costs themselves go through :mod:`divergences._validation`.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["check_reg_m", "check_hard_masses"]
 
@@ -44,7 +46,7 @@ def check_reg_m(reg_m):
     return _side(pair[0], "reg_m[0]"), _side(pair[1], "reg_m[1]")
 
 
-def check_hard_masses(a, b, rho):
+def check_hard_masses(a: Any, b: Any, rho: Any) -> NDArray[np.float64]:
     """With both sides hard (``reg_m = inf``) the marginals are constraints: the masses of
     ``a`` and of each column of ``b`` must agree (relative ``MASS_RTOL``); ``b`` is then
     rescaled to the mass of ``a`` exactly. Returns ``b``."""

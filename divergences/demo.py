@@ -43,7 +43,7 @@ def segment_samples(
     return np.column_stack([np.zeros(n), z]), np.column_stack([np.full(n, float(theta)), z])
 
 
-def sweep(thetas: ArrayLike, n: int = 200, seed: int = 0) -> list[dict[str, float]]:
+def sweep(thetas: ArrayLike, n: int = 200, seed: int = 0) -> list[dict[str, Any]]:
     """W1 (exact), JS, KL and TV between the two segments' samples for each theta.
 
     Returns a list of dicts with keys ``theta, W1, JS, KL, TV``.

@@ -61,6 +61,7 @@ returned plan).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._entropic_batch import _solve_batch
 from ._entropic_points import (  # noqa: F401  (re-exported: transport, tests)
@@ -71,15 +72,20 @@ from ._entropic_points import (  # noqa: F401  (re-exported: transport, tests)
 )
 from ._entropic_solve import _solve
 from ._entropic_wrap import MAX_ITER, _options, _warn, _wrap
+from ._foreign_names import foreign_name_hints
 from ._kernels.sinkhorn_log import dense_geometry
 from ._scaling import normalise
 from ._validation import check_cost_range, check_histogram_batch, check_reg
 from ._validation_unbalanced import check_hard_masses, check_reg_m
+from .result import TransportResult
 
 __all__ = ["sinkhorn", "sinkhorn_divergence"]
 
 
-def sinkhorn(a, b, cost, reg, *, reg_m=None, tol=1e-9, max_iter=MAX_ITER):
+@foreign_name_hints
+def sinkhorn(a: ArrayLike, b: ArrayLike, cost: ArrayLike, reg: float, *,
+             reg_m: float | tuple[float, float] | None = None, tol: float = 1e-9,
+             max_iter: int = MAX_ITER) -> TransportResult:
     r"""Entropic optimal transport for a cost matrix (stabilised Sinkhorn), balanced or
     unbalanced.
 

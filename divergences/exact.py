@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from typing import Any
 
 import numpy as np
 import scipy.sparse
+from numpy.typing import ArrayLike
 
+from ._foreign_names import foreign_name_hints
 from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN
 from ._kernels.network_simplex import MAX_ITER, OPTIMAL
 from ._kernels.transport_lp import dual_violation, solve_transport
@@ -63,7 +66,9 @@ _WARNINGS = {
 }
 
 
-def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT, mass=None, init=None):
+@foreign_name_hints
+def emd(a: ArrayLike, b: ArrayLike, cost: Any, *, max_iter: int = MAX_ITER_DEFAULT,
+        mass: float | None = None, init: Any = None) -> TransportResult:
     r"""Exact optimal transport for a cost matrix (earth mover's distance), by network simplex.
 
     Solves the transportation linear program
@@ -130,6 +135,12 @@ def emd(a, b, cost, *, max_iter=MAX_ITER_DEFAULT, mass=None, init=None):
         potentials violate :math:`f_i + g_j \le C_{ij}` by more than that, because the
         costs span too many orders of magnitude for float64 (e.g. ``d**p`` with ``p``
         near 100). ``status`` is then ``"imprecise"`` and ``converged`` False.
+
+    See Also
+    --------
+    transport : exact transport between point sets (costs from a metric).
+    sinkhorn : the entropic (regularised) problem on a cost matrix.
+    wasserstein_grid : exact transport between histograms on a regular grid.
 
     Notes
     -----

@@ -9,8 +9,11 @@ Dask graph of the same blocks (:mod:`divergences.distributed`).
 """
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._kernels import elementwise as _ew
 from ._kernels.pairwise import matrix_kernel
@@ -197,9 +200,13 @@ def _is_dask(x):
     return type(x).__module__.split(".")[0] == "dask"
 
 
-def pairwise(X, Y=None, *, metric="js", base=None, alpha=None, support=None, p=None,
-             weights=None, y_weights=None, ground_metric=None, q=None, n_projections=None,
-             seed=None, max_iter=None, k=None):
+def pairwise(X: Any, Y: Any = None, *, metric: str = "js", base: float | None = None,
+             alpha: float | None = None, support: ArrayLike | None = None,
+             p: float | None = None, weights: Sequence[ArrayLike] | None = None,
+             y_weights: Sequence[ArrayLike] | None = None, ground_metric: str | None = None,
+             q: float | None = None, n_projections: int | None = None,
+             seed: int | np.random.Generator | None = None, max_iter: int | None = None,
+             k: int | None = None) -> Any:
     r"""The matrix of divergences or distances between many distributions, or each one's
     ``k`` nearest.
 

@@ -9,7 +9,10 @@ blocks of projections that bound the memory used.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._gradients import Gradients, centred
 from ._kernels.univariate import staircase
@@ -57,8 +60,10 @@ def _projected_gradients(X, Y, a, b, p):
     return GX, GY, F, G
 
 
-def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=None,
-                       return_gradient=False):
+def sliced_wasserstein(x: ArrayLike, y: ArrayLike, a: ArrayLike | None = None,
+                       b: ArrayLike | None = None, *, p: float = 2, n_projections: int = 100,
+                       seed: int | np.random.Generator | None = None,
+                       return_gradient: bool = False) -> Any:
     r"""Sliced Wasserstein distance: :math:`W_p` averaged over random 1-D projections.
 
     .. math:: SW_p(\alpha, \beta) = \Big(\frac{1}{L}\sum_{l=1}^{L}
@@ -105,6 +110,11 @@ def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=Non
         the superdifferential at ties, as there). Zero when :math:`SW_p = 0`, where it is
         not differentiable.
 
+    See Also
+    --------
+    wasserstein : the exact :math:`W_p` (closed form in 1-D, network simplex in d-D).
+    wasserstein_1d : many 1-D problems at once.
+
     Notes
     -----
     Each projection is an exact 1-D problem solved by the kernel of
@@ -149,7 +159,7 @@ def sliced_wasserstein(x, y, a=None, b=None, *, p=2, n_projections=100, seed=Non
     # no W_l^p is formed (it could underflow or overflow) and nothing of size L is kept
     top = 0.0
     acc = 0.0
-    grads = [np.zeros((x.shape[1], x.shape[0])), np.zeros((x.shape[1], y.shape[0])),
+    grads: Any = [np.zeros((x.shape[1], x.shape[0])), np.zeros((x.shape[1], y.shape[0])),
              np.zeros(x.shape[0]), np.zeros(y.shape[0])] if return_gradient else None
     with np.errstate(under="ignore"):
         for lo in range(0, n_projections, block):

@@ -7,17 +7,25 @@ answer; the solvers live in :mod:`divergences.univariate` (1-D closed form),
 
 from __future__ import annotations
 
+from typing import Any
+
+from numpy.typing import ArrayLike
+
+from ._foreign_names import check_foreign_names
 from ._metrics import metric_code
 from ._scaling import normalise
 from ._validation import check_choice, check_p, check_point_sets, check_reg
+from .result import TransportResult
 
 __all__ = ["wasserstein", "transport"]
 
 METHODS = ("auto", "closed_form", "exact", "multiscale", "sinkhorn")
 
 
-def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", reg=None,
-              mass=None, **options):
+def transport(x: ArrayLike, y: ArrayLike, a: ArrayLike | None = None,
+              b: ArrayLike | None = None, *, p: float = 1, metric: str = "euclidean",
+              method: str = "auto", reg: float | None = None, mass: float | None = None,
+              **options: Any) -> TransportResult:
     r"""Optimal transport between two weighted point sets, as a :class:`TransportResult`.
 
     Solves
@@ -80,6 +88,13 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
     TypeError
         Non-numeric inputs, or options the chosen solver does not take.
 
+    See Also
+    --------
+    wasserstein : the distance alone.
+    emd : the exact problem on any cost matrix (sparse costs, warm starts, ``mass=``).
+    sinkhorn : the entropic problem on a cost matrix (``reg_m=`` for unbalanced).
+    TransportResult.gradient : gradients with respect to points and weights.
+
     Notes
     -----
     Conventions for zeros: a point of zero weight carries no mass, but still gets a
@@ -106,12 +121,14 @@ def transport(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", r
     array([[0.25, 0.  ],
            [0.  , 0.75]])
     """
+    check_foreign_names("transport", options)
     if mass is not None:
         from .partial import _transport_partial
 
         return _transport_partial(x, y, a, b, p, metric, method, reg, mass, options)
-    return _solve(*_prepare(x, y, a, b, p, metric, method, reg, options.get("reg_m")), reg,
-                  options)
+    xs, ys, wa, wb, p, code, method = _prepare(x, y, a, b, p, metric, method, reg,
+                                               options.get("reg_m"))
+    return _solve(xs, ys, wa, wb, p, code, method, reg, options)
 
 
 def _solve(x, y, a, b, p, code, method, reg, options):
@@ -134,7 +151,8 @@ def _solve(x, y, a, b, p, code, method, reg, options):
     return _transport_sinkhorn(x, y, a, b, p, code, check_reg(reg), **options)
 
 
-def _prepare(x, y, a, b, p, metric, method, reg, reg_m=None):
+def _prepare(x: Any, y: Any, a: Any, b: Any, p: Any, metric: Any, method: Any, reg: Any,
+             reg_m: Any = None) -> Any:
     """Validate the inputs of :func:`transport`; normalise ``a``, ``b`` (unless ``reg_m`` is
     given: unbalanced); resolve ``method``."""
     x, y, a, b = check_point_sets(x, y, a, b)
@@ -157,8 +175,9 @@ def _prepare(x, y, a, b, p, metric, method, reg, reg_m=None):
     return x, y, normalise(a), normalise(b), p, code, method
 
 
-def wasserstein(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto", reg=None,
-                **options):
+def wasserstein(x: ArrayLike, y: ArrayLike, a: ArrayLike | None = None,
+                b: ArrayLike | None = None, *, p: float = 1, metric: str = "euclidean",
+                method: str = "auto", reg: float | None = None, **options: Any) -> float:
     r"""The Wasserstein distance :math:`W_p` between two weighted point sets (root applied).
 
     .. math:: W_p(\alpha, \beta) = \Big(\min_{\gamma \in \Pi(a, b)}
@@ -168,10 +187,34 @@ def wasserstein(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto",
     Unlike POT's ``ot.emd2`` and ``ot.wasserstein_1d``, which return :math:`W_p^p`, this
     returns :math:`W_p`.
 
+    Parameters
+    ----------
+    x, y : array_like, shape (n,) or (n, d), (m,) or (m, d)
+        Support points or samples.
+    a, b : array_like, optional
+        Their weights (default uniform; counts are normalised).
+    p : float, default 1
+        Order of the distance, ``>= 1``.
+    metric : str, default "euclidean"
+        Ground metric, as in :func:`transport`.
+    method : str, default "auto"
+        ``"auto"``, ``"closed_form"``, ``"exact"``, ``"multiscale"`` or ``"sinkhorn"``
+        (with ``reg``), as in :func:`transport`.
+    reg : float, optional
+        Entropic regularisation for ``method="sinkhorn"``.
+    **options
+        Solver options, as in :func:`transport`.
+
     Returns
     -------
     float
         :math:`W_p`, i.e. ``transport(...).distance``.
+
+    See Also
+    --------
+    transport : the plan, potentials and status too.
+    sliced_wasserstein : a Monte-Carlo approximation for high dimensions.
+    wasserstein_grid : histograms on a regular grid.
 
     Notes
     -----
@@ -194,13 +237,14 @@ def wasserstein(x, y, a=None, b=None, *, p=1, metric="euclidean", method="auto",
     >>> wasserstein(bins, bins, [1, 1, 0, 0], [0, 0, 1, 1], p=2)
     2.0
     """
+    check_foreign_names("wasserstein", options)
     if "reg_m" in options:
         raise TypeError("wasserstein takes no reg_m: an unbalanced cost is not W_p; use "
                         "transport(..., method='sinkhorn', reg_m=...).cost")
-    x, y, a, b, p, code, method = _prepare(x, y, a, b, p, metric, method, reg)
+    xs, ys, wa, wb, p, code, method = _prepare(x, y, a, b, p, metric, method, reg)
     if method == "closed_form":
         # 1-D fast path: the distance alone needs no plan and no potentials
         from .univariate import _wasserstein_1d_distance
 
-        return _wasserstein_1d_distance(x[:, 0], y[:, 0], a, b, p, code, **options)
-    return _solve(x, y, a, b, p, code, method, reg, options).distance
+        return _wasserstein_1d_distance(xs[:, 0], ys[:, 0], wa, wb, p, code, **options)
+    return _solve(xs, ys, wa, wb, p, code, method, reg, options).distance
