@@ -23,6 +23,7 @@ import scipy.stats
 from divergences import compare, sliced_wasserstein, two_sample_test
 from divergences.cli import main
 from divergences.evaluation import comparison as compare_module
+from divergences.evaluation import multivariate as multivariate_module
 from divergences.evaluation.report import ComparisonTable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -319,12 +320,27 @@ def test_sliced_and_sinkhorn_methods_report_what_they_did(pair):
 
 def test_auto_switches_to_sliced_above_the_limit_and_says_so(pair, monkeypatch):
     monkeypatch.setattr(compare_module, "EXACT_MAX_BYTES", 1000)
+    # in up to 3 dimensions the exact solver has no dense limit (next test): lift that
+    monkeypatch.setattr(multivariate_module, "MULTISCALE_MAX_DIM", 0)
     report = run_json(*pair)
     multi = report["multivariate"]
     assert multi["method"] == "sliced" and multi["W1_stderr"] > 0
     assert any("sliced W1 is reported instead" in n for n in multi["notes"])
     status, _, err = run("compare", *pair, "--method", "exact")
     assert status == 2 and "60 x 50 cost matrix takes 24000 bytes" in err
+
+
+def test_auto_stays_exact_in_three_dimensions_whatever_the_limit(pair, monkeypatch):
+    """Up to 3 columns the exact W1 needs no dense cost matrix (the multiscale solver):
+    the dense limit does not send it to the sliced approximation."""
+    monkeypatch.setattr(compare_module, "EXACT_MAX_BYTES", 1000)
+    report = run_json(*pair)
+    multi = report["multivariate"]
+    assert len(NAMES) <= 3
+    assert multi["method"] == "exact" and multi["status"] == "optimal"
+    a = np.loadtxt(pair[0], delimiter=",", skiprows=1, ndmin=2)
+    b = np.loadtxt(pair[1], delimiter=",", skiprows=1, ndmin=2)
+    assert multi["W1"] == pytest.approx(ot.emd2([], [], ot.dist(a, b, "euclidean")), rel=1e-9)
 
 
 def test_library_table_and_plain_table(monkeypatch):

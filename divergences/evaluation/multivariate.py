@@ -42,11 +42,18 @@ class _Ticker:
         return False
 
 
+#: up to this dimension the exact solver needs no dense cost matrix at any size (the
+#: multiscale network simplex: memory O(n + m + support), see divergences.multiscale)
+MULTISCALE_MAX_DIM = 3
+
+
 def multivariate_w1(A, B, opts, progress, label, limit):
-    """W1 between the rows of ``A`` and ``B``: exact (when the cost matrix takes at most
-    ``limit`` bytes, for ``method="auto"``), sliced or Sinkhorn, with its status."""
+    """W1 between the rows of ``A`` and ``B``: exact (in up to 3 dimensions at any size,
+    by the multiscale solver beyond 10**6 pairs; in more dimensions when the dense cost
+    matrix takes at most ``limit`` bytes, for ``method="auto"``), sliced or Sinkhorn,
+    with its status."""
     n, m = A.shape[0], B.shape[0]
-    need = 8 * n * m
+    need = 0 if A.shape[1] <= MULTISCALE_MAX_DIM else 8 * n * m
     method = opts["method"]
     if method == "auto":
         method = "exact" if need <= limit else "sliced"
