@@ -232,9 +232,10 @@ def pairwise(X: Any, Y: Any = None, *, metric: str = "js", base: float | None = 
         a ``dask.array`` built from the same blocks; see :mod:`divergences.distributed`).
     Y : same kind as X, optional
         Compared with ``X``; ``None`` compares ``X`` with itself.
-    metric : {"js", "js_distance", "kl", "tv", "hellinger", "chi2", "renyi", "wasserstein", \
-"sliced"}
-        The divergence, with the conventions of the function of the same name
+    metric : str, default "js"
+        One of ``"js"``, ``"js_distance"``, ``"kl"``, ``"tv"``, ``"hellinger"``,
+        ``"chi2"``, ``"renyi"``, ``"wasserstein"``, ``"sliced"``: the divergence, with
+        the conventions of the function of the same name
         (``"wasserstein"``: :func:`wasserstein`; ``"sliced"``: :func:`sliced_wasserstein`).
     base : float, optional
         Logarithm base for ``kl``, ``js``, ``js_distance`` and ``renyi``.
