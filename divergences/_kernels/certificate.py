@@ -1,4 +1,4 @@
-r"""Dual certificates over all pairs of two point sets, costs on the fly (numba, parallel).
+r"""Dual certificates over all pairs of two point sets, costs on the fly (numba, in threads).
 
 The multiscale exact solver (:mod:`divergences.multiscale`) solves transport problems on a
 sparse set of arcs. Potentials :math:`(f, g)` that are optimal there are optimal for the
@@ -20,8 +20,10 @@ distance of every pair from below, and float rounding is monotone, so the bound 
 for the computed costs.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
-from numba import prange
 
 from .._jit import kernel
 from .cost import CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, ground_distance
@@ -79,12 +81,15 @@ def _point_box(x, blo, bhi, metric, q, p):
     return _power(_finish(acc, metric, q), p)
 
 
-@kernel(parallel=True)
 def violated_pairs(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q, p, rtol,
-                   atol, best_j, best_r, counts, lowest):
+                   atol, best_j, best_r, counts, lowest, threads=None):
     """The pairs whose reduced cost ``c_ij - f_i - g_j`` is below ``-rtol (|c_ij| + |f_i| +
     |g_j|) - atol``, the ``K`` most negative of each row, in parallel over the blocks of
-    rows.
+    rows: ranges of row blocks in ``threads`` Python threads (default: numba's thread
+    count), each one call of the serial kernel :func:`violated_blocks` (which releases the
+    GIL). No ``prange``: a parallel kernel was seconds of a first multiscale call's
+    compile time. Each row block is written by one range only, so the result does not
+    depend on the threads.
 
     ``X`` (n, d), ``Y`` (m, d): points, grouped in blocks: block ``B`` of ``X`` is rows
     ``xb[B]:xb[B+1]`` with bounding box ``xlo[B]``, ``xhi[B]`` (nbx, d) and ``fmax[B] =
@@ -97,9 +102,26 @@ def violated_pairs(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q
     cost (0 when none). Returns nothing.
     """
     nbx = xb.shape[0] - 1
+    threads = numba.get_num_threads() if threads is None else threads
+    args = (X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q, p, rtol, atol,
+            best_j, best_r, counts, lowest)
+    if threads <= 1 or nbx < 2:
+        violated_blocks(*args, 0, nbx)
+        return
+    # many ranges per thread: the work of a block depends on how much geometry prunes
+    bounds = np.linspace(0, nbx, min(nbx, 8 * threads) + 1).astype(np.int64)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(lambda k: violated_blocks(*args, int(bounds[k]), int(bounds[k + 1])),
+                      range(bounds.shape[0] - 1)))
+
+
+@kernel
+def violated_blocks(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q, p, rtol,
+                    atol, best_j, best_r, counts, lowest, B0, B1):
+    """:func:`violated_pairs` for the row blocks ``B0 .. B1 - 1``, in the calling thread."""
     nby = yb.shape[0] - 1
     K = best_j.shape[1]
-    for B in prange(nbx):
+    for B in range(B0, B1):
         cnt = 0
         low_b = 0.0
         for C in range(nby):
