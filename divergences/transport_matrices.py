@@ -35,6 +35,7 @@ from ._kernels.network_simplex import OPTIMAL
 from ._kernels.pairwise_sliced import sliced_matrix, sliced_matrix_serial
 from ._metrics import ground_costs
 from ._scaling import half_range, normalise, power_of_two_scale
+from ._thread_ranges import run_in_ranges
 from ._validation_pairwise import check_histogram_matrix, check_point_set_sequence
 
 __all__ = ["PointSets", "Support1D", "SupportExact", "SupportSliced"]
@@ -219,25 +220,6 @@ def _pairs(nx, ny, mode, x0, y0, lo, hi, starts):
     return ia, jb, np.zeros(k.shape[0], np.int64)
 
 
-def _in_threads(kernel, args, npairs, parallel):
-    """``kernel(*args, lo, hi)`` over the pairs ``0..npairs-1``: in ``numba``'s number of
-    threads for the calling thread (``numba.set_num_threads``, as for the ``prange``
-    kernels), in ranges of a few pairs handed out in turn (problems differ in length)."""
-    import numba
-
-    threads = numba.get_num_threads() if parallel else 1
-    if threads <= 1 or npairs < 2 * threads:
-        kernel(*args, 0, npairs)
-        return
-    step = max(1, npairs // (8 * threads))
-    ranges = [(lo, min(npairs, lo + step)) for lo in range(0, npairs, step)]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(threads) as pool:  # the kernels release the GIL (nogil)
-        for _ in pool.map(lambda r: kernel(*args, *r), ranges):
-            pass
-
-
 def _batched(nx, ny, mode, x0, y0, solve):
     """Every pair of a block in batches that last about :data:`BATCH_SECONDS`: ``solve(ia,
     jb, mirror, parallel)`` per batch (Python runs between batches: Ctrl-C stops the matrix)."""
@@ -268,8 +250,8 @@ class _Exact:
         def solve(ia, jb, mirror, parallel):
             cost, status, top = (np.empty(ia.shape[0]), np.empty(ia.shape[0], np.int64),
                                  np.empty(ia.shape[0]))
-            _in_threads(self._kernel, (*shared(ia, jb, mirror), cost, status, top),
-                        ia.shape[0], parallel)
+            run_in_ranges(self._kernel, (*shared(ia, jb, mirror), cost, status, top),
+                          ia.shape[0], None if parallel else 1)
             _fill(costs, ia, jb, cost, mode)
             if self.closed:
                 bad = cost < UNDERFLOW_COST

@@ -251,16 +251,16 @@ def test_exact_matrix_returns_to_python_between_batches(monkeypatch):
     X = histograms(31, 30, 6)  # 435 pairs
     ref = pairwise(X, metric="wasserstein", support=S)
     calls = []
-    in_threads = tm._in_threads
+    in_threads = tm.run_in_ranges
 
-    def interrupted(kernel, args, npairs, parallel):
+    def interrupted(kernel, args, npairs, threads):
         calls.append(npairs)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return in_threads(kernel, args, npairs, parallel)
+        return in_threads(kernel, args, npairs, threads)
 
     monkeypatch.setattr(tm, "BATCH_SECONDS", 1e-6)
-    monkeypatch.setattr(tm, "_in_threads", interrupted)
+    monkeypatch.setattr(tm, "run_in_ranges", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pairwise(X, metric="wasserstein", support=S)
     assert calls == [4 * tm.PARALLEL_PAIRS, tm.PARALLEL_PAIRS]

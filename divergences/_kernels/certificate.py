@@ -20,12 +20,10 @@ distance of every pair from below, and float rounding is monotone, so the bound 
 for the computed costs.
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
-import numba
 import numpy as np
 
 from .._jit import kernel
+from .._thread_ranges import run_in_ranges
 from .cost import CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, ground_distance
 
 
@@ -86,10 +84,10 @@ def violated_pairs(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q
     """The pairs whose reduced cost ``c_ij - f_i - g_j`` is below ``-rtol (|c_ij| + |f_i| +
     |g_j|) - atol``, the ``K`` most negative of each row, in parallel over the blocks of
     rows: ranges of row blocks in ``threads`` Python threads (default: numba's thread
-    count), each one call of the serial kernel :func:`violated_blocks` (which releases the
-    GIL). No ``prange``: a parallel kernel was seconds of a first multiscale call's
-    compile time. Each row block is written by one range only, so the result does not
-    depend on the threads.
+    count; :func:`divergences._thread_ranges.run_in_ranges`), each one call of the serial
+    kernel :func:`violated_blocks` (which releases the GIL). No ``prange``: a parallel
+    kernel was seconds of a first multiscale call's compile time. Each row block is
+    written by one range only, so the result does not depend on the threads.
 
     ``X`` (n, d), ``Y`` (m, d): points, grouped in blocks: block ``B`` of ``X`` is rows
     ``xb[B]:xb[B+1]`` with bounding box ``xlo[B]``, ``xhi[B]`` (nbx, d) and ``fmax[B] =
@@ -101,18 +99,9 @@ def violated_pairs(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q
     of violated pairs of the rows of block ``B`` and ``lowest[B]`` their least reduced
     cost (0 when none). Returns nothing.
     """
-    nbx = xb.shape[0] - 1
-    threads = numba.get_num_threads() if threads is None else threads
-    args = (X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q, p, rtol, atol,
-            best_j, best_r, counts, lowest)
-    if threads <= 1 or nbx < 2:
-        violated_blocks(*args, 0, nbx)
-        return
-    # many ranges per thread: the work of a block depends on how much geometry prunes
-    bounds = np.linspace(0, nbx, min(nbx, 8 * threads) + 1).astype(np.int64)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(lambda k: violated_blocks(*args, int(bounds[k]), int(bounds[k + 1])),
-                      range(bounds.shape[0] - 1)))
+    run_in_ranges(violated_blocks, (X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax,
+                                    metric, q, p, rtol, atol, best_j, best_r, counts,
+                                    lowest), xb.shape[0] - 1, threads)
 
 
 @kernel

@@ -11,13 +11,12 @@ ranges of tasks (see :func:`_run`). The metric codes are those of :mod:`.element
 """
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 from numba.extending import overload
 
 from .._jit import kernel
+from .._thread_ranges import run_in_ranges
 from .elementwise import (
     _TINY,
     CHI2,
@@ -256,7 +255,7 @@ def _task(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t, out):
 
 
 @kernel
-def _tasks(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t0, t1, out):
+def _tasks(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
     """Tasks ``t0 .. t1 - 1`` of :func:`_task`, in the calling thread (the kernel releases
     the GIL: :func:`_run` runs ranges of tasks in Python threads)."""
     for t in range(t0, t1):
@@ -269,47 +268,35 @@ def _tasks(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t0, t1, o
 
 
 @kernel
-def _js_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t0, t1, out):
-    _tasks(JS, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t0, t1, out)
+def _js_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
+    _tasks(JS, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
 
 
 @kernel
-def _simple_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t0, t1, out):
-    _tasks(SIMPLE, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t0, t1, out)
+def _simple_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
+    _tasks(SIMPLE, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
 
 
 @kernel
-def _any_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t0, t1, out):
-    _tasks(code, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t0, t1, out)
+def _any_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
+    _tasks(code, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
 
 
 def _run(tasks, code, alpha, X, Y, xs, ys, symmetric, threads):
     """The (N, M) matrix: rows prepared once, then the tasks of :func:`_task` in
-    ``threads`` Python threads over contiguous ranges (tasks are of equal work: see
-    :func:`_task`), each range one call of the serial kernel ``tasks`` (no ``prange``: a
-    parallel kernel took about a second of a first call to compile). Every pair is
-    computed by the same arithmetic whatever the threads, so the result does not depend
-    on them."""
+    Python threads over ranges (:func:`divergences._thread_ranges.run_in_ranges`;
+    ``threads=None``: numba's thread count), each range one call of the serial kernel
+    ``tasks`` (no ``prange``: a parallel kernel took about a second of a first call to
+    compile). Every pair is computed by the same arithmetic whatever the threads, so the
+    result does not depend on them."""
     A, LA, cx = _prepare(code, X, xs)
     B, LB, cy = (A, LA, cx) if symmetric else _prepare(code, Y, ys)
     out = np.zeros((X.shape[0], Y.shape[0]))
     N = X.shape[0]
     ntask = (N + 1) // 2 if symmetric else N
-    args = (code, alpha, A, LA, X, cx, B, LB, Y, cy, bool(symmetric))
-    if threads <= 1 or ntask < 2:
-        tasks(*args, 0, ntask, out)
-        return out
-    bounds = np.linspace(0, ntask, min(ntask, 4 * threads) + 1).astype(np.int64)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        # list(): the first exception raised in a thread is raised here
-        list(pool.map(lambda k: tasks(*args, int(bounds[k]), int(bounds[k + 1]), out),
-                      range(bounds.shape[0] - 1)))
+    args = (code, alpha, A, LA, X, cx, B, LB, Y, cy, bool(symmetric), out)
+    run_in_ranges(tasks, args, ntask, threads)
     return out
-
-
-def _threads():
-    """numba's thread count of the calling thread (what a Dask task or the user set)."""
-    return numba.get_num_threads()
 
 
 def pairwise_matrix(code, alpha, X, Y, xs, ys, symmetric):
@@ -319,7 +306,7 @@ def pairwise_matrix(code, alpha, X, Y, xs, ys, symmetric):
     is computed, mirrored, and the diagonal is 0. In threads; compiles every metric:
     :func:`divergences.pairwise` uses :func:`matrix_kernel`.
     """
-    return _run(_any_tasks, code, alpha, X, Y, xs, ys, symmetric, _threads())
+    return _run(_any_tasks, code, alpha, X, Y, xs, ys, symmetric, None)
 
 
 def pairwise_matrix_serial(code, alpha, X, Y, xs, ys, symmetric):
@@ -331,5 +318,4 @@ def matrix_kernel(code, parallel):
     """The function for metric ``code`` (threads or not), called as
     :func:`pairwise_matrix`."""
     tasks = _js_tasks if code == JS else _simple_tasks
-    threads = _threads() if parallel else 1
-    return lambda *args: _run(tasks, *args, threads)
+    return lambda *args: _run(tasks, *args, None if parallel else 1)
