@@ -1,14 +1,16 @@
-"""Warm speed of the kernels that run as serial ranges in Python threads.
+"""Warm speed of the two parallel kernels that cost most compile time on a first call.
 
-``pairwise`` (information divergences) and the multiscale certificate run ranges of work
-in Python threads over one serial kernel (:mod:`divergences._thread_ranges`) instead of a
-``prange`` kernel, which cut their first-call compile time. This prints their warm times
-(medians, warm-up excluded) so that a change of the driver can be checked against the
-previous commit run the same way: JS matrices of 1000 x 256 and 2000 x 256 histograms,
-a TV matrix between 1000 and 500 of them, and the exact W2 between 10^4 uniform points in
-the unit square (the multiscale solver, its certificate included).
+``pairwise`` (information divergences) and the multiscale certificate are ``prange``
+kernels; running them instead as serial ranges in Python threads
+(:mod:`divergences._thread_ranges`) cut a second of compile time each but was 1.3–2.5x
+slower warm, so it was reverted. This prints their warm times (medians, warm-up excluded)
+so that such a change can be checked against the previous commit run the same way (the
+script puts its own checkout first on ``sys.path``). Cases: JS matrices of 1000 x 256 and
+2000 x 256 histograms, a TV matrix between 1000 and 500 of them, and the exact W2 between
+10^4 uniform points in the unit square (the multiscale solver, its certificate included).
 
 Usage: ``python benchmarks/bench_threaded_kernels.py [--quick]``.
+
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout
 
 
 def _median(fn, repeat):
