@@ -212,7 +212,7 @@ def emd(a: ArrayLike, b: ArrayLike, cost: Any, *, max_iter: int = MAX_ITER_DEFAU
         if scipy.sparse.issparse(cost) or init is not None:
             raise ValueError("mass: partial transport takes a dense cost and no init "
                              "(sparse arcs and warm starts are for the balanced problem)")
-        return _emd_partial(a, b, cost, mass, max_iter)
+        return _emd_partial(a, b, check_cost(cost, a.shape[0], b.shape[0]), mass, max_iter)
     n, m = a.shape[0], b.shape[0]
     if scipy.sparse.issparse(cost):
         rows, cols, vals = check_sparse_cost(cost, n, m)
