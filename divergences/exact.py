@@ -161,7 +161,10 @@ def emd(a: ArrayLike, b: ArrayLike, cost: Any, *, max_iter: int = MAX_ITER_DEFAU
               \gamma 1 \le a,\ \gamma^T 1 \le b,\ 1^T\gamma 1 = m
 
     exactly, with this network simplex on the problem extended by one dummy point on each
-    side (:mod:`divergences.partial`). ``plan`` is the coupling between the real points
+    side (:mod:`divergences.partial`); from 20,000 pairs on, first on candidate arcs
+    (the cheapest pairs of each point and every dummy arc), then certified optimal over
+    all pairs, violated pairs added until none is left (``n_iter`` counts the pivots of
+    every round). ``plan`` is the coupling between the real points
     (its total is ``m``), ``cost`` :math:`\sum\gamma_{ij} C_{ij}`, ``marginal_error``
     that of the extended problem. ``potentials`` ``(f, g)`` solve the dual
     :math:`\max \sum a f + \sum b g + m\lambda` subject to :math:`f \le 0`,
@@ -212,7 +215,7 @@ def emd(a: ArrayLike, b: ArrayLike, cost: Any, *, max_iter: int = MAX_ITER_DEFAU
         if scipy.sparse.issparse(cost) or init is not None:
             raise ValueError("mass: partial transport takes a dense cost and no init "
                              "(sparse arcs and warm starts are for the balanced problem)")
-        return _emd_partial(a, b, cost, mass, max_iter)
+        return _emd_partial(a, b, check_cost(cost, a.shape[0], b.shape[0]), mass, max_iter)
     n, m = a.shape[0], b.shape[0]
     if scipy.sparse.issparse(cost):
         rows, cols, vals = check_sparse_cost(cost, n, m)

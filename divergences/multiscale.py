@@ -124,8 +124,10 @@ def transport_multiscale(x, y, a, b, p, metric, q, max_iter, *, coords=None, sta
         start = _warm_start(r, c, flows, xchild, ychild, A, B, rows * Y.shape[0] + cols)
         stats["refine_s"] += time.perf_counter() - t1
         blocks = _blocks(hx, fine, fx), _blocks(hy, fine, fy)
-        out = _certified_solve(X, Y, A, B, rows, cols, vals, geo, blocks, max_iter, stats,
-                               start)
+        out = certified_solve(
+            A, B, rows, cols, vals, Y.shape[0],
+            lambda f, g, X=X, Y=Y, blocks=blocks: certificate(X, Y, f, g, geo, blocks),
+            lambda r, c, X=X, Y=Y: _pair_costs(X, Y, r, c, geo), max_iter, stats, start)
         r, c, flows, f, g, total, code, certified = out
         level, sx, sy = fine, fx, fy
     t2 = time.perf_counter()
@@ -269,23 +271,29 @@ def certificate(X, Y, f, g, geo, blocks, slots=None, rtol=CERT_RTOL, atol=CERT_A
     return rows, best_j[hit], int(counts.sum()), float(lowest.min(initial=0.0))
 
 
-def _certified_solve(X, Y, A, B, rows, cols, vals, geo, blocks, max_iter, stats, start):
-    """The network simplex on the arcs ``(rows, cols, vals)`` from the basis of the arcs
-    ``start`` (or ``None``), then rounds of certificate and warm re-solve with the
-    violated pairs added, until none is left."""
-    m = Y.shape[0]
+def certified_solve(A, B, rows, cols, vals, width, violations, pair_costs, max_iter, stats,
+                    start):
+    """The network simplex on the arcs ``(rows, cols, vals)`` (sorted row-major by the key
+    ``rows * width + cols``, unique) from the basis of the arcs ``start`` (or ``None``),
+    then rounds of certificate and warm re-solve with the violated pairs added, until
+    none is left. ``violations(f, g)`` gives the violated pairs ``(rows, cols)``, their
+    count and the least reduced cost (:func:`certificate`); ``pair_costs(rows, cols)``
+    their costs. Used by :func:`transport_multiscale` and by partial transport
+    (:mod:`divergences.partial`). Returns ``(r, c, flows, f, g, total, code,
+    certified)``."""
+    m = width
     for rounds in range(1, MAX_ROUNDS + 1):
         t0 = time.perf_counter()
         code, out = solve_sparse_transport(rows, cols, vals, A, B, max_iter, start)
-        if code == INFEASIBLE:  # cannot happen: the children of a coupling's support
-            raise RuntimeError("multiscale: the refined arcs admit no coupling")
+        if code == INFEASIBLE:  # cannot happen: the callers' arcs hold a coupling
+            raise RuntimeError("certified_solve: the candidate arcs admit no coupling")
         r, c, flows, f, g, total, n_iter, _, _ = out
         stats["pivots"] += n_iter
         t1 = time.perf_counter()
         stats["solve_s"] += t1 - t0
         if code != OPTIMAL:
             break
-        new_r, new_c, count, low = certificate(X, Y, f, g, geo, blocks)
+        new_r, new_c, count, low = violations(f, g)
         stats["certify_s"] += time.perf_counter() - t1
         keys = rows * m + cols
         add = _sorted_unique(new_r * m + new_c)
@@ -301,7 +309,7 @@ def _certified_solve(X, Y, A, B, rows, cols, vals, geo, blocks, max_iter, stats,
         if add.size == 0:
             break
         merged = np.insert(keys, pos, add)
-        vals = np.insert(vals, pos, _pair_costs(X, Y, add // m, add % m, geo))
+        vals = np.insert(vals, pos, pair_costs(add // m, add % m))
         rows, cols = merged // m, merged % m
         start = np.searchsorted(merged, r * m + c).astype(np.int64)
     stats["arcs"].append(rows.shape[0])
