@@ -1,13 +1,17 @@
-"""Warm speed of the two parallel kernels that cost most compile time on a first call.
+"""Warm speed of the kernels that run as serial ranges in Python threads instead of ``prange``.
 
-``pairwise`` (information divergences) and the multiscale certificate are ``prange``
-kernels; running them instead as serial ranges in Python threads
-(:mod:`divergences._thread_ranges`) cut a second of compile time each but was 1.3–2.5x
-slower warm, so it was reverted. This prints their warm times (medians, warm-up excluded)
-so that such a change can be checked against the previous commit run the same way (the
-script puts its own checkout first on ``sys.path``). Cases: JS matrices of 1000 x 256 and
-2000 x 256 histograms, a TV matrix between 1000 and 500 of them, and the exact W2 between
-10^4 uniform points in the unit square (the multiscale solver, its certificate included).
+``pairwise`` (information divergences) and the multiscale certificate ran as ``prange``
+kernels, which cost about a second each of a first call's compile time. Run as serial
+kernels over ranges in Python threads (:mod:`divergences._thread_ranges`) they were first
+1.3-2.5x slower warm: every row view passed to a helper per pair was reference-counted
+with atomic instructions, which a ``prange`` body does not do (its arrays have no memory
+record). With the arrays :func:`~divergences._kernels.borrow.borrowed` they are as fast.
+This prints their warm times (medians, warm-up excluded) so that such a change can be
+checked against a previous commit run the same way (the script puts its own checkout first
+on ``sys.path``; ``NUMBA_NUM_THREADS=1`` compares the code on one core, free of the
+machine's load). Cases: JS matrices of 1000 x 256 and 2000 x 256 histograms, a TV matrix
+between 1000 and 500 of them, and the exact W2 between 10^4 uniform points in the unit
+square (the multiscale solver, its certificate included).
 
 Usage: ``python benchmarks/bench_threaded_kernels.py [--quick]``.
 

@@ -33,6 +33,10 @@ CASES = {
     "pairwise_wasserstein_2d": lambda D: D.pairwise(
         np.random.default_rng(0).random((40, 64)), metric="wasserstein", p=2,
         support=np.stack(np.meshgrid(np.arange(8.0), np.arange(8.0)), -1).reshape(-1, 2)),
+    "multiscale": lambda D: D.transport(*np.random.default_rng(0).random((2, 1500, 2))),
+    "grid_p2": lambda D: D.wasserstein_grid(*np.random.default_rng(0).random((2, 32, 32)), p=2),
+    "compare": lambda D: D.compare(np.random.default_rng(0).normal(size=(500, 3)),
+                                   np.random.default_rng(1).normal(size=(400, 3)), test=None),
     "sinkhorn_divergence": lambda D: (lambda x, y, C, a: D.sinkhorn_divergence(x, y, reg=0.1))(
         *_points(300)),
 }

@@ -17,7 +17,11 @@ so the choices below hold everywhere:
   Sinkhorn relies on ``-inf``. ``reassoc`` lets LLVM vectorise reductions.
 * ``nogil=True``: kernels can run in threads.
 * ``parallel=True`` only where it pays, per kernel; :func:`serial_twin` compiles the same
-  Python function without it so tests can check both give the same answer.
+  Python function without it so tests can check both give the same answer. Independent
+  work (pairs, row blocks) runs instead as a serial kernel over ranges in Python threads
+  (:mod:`divergences._thread_ranges`): nothing parallel to compile. Such a kernel passes
+  its array arguments through :func:`divergences._kernels.borrow.borrowed` before its hot
+  loop, so that views and calls are not reference-counted (as in a ``prange`` body).
 * indices are int64 (numba's default integer on 64-bit platforms).
 * ``inline=True`` for the few scalar helpers that must vectorise inside callers' loops.
 """

@@ -1,12 +1,11 @@
 """Serial compiled kernels over ranges of independent work, in Python threads.
 
-The kernels of the package release the GIL (``nogil``), so a range of pairs handed to
-each of a few Python threads runs in parallel without a ``prange`` kernel, which is slow
-to compile (seconds of a first call; issue 12, cold start). Used by the Wasserstein
-matrices (each range writes its own pairs, so the result does not depend on the number of
-threads). Not used where a serial kernel runs slower than the same body inside a
-``prange`` (the information-divergence matrices and the multiscale certificate: 1.3–2.5x
-slower warm, measured with ``benchmarks/bench_threaded_kernels.py``).
+The kernels of the package release the GIL (``nogil``), so a range of rows, pairs or
+blocks handed to each of a few Python threads runs in parallel without a ``prange``
+kernel, which is slow to compile (seconds of a first call; issue 12, cold start). Used by
+the information-divergence matrices, the Wasserstein matrices and the multiscale
+certificate: each writes disjoint parts of its outputs per range, so the result does not
+depend on the number of threads.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from scipy.spatial.distance import cdist
 
 import divergences.multiscale as ms
 from divergences import emd, transport, transport_grid, wasserstein
-from divergences._jit import serial_twin
 from divergences._kernels.certificate import violated_pairs
 from divergences._metrics import METRICS
 from divergences._warnings import ConvergenceWarning
@@ -148,16 +147,17 @@ def test_certificate_equals_brute_force(metric, p):
         assert sorted(cols[rows == i]) == sorted(want)
     if metric != "euclidean":
         return
-    # the serial twin finds the same pairs (block boxes from the shared helper)
+    # threaded or not, the same pairs (block boxes from the shared helper)
     xlo, xhi, fmax = ms._box_bounds(x, f, xb)
     ylo, yhi, gmax = ms._box_bounds(y, g, yb)
     out = []
-    for fn in (violated_pairs, serial_twin(violated_pairs)):
+    for threads in (4, 1):  # ranges of blocks in threads, and one range in this thread
         best_j = np.full((300, 4), -1, np.int64)
         best_r = np.zeros((300, 4))
         counts = np.zeros(xb.size - 1, np.int64)
-        fn(x, y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, geo[0], 2.0, p, ms.CERT_RTOL,
-           atol, best_j, best_r, counts, np.zeros(xb.size - 1))
+        violated_pairs(x, y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, geo[0], 2.0, p,
+                       ms.CERT_RTOL, atol, best_j, best_r, counts, np.zeros(xb.size - 1),
+                       threads=threads)
         out.append((np.sort(best_j, axis=1), counts))
     np.testing.assert_array_equal(out[0][0], out[1][0])
     np.testing.assert_array_equal(out[0][1], out[1][1])

@@ -1,4 +1,4 @@
-r"""Dual certificates over all pairs of two point sets, costs on the fly (numba, parallel).
+r"""Dual certificates over all pairs of two point sets, costs on the fly (numba, in threads).
 
 The multiscale exact solver (:mod:`divergences.multiscale`) solves transport problems on a
 sparse set of arcs. Potentials :math:`(f, g)` that are optimal there are optimal for the
@@ -21,9 +21,10 @@ for the computed costs.
 """
 
 import numpy as np
-from numba import prange
 
 from .._jit import kernel
+from .._thread_ranges import run_in_ranges
+from .borrow import borrowed
 from .cost import CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, ground_distance
 
 
@@ -79,12 +80,15 @@ def _point_box(x, blo, bhi, metric, q, p):
     return _power(_finish(acc, metric, q), p)
 
 
-@kernel(parallel=True)
 def violated_pairs(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q, p, rtol,
-                   atol, best_j, best_r, counts, lowest):
+                   atol, best_j, best_r, counts, lowest, threads=None):
     """The pairs whose reduced cost ``c_ij - f_i - g_j`` is below ``-rtol (|c_ij| + |f_i| +
     |g_j|) - atol``, the ``K`` most negative of each row, in parallel over the blocks of
-    rows.
+    rows: ranges of row blocks in ``threads`` Python threads (default: numba's thread
+    count; :func:`divergences._thread_ranges.run_in_ranges`), each one call of the serial
+    kernel :func:`violated_blocks` (which releases the GIL). No ``prange``: a parallel
+    kernel was seconds of a first multiscale call's compile time. Each row block is
+    written by one range only, so the result does not depend on the threads.
 
     ``X`` (n, d), ``Y`` (m, d): points, grouped in blocks: block ``B`` of ``X`` is rows
     ``xb[B]:xb[B+1]`` with bounding box ``xlo[B]``, ``xhi[B]`` (nbx, d) and ``fmax[B] =
@@ -96,10 +100,23 @@ def violated_pairs(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q
     of violated pairs of the rows of block ``B`` and ``lowest[B]`` their least reduced
     cost (0 when none). Returns nothing.
     """
-    nbx = xb.shape[0] - 1
+    run_in_ranges(violated_blocks, (X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax,
+                                    metric, q, p, rtol, atol, best_j, best_r, counts,
+                                    lowest), xb.shape[0] - 1, threads)
+
+
+@kernel
+def violated_blocks(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q, p, rtol,
+                    atol, best_j, best_r, counts, lowest, B0, B1):
+    """:func:`violated_pairs` for the row blocks ``B0 .. B1 - 1``, in the calling thread.
+
+    The point and box arrays are :func:`~.borrow.borrowed`: the rows taken per pair are
+    then not reference-counted (which made this loop slower than in a ``prange``)."""
+    X, Y, xlo, xhi = borrowed(X), borrowed(Y), borrowed(xlo), borrowed(xhi)
+    ylo, yhi = borrowed(ylo), borrowed(yhi)
     nby = yb.shape[0] - 1
     K = best_j.shape[1]
-    for B in prange(nbx):
+    for B in range(B0, B1):
         cnt = 0
         low_b = 0.0
         for C in range(nby):

@@ -23,8 +23,9 @@ overflows.)
 
 Compilation is split by *family* so that a first call compiles only what it runs (issue
 12, cold start): the public functions call :func:`rows_kernel`'s entry points, which pass
-a constant family (``KL``, ``JS`` or :data:`SIMPLE`) down to :func:`_chunk`, resolved by a
-numba ``overload`` on that literal when the caller is compiled. The serial path is one
+a constant family (``KL``, ``JS``, :data:`BOUNDED` or :data:`SIMPLE`) down to
+:func:`_chunk`, resolved by a numba ``overload`` on that literal when the caller is
+compiled. The serial path is one
 loop over rows and chunks (no task layout), merging the same chunks in the same order as
 the parallel one. :func:`divergence_rows` (family = code at run time) compiles them all.
 
@@ -56,8 +57,10 @@ from .kljs import (
 )
 
 KL, JS, TV, HELLINGER, CHI2, RENYI, RENYI0, RENYIINF, RENYI1 = 0, 1, 2, 3, 4, 5, 6, 7, 8
-#: the family of the metrics other than KL and JS (see :func:`_chunk`)
+#: the family of the metrics other than KL, JS, TV and Hellinger (see :func:`_chunk`)
 SIMPLE = -1
+#: the family of TV and Hellinger: two short loops, compiled without the others'
+BOUNDED = -2
 CHUNK = 1 << 15
 #: Renyi orders with 0 < |alpha - 1| <= this use the expm1 form (code RENYI1): there
 #: |(1 - alpha) log(b/a)| <= 0.125 * 1500 cannot overflow exp
@@ -88,14 +91,17 @@ def _chunk(family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
 
     ``family`` selects the code compiled, when the caller is compiled (see
     :func:`_ol_chunk`): a constant ``KL`` or ``JS`` compiles that chunk kernel alone, the
-    constant :data:`SIMPLE` the scalar loops of the other metrics (:func:`_simple_chunk`);
-    a run-time ``family`` (equal to ``code``) compiles all three and branches. (This
+    constant :data:`BOUNDED` the loops of TV and Hellinger (:func:`_bounded_chunk`),
+    :data:`SIMPLE` the scalar loops of the other metrics (:func:`_simple_chunk`); a
+    run-time ``family`` (equal to ``code``) compiles all four and branches. (This
     Python body only runs with ``NUMBA_DISABLE_JIT``.)
     """
     if code == KL:
         _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch)
     elif code == JS:
         _js_chunk(p, q, cp, cq, lo, hi, acc, scratch)
+    elif code == TV or code == HELLINGER:
+        _bounded_chunk(code, p, q, cp, cq, lo, hi, acc)
     else:
         _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
 
@@ -114,30 +120,44 @@ def _ol_chunk(family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     if literal == SIMPLE:
         return lambda family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch: _simple_chunk(
             code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
+    if literal == BOUNDED:
+        return lambda family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch: _bounded_chunk(
+            code, p, q, cp, cq, lo, hi, acc)
     return _chunk  # run-time family: every branch
 
 
 @kernel
-def _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
-    """:func:`_chunk` of the metrics other than KL and JS (scalar loops)."""
+def _bounded_chunk(code, p, q, cp, cq, lo, hi, acc):
+    """:func:`_chunk` of TV and Hellinger."""
     s0 = 0.0
     s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
     if code == TV:
         for i in range(lo, hi):
             a = p[i] * cp
             b = q[i] * cq
             s0 += abs(a - b)
             s1 += min(a, b)
-    elif code == HELLINGER:
+    else:
         for i in range(lo, hi):
             ra = math.sqrt(p[i] * cp)
             rb = math.sqrt(q[i] * cq)
             d = ra - rb
             s0 += d * d
             s1 += ra * rb
-    elif code == CHI2:
+    acc[0] = s0
+    acc[1] = s1
+    acc[2] = 0.0
+    acc[3] = 0.0
+
+
+@kernel
+def _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
+    """:func:`_chunk` of the metrics other than KL, JS, TV and Hellinger (scalar loops)."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    if code == CHI2:
         for i in range(lo, hi):
             a = p[i] * cp
             b = q[i] * cq
@@ -397,10 +417,22 @@ def _simple_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
     return _rows_serial(SIMPLE, code, alpha, p, q, ps, qs, ip, iq)
 
 
+@kernel
+def _bounded_rows(code, alpha, p, q, ps, qs, ip, iq):
+    return _rows_parallel(BOUNDED, code, alpha, p, q, ps, qs, ip, iq)
+
+
+@kernel
+def _bounded_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
+    return _rows_serial(BOUNDED, code, alpha, p, q, ps, qs, ip, iq)
+
+
 def rows_kernel(code, parallel):
     """The kernel for metric ``code`` (threads or not), called as :func:`divergence_rows`."""
     if code == KL:
         return _kl_rows if parallel else _kl_rows_serial
     if code == JS:
         return _js_rows if parallel else _js_rows_serial
+    if code == TV or code == HELLINGER:
+        return _bounded_rows if parallel else _bounded_rows_serial
     return _simple_rows if parallel else _simple_rows_serial

@@ -1,21 +1,23 @@
 """All-pairs information divergences between the rows of two histogram matrices.
 
-One parallel kernel, :func:`pairwise_matrix`: it normalises the rows once, precomputes
+:func:`pairwise_matrix` normalises the rows once, precomputes
 what each metric needs per bin (``log a`` for KL and Renyi, ``a log a`` for JS, ``sqrt a``
 for Hellinger) so that the pair loop is cheap, then fills the (N, M) matrix. With
 ``symmetric=True`` (Y is X and the metric is symmetric) each unordered pair is computed
 once; row ``i`` is paired with row ``N - 1 - i`` in one task so the triangle is split
-evenly between threads. The metric codes are those of :mod:`.elementwise`, whose
+evenly between threads. The threads are Python threads running a serial kernel over
+ranges of tasks (see :func:`_run`). The metric codes are those of :mod:`.elementwise`, whose
 :func:`~.elementwise.finish` turns the accumulators into the divergence.
 """
 
 import math
 
 import numpy as np
-from numba import prange
 from numba.extending import overload
 
 from .._jit import kernel
+from .._thread_ranges import run_in_ranges
+from .borrow import borrowed
 from .elementwise import (
     _TINY,
     CHI2,
@@ -215,7 +217,11 @@ def _ol_pair(family, code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
 @kernel
 def _row(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, i, j0, mirror, out, acc, scratch):
     """Pairs (i, j >= j0) of the rows of ``A`` and ``B``, written to ``out`` (and with
-    ``mirror`` to its transpose). The one call site of :func:`_pair` (compiled once)."""
+    ``mirror`` to its transpose). The one call site of :func:`_pair` (compiled once).
+    The buffers passed per pair are :func:`~.borrow.borrowed` (no reference counting)."""
+    acc = borrowed(acc)
+    scratch = (borrowed(scratch[0]), borrowed(scratch[1]), borrowed(scratch[2]),
+               borrowed(scratch[3]))
     for j in range(j0, B.shape[0]):
         _pair(family, code, alpha, A[i], LA[i], B[j], LB[j], X[i], Y[j], cx[i], cy[j], acc,
               scratch)
@@ -253,85 +259,72 @@ def _task(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t, out):
              acc, scratch)
 
 
-@kernel(parallel=True)
-def _tasks_parallel(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out):
-    """The tasks of :func:`_task` in threads: the prange loop alone (a parallel kernel is
-    slow to compile, so the rest stays in the serial caller)."""
-    ntask = (A.shape[0] + 1) // 2 if symmetric else A.shape[0]
-    for t in prange(ntask):
-        # np.int64: the prange index is int64 when typed and uint64 when the loop is
-        # lowered; without the cast _task and its callees compiled twice (0.75 s)
-        _task(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, np.int64(t), out)
+@kernel
+def _tasks(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
+    """Tasks ``t0 .. t1 - 1`` of :func:`_task`, in the calling thread (the kernel releases
+    the GIL: :func:`_run` runs ranges of tasks in Python threads). The arrays are
+    :func:`~.borrow.borrowed`: the rows passed per pair are not reference-counted (with
+    the counting, this loop ran 2.7x slower than the same body in a ``prange``)."""
+    A, LA, X, cx = borrowed(A), borrowed(LA), borrowed(X), borrowed(cx)
+    B, LB, Y, cy, out = borrowed(B), borrowed(LB), borrowed(Y), borrowed(cy), borrowed(out)
+    for t in range(t0, t1):
+        _task(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t, out)
 
 
-@kernel(inline=True)
-def _matrix_parallel(family, code, alpha, X, Y, xs, ys, symmetric):
-    A, LA, cx = _prepare(code, X, xs)
-    B, LB, cy = (A, LA, cx) if symmetric else _prepare(code, Y, ys)
-    out = np.zeros((X.shape[0], Y.shape[0]))
-    _tasks_parallel(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out)
-    return out
-
-
-@kernel(inline=True)
-def _matrix_serial(family, code, alpha, X, Y, xs, ys, symmetric):
-    """:func:`_matrix_parallel` in one double loop: the same pairs, the same arithmetic,
-    without the task layout (less to compile for a first, small call)."""
-    A, LA, cx = _prepare(code, X, xs)
-    B, LB, cy = (A, LA, cx) if symmetric else _prepare(code, Y, ys)
-    N, n = X.shape[0], X.shape[1]
-    out = np.zeros((N, Y.shape[0]))
-    acc = np.empty(NACC)
-    scratch = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n))
-    for i in range(N):
-        _row(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, i, i + 1 if symmetric else 0,
-             symmetric, out, acc, scratch)
-    return out
+# The entry kernels, one per family, with the signature of _tasks less the family: a
+# constant family compiles JS alone, or the other metrics alone; _any_tasks (family =
+# code at run time) compiles every metric (tests and the generic pairwise_matrix).
 
 
 @kernel
+def _js_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
+    _tasks(JS, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
+
+
+@kernel
+def _simple_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
+    _tasks(SIMPLE, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
+
+
+@kernel
+def _any_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
+    _tasks(code, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
+
+
+def _run(tasks, code, alpha, X, Y, xs, ys, symmetric, threads):
+    """The (N, M) matrix: rows prepared once, then the tasks of :func:`_task` in
+    Python threads over ranges (:func:`divergences._thread_ranges.run_in_ranges`;
+    ``threads=None``: numba's thread count), each range one call of the serial kernel
+    ``tasks`` (no ``prange``: a parallel kernel took about a second of a first call to
+    compile). Every pair is computed by the same arithmetic whatever the threads, so the
+    result does not depend on them."""
+    A, LA, cx = _prepare(code, X, xs)
+    B, LB, cy = (A, LA, cx) if symmetric else _prepare(code, Y, ys)
+    out = np.zeros((X.shape[0], Y.shape[0]))
+    N = X.shape[0]
+    ntask = (N + 1) // 2 if symmetric else N
+    args = (code, alpha, A, LA, X, cx, B, LB, Y, cy, bool(symmetric), out)
+    run_in_ranges(tasks, args, ntask, threads)
+    return out
+
+
 def pairwise_matrix(code, alpha, X, Y, xs, ys, symmetric):
     """``D[i, j]`` = divergence ``code`` between rows ``X[i]`` and ``Y[j]`` (natural log).
 
     ``xs``/``ys`` are the row sums. With ``symmetric`` (``Y`` is ``X``), only ``j > i``
-    is computed, mirrored, and the diagonal is 0. Compiles every metric:
+    is computed, mirrored, and the diagonal is 0. In threads; compiles every metric:
     :func:`divergences.pairwise` uses :func:`matrix_kernel`.
     """
-    return _matrix_parallel(code, code, alpha, X, Y, xs, ys, symmetric)
+    return _run(_any_tasks, code, alpha, X, Y, xs, ys, symmetric, None)
 
 
-@kernel
 def pairwise_matrix_serial(code, alpha, X, Y, xs, ys, symmetric):
-    """:func:`pairwise_matrix` without threads (small inputs); the same arithmetic."""
-    return _matrix_serial(code, code, alpha, X, Y, xs, ys, symmetric)
-
-
-# The entry points of divergences.pairwise, one per (family, threads), with the signature
-# of pairwise_matrix: a constant family compiles JS alone, or the other metrics alone.
-
-
-@kernel
-def _js_matrix(code, alpha, X, Y, xs, ys, symmetric):
-    return _matrix_parallel(JS, code, alpha, X, Y, xs, ys, symmetric)
-
-
-@kernel
-def _js_matrix_serial(code, alpha, X, Y, xs, ys, symmetric):
-    return _matrix_serial(JS, code, alpha, X, Y, xs, ys, symmetric)
-
-
-@kernel
-def _simple_matrix(code, alpha, X, Y, xs, ys, symmetric):
-    return _matrix_parallel(SIMPLE, code, alpha, X, Y, xs, ys, symmetric)
-
-
-@kernel
-def _simple_matrix_serial(code, alpha, X, Y, xs, ys, symmetric):
-    return _matrix_serial(SIMPLE, code, alpha, X, Y, xs, ys, symmetric)
+    """:func:`pairwise_matrix` in the calling thread (small inputs); the same arithmetic."""
+    return _run(_any_tasks, code, alpha, X, Y, xs, ys, symmetric, 1)
 
 
 def matrix_kernel(code, parallel):
-    """The kernel for metric ``code`` (threads or not), called as :func:`pairwise_matrix`."""
-    if code == JS:
-        return _js_matrix if parallel else _js_matrix_serial
-    return _simple_matrix if parallel else _simple_matrix_serial
+    """The function for metric ``code`` (threads or not), called as
+    :func:`pairwise_matrix`."""
+    tasks = _js_tasks if code == JS else _simple_tasks
+    return lambda *args: _run(tasks, *args, None if parallel else 1)

@@ -37,6 +37,22 @@ def morton(coords, bits):
     return out
 
 
+@kernel(inline=True)
+def _lower_bound(keys, key):
+    """The first position of ``keys`` (sorted) whose value is not below ``key``: what
+    ``np.searchsorted`` gives, without compiling its generic implementation (a second
+    of a first multiscale call)."""
+    lo = 0
+    hi = keys.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @kernel
 def dilate(rows, cols, ycoords, ykeys, bits, radius):
     """Coarse arcs ``(rows[e], cols[e])`` widened to every non-empty target cell within
@@ -66,7 +82,7 @@ def dilate(rows, cols, ycoords, ykeys, bits, radius):
             if not inside:
                 continue
             key = _encode(c, bits)
-            pos = np.searchsorted(ykeys, key)
+            pos = _lower_bound(ykeys, key)
             if pos < ykeys.shape[0] and ykeys[pos] == key:
                 out_r[cnt] = rows[e]
                 out_c[cnt] = pos
@@ -151,8 +167,9 @@ def split_plan(rows, cols, flows, by_col, xchild, ychild, a, b):
     by_row = np.empty(E, np.int64)
     for k in range(E):
         by_row[k] = k
-    cnt = 0
-    e = 0
+    # int64, not the literal 0: _staircase compiles once, not once per literal
+    cnt = np.int64(0)
+    e = np.int64(0)
     for cell in range(nx):
         lo = e
         while e < E and rows[e] == cell:
@@ -164,8 +181,8 @@ def split_plan(rows, cols, flows, by_col, xchild, ychild, a, b):
     yj = np.empty(cap, np.int64)
     ye = np.empty(cap, np.int64)
     ya = np.empty(cap)
-    cnt = 0
-    e = 0
+    cnt = np.int64(0)
+    e = np.int64(0)
     for cell in range(ny):
         lo = e
         while e < E and cols[by_col[e]] == cell:
