@@ -14,14 +14,17 @@ once; a pair then costs ``L`` such 1-D problems, whose weights are read through 
 projection's sorting order.
 
 Pairs run in parallel by rows (with ``symmetric``, row ``i`` and row ``N - 1 - i`` in one
-task: tasks of equal work); the matrix holds :math:`W_p^p` (the caller takes roots and
+task: tasks of equal work), as ranges of tasks in Python threads over one serial kernel
+(:func:`divergences._thread_ranges.run_in_ranges`; nothing parallel to compile); the
+matrix holds :math:`W_p^p` (the caller takes roots and
 undoes the scaling). Nothing here validates.
 """
 
 import numpy as np
-from numba import prange
 
 from .._jit import kernel
+from .._thread_ranges import run_in_ranges
+from .borrow import borrowed
 from .univariate import sorted_cost
 
 
@@ -74,8 +77,10 @@ def _row(cdf, P, G, orders, A, B, p, i, j0, mirror, swap, x0, y0, out, wa, wb):
     With ``swap``, ``A`` and ``B`` are rows ``x0..`` and ``y0..`` of one array: the pair
     of a row with itself is 0 and a pair ``(g, h)`` with ``g > h`` (global rows) is
     computed as ``(h, g)``, so that a block equals the same block of the symmetric
-    matrix exactly.
+    matrix exactly. The buffers are :func:`~.borrow.borrowed` (no reference counting
+    per pair).
     """
+    wa, wb = borrowed(wa), borrowed(wb)
     g = x0 + i
     for j in range(j0, B.shape[0]):
         h = y0 + j
@@ -107,22 +112,31 @@ def _task(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, t, out):
         _row(cdf, P, G, orders, A, B, p, t, np.int64(0), False, swap, x0, y0, out, wa, wb)
 
 
-@kernel(parallel=True)
-def sliced_matrix(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, out):
+@kernel
+def _tasks(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, out, t0, t1):
+    """Tasks ``t0 .. t1 - 1`` of :func:`_task` in the calling thread, on
+    :func:`~.borrow.borrowed` arrays (the rows passed per pair are not reference-counted)."""
+    P, G, orders, A, B = borrowed(P), borrowed(G), borrowed(orders), borrowed(A), borrowed(B)
+    out = borrowed(out)
+    for t in range(t0, t1):
+        _task(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, t, out)
+
+
+def sliced_matrix(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, out, threads=None):
     """``out[i, j]`` = :func:`_pair` of rows ``A[i]``, ``B[j]``, in threads.
 
     ``symmetric``: ``B`` is ``A``, the upper triangle is computed and mirrored, the
     diagonal is left as given (0). ``swap``: ``A`` and ``B`` are rows ``x0..`` and
     ``y0..`` of one array (a block of the symmetric problem), see :func:`_row`.
+    ``threads``: ``None`` for numba's thread count, 1 for the calling thread alone; each
+    task writes its own rows (and their mirror), so the result does not depend on it.
     """
     ntask = (A.shape[0] + 1) // 2 if symmetric else A.shape[0]
-    for t in prange(ntask):
-        _task(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, np.int64(t), out)
+    args = (bool(cdf), P, G, orders, A, B, float(p), bool(symmetric), bool(swap),
+            int(x0), int(y0), out)
+    run_in_ranges(_tasks, args, ntask, threads)
 
 
-@kernel
 def sliced_matrix_serial(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, out):
     """:func:`sliced_matrix` in the calling thread (small inputs)."""
-    ntask = (A.shape[0] + 1) // 2 if symmetric else A.shape[0]
-    for t in range(ntask):
-        _task(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, np.int64(t), out)
+    sliced_matrix(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, out, threads=1)

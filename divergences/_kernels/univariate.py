@@ -13,9 +13,10 @@ Every array here is sorted by value; callers sort and map back. Nothing is valid
 """
 
 import numpy as np
-from numba import prange
 
 from .._jit import kernel
+from .._thread_ranges import run_in_ranges
+from .borrow import borrowed
 
 #: machine epsilon of float64, the unit of the snapping tolerance below.
 EPS = float(np.finfo(np.float64).eps)
@@ -197,24 +198,31 @@ def problem_cost(X, A, Y, B, p, inv, uniform, k):
     return sorted_cost(X[kx], A[ka], Y[ky], B[kb], p, inv, uniform)
 
 
-@kernel(parallel=True)
-def batch_cost(X, A, Y, B, p, inv, uniform, n_problems):
-    """``W_p^p`` of ``n_problems`` sorted problems, one per row, in parallel.
+@kernel
+def _batch_range(X, A, Y, B, p, inv, uniform, out, t0, t1):
+    """Problems ``t0 .. t1 - 1`` of :func:`batch_cost` into ``out``, on
+    :func:`~.borrow.borrowed` arrays (the rows taken per problem are not
+    reference-counted)."""
+    X, A, Y, B, out = borrowed(X), borrowed(A), borrowed(Y), borrowed(B), borrowed(out)
+    for t in range(t0, t1):
+        out[t] = problem_cost(X, A, Y, B, p, inv, uniform, t)
+
+
+def batch_cost(X, A, Y, B, p, inv, uniform, n_problems, threads=None):
+    """``W_p^p`` of ``n_problems`` sorted problems, one per row, in parallel: ranges of
+    problems in Python threads (:func:`divergences._thread_ranges.run_in_ranges`;
+    ``threads=None``: numba's thread count), nothing parallel to compile.
 
     Each of ``X`` (sorted values), ``A`` (their weights), ``Y``, ``B`` has either one row
     (shared by every problem) or ``n_problems`` rows.
     """
     out = np.empty(n_problems)
-    for t in prange(n_problems):
-        out[t] = problem_cost(X, A, Y, B, p, inv, uniform, np.int64(t))
+    run_in_ranges(_batch_range, (X, A, Y, B, float(p), float(inv), bool(uniform), out),
+                  int(n_problems), threads)
     return out
 
 
-@kernel
 def batch_cost_serial(X, A, Y, B, p, inv, uniform, n_problems):
-    """:func:`batch_cost` in the calling thread: for small batches, where waking the
-    worker threads costs more than the work."""
-    out = np.empty(n_problems)
-    for k in range(n_problems):
-        out[k] = problem_cost(X, A, Y, B, p, inv, uniform, k)
-    return out
+    """:func:`batch_cost` in the calling thread: for small batches, where starting
+    threads costs more than the work."""
+    return batch_cost(X, A, Y, B, p, inv, uniform, n_problems, threads=1)
