@@ -7,7 +7,7 @@ on a small set of arcs, then certified over all pairs:
 1. **coarse start**: the bins are grouped in cells (runs of a fixed order of the
    support, computed once per matrix); the coarse problem between the cells' masses is
    solved dense, and :func:`~.refine.split_plan` turns its plan into a coupling of the
-   bins: its support (largest amounts first) is the first, feasible basis
+   bins: its support is the first, feasible basis
    (:func:`~.warm_basis._forest_round`);
 2. **local arcs**: the arcs of that coupling, plus the ``k`` cheapest arcs of every bin
    (a list shared by all pairs, sorted by cost); for squared Euclidean costs on a grid
@@ -59,7 +59,7 @@ from .warm_basis import _forest_round
 MAX_ROUNDS = 64
 
 
-@kernel
+@kernel(inline=True)
 def _compact(w, perm, starts, idx, mass, child, cells, cell_mass):
     """The bins of positive weight of ``w``, in the order ``perm``: ``idx[k]`` (a position
     in that order) and ``mass[k]``; the cells (runs ``starts`` of that order) holding any:
@@ -88,11 +88,11 @@ def _compact(w, perm, starts, idx, mass, child, cells, cell_mass):
     return k, c
 
 
-@kernel
+@kernel(inline=True)
 def _coarse_coupling(Cc, nc_all, xcells, nx, xchild, a, A, ycells, ny, ychild, b, B,
                      max_iter):
     """The coupling of the bins split from the optimal coarse plan (step 1 of the module
-    docstring): ``(rows, cols)`` in the compacted numbering, largest amounts first.
+    docstring): ``(rows, cols)`` in the compacted numbering.
     ``A``, ``B``: the masses of the cells."""
     sub = np.empty(nx * ny)
     maxabs = 0.0
@@ -111,39 +111,60 @@ def _coarse_coupling(Cc, nc_all, xcells, nx, xchild, a, A, ycells, ny, ychild, b
     no_arcs = np.empty(0, np.int64)
     _pivots(sub, no_arcs, no_arcs, supply, tree, fl, ctl, art, 0.0, np.int64(_UNLIMITED))
     nm = nx * ny
-    keys = np.empty(N, np.int64)
-    vals = np.empty(N)
+    rows = np.empty(N, np.int64)
+    cols = np.empty(N, np.int64)
+    flows = np.empty(N)
     E = 0
-    for u in range(N):
+    for u in range(N):  # the arcs of the coarse plan that carry mass
         e = tree[_PRED * M + u]
         if e < nm and fl[_FLOW * M + u] > 0.0:
-            keys[E] = e
-            vals[E] = fl[_FLOW * M + u]
+            rows[E] = e // ny
+            cols[E] = e - rows[E] * ny
+            flows[E] = fl[_FLOW * M + u]
             E += 1
-    order = np.argsort(keys[:E])  # by row, then column
-    rows = np.empty(E, np.int64)
-    cols = np.empty(E, np.int64)
-    flows = np.empty(E)
+    by_row = _bucket_order(rows[:E], nx)
+    r = np.empty(E, np.int64)
+    c = np.empty(E, np.int64)
+    f = np.empty(E)
     for q in range(E):
-        rows[q] = keys[order[q]] // ny
-        cols[q] = keys[order[q]] - rows[q] * ny
-        flows[q] = vals[order[q]]
-    by_col = np.argsort(cols, kind="mergesort")
-    wr, wc, amt = split_plan(rows, cols, flows, by_col, xchild[:nx + 1], ychild[:ny + 1],
-                             a, b)
-    order = np.argsort(-amt, kind="mergesort")
-    return wr[order], wc[order]
+        r[q] = rows[by_row[q]]
+        c[q] = cols[by_row[q]]
+        f[q] = flows[by_row[q]]
+    wr, wc, _ = split_plan(r, c, f, _bucket_order(c, ny), xchild[:nx + 1], ychild[:ny + 1],
+                           a, b)
+    return wr, wc
 
 
 @kernel
-def _grow(arr, size):
-    """``arr`` copied into an array of ``size`` entries (the rest uninitialised)."""
-    out = np.empty(size, arr.dtype)
-    out[:arr.shape[0]] = arr
-    return out
+def _bucket_order(keys, n_keys):
+    """The stable order of ``keys`` (int64 in ``0..n_keys-1``) by value: a counting sort
+    (numba's sorts take seconds to compile)."""
+    start = np.zeros(n_keys + 1, np.int64)
+    for q in range(keys.shape[0]):
+        start[keys[q] + 1] += 1
+    for k in range(n_keys):
+        start[k + 1] += start[k]
+    order = np.empty(keys.shape[0], np.int64)
+    for q in range(keys.shape[0]):
+        order[start[keys[q]]] = q
+        start[keys[q]] += 1
+    return order
 
 
 @kernel
+def _grow_arcs(tails, heads, C, E, size):
+    """The first ``E`` arcs copied into arrays of ``size`` entries."""
+    t = np.empty(size, np.int64)
+    h = np.empty(size, np.int64)
+    c = np.empty(size)
+    for e in range(E):
+        t[e] = tails[e]
+        h[e] = heads[e]
+        c[e] = C[e]
+    return t, h, c
+
+
+@kernel(inline=True)
 def local_cost(Cp, nb, Cc, nc_all, perm, starts, knn_t, knn_h, a_full, b_full, max_iter,
                work):
     """``(sum of flow * cost, status, max |C| of the problem, arcs added by the
@@ -167,8 +188,11 @@ def local_cost(Cp, nb, Cc, nc_all, perm, starts, knn_t, knn_h, a_full, b_full, m
     n, nx = _compact(a_full, perm, starts, ri, a, xchild, xcells, A)
     m, ny = _compact(b_full, perm, starts, ci, b, ychild, ycells, B)
     # position in the order -> compacted index (-1: zero weight), in ``posx``, ``posy``
-    posx = np.full(nb, -1, np.int64)
-    posy = np.full(nb, -1, np.int64)
+    posx = np.empty(nb, np.int64)
+    posy = np.empty(nb, np.int64)
+    for q in range(nb):
+        posx[q] = -1
+        posy[q] = -1
     for k in range(n):
         posx[ri[k]] = k
     for r in range(m):
@@ -275,9 +299,7 @@ def local_cost(Cp, nb, Cc, nc_all, perm, starts, knn_t, knn_h, a_full, b_full, m
             break
         if E + n + m > cap:  # room for this round's arcs
             cap = 2 * cap + n + m
-            tails = _grow(tails, cap)
-            heads = _grow(heads, cap)
-            C = _grow(C, cap)
+            tails, heads, C = _grow_arcs(tails, heads, C, E, cap)
         old = E
         for k in range(n):
             r = row_j[k]
