@@ -13,8 +13,10 @@ k-nearest reduction and the Dask adapter are built on these blocks.
 * :class:`Support1D`: histograms on a 1-D support, closed form
   (:mod:`divergences._kernels.pairwise_sliced`);
 * :class:`SupportSliced`: sliced :math:`W_p` of histograms on a d-D support (same kernel);
-* :class:`SupportExact`: exact :math:`W_p` on a d-D support, one network simplex per pair
-  (:mod:`divergences._kernels.pairwise_exact`), the cost matrix computed once;
+* :class:`SupportExact`: exact :math:`W_p` on a d-D support, one network simplex per pair,
+  the cost matrix computed once: dense (:mod:`divergences._kernels.pairwise_exact`) below
+  :data:`~divergences.pairwise_local.LOCAL_MIN_BINS` bins, otherwise on local arcs from a
+  coarse start, certified over all pairs (:mod:`divergences._kernels.pairwise_local`);
 * :class:`PointSets`: measures with supports of their own (sequences of point sets).
 
 Pairs that the fast kernels cannot certify (a cost that underflowed, an exact cost far
