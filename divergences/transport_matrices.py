@@ -13,8 +13,10 @@ k-nearest reduction and the Dask adapter are built on these blocks.
 * :class:`Support1D`: histograms on a 1-D support, closed form
   (:mod:`divergences._kernels.pairwise_sliced`);
 * :class:`SupportSliced`: sliced :math:`W_p` of histograms on a d-D support (same kernel);
-* :class:`SupportExact`: exact :math:`W_p` on a d-D support, one network simplex per pair
-  (:mod:`divergences._kernels.pairwise_exact`), the cost matrix computed once;
+* :class:`SupportExact`: exact :math:`W_p` on a d-D support, one network simplex per pair,
+  the cost matrix computed once: dense (:mod:`divergences._kernels.pairwise_exact`) below
+  :data:`~divergences.pairwise_local.LOCAL_MIN_BINS` bins, otherwise on local arcs from a
+  coarse start, certified over all pairs (:mod:`divergences._kernels.pairwise_local`);
 * :class:`PointSets`: measures with supports of their own (sequences of point sets).
 
 Pairs that the fast kernels cannot certify (a cost that underflowed, an exact cost far
@@ -30,6 +32,7 @@ import time
 import numpy as np
 
 from ._kernels import pairwise_exact as _exact
+from ._kernels import pairwise_local as _local
 from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN
 from ._kernels.network_simplex import OPTIMAL
 from ._kernels.pairwise_sliced import sliced_matrix, sliced_matrix_serial
@@ -37,6 +40,7 @@ from ._metrics import ground_costs
 from ._scaling import half_range, normalise, power_of_two_scale
 from ._thread_ranges import run_in_ranges
 from ._validation_pairwise import check_histogram_matrix, check_point_set_sequence
+from .pairwise_local import LOCAL_MIN_BINS, local_plan
 
 __all__ = ["PointSets", "Support1D", "SupportExact", "SupportSliced"]
 
@@ -285,12 +289,18 @@ class SupportExact(_Exact, _Histograms):
         self.scale = power_of_two_scale(half_range(support), self.exponent, d)
         s = support / self.scale
         self.C = np.ascontiguousarray(ground_costs(s, s, metric_code, q, p))
+        # local arcs first, certified over all pairs (pairwise_local); dense when small
+        self.local = (local_plan(s, self.C, metric_code, q, p)
+                      if self.n_bins >= LOCAL_MIN_BINS else None)
 
     @property
     def _kernel(self):
-        return _exact.support_pairs
+        return _exact.support_pairs if self.local is None else _local.local_pairs
 
     def _arguments(self, PX, PY):
+        if self.local is not None:
+            return lambda ia, jb, mirror: (*self.local, PX[0], PY[0], ia, jb, mirror,
+                                           self.max_iter)
         return lambda ia, jb, mirror: (self.C, PX[0], PY[0], ia, jb, mirror, self.max_iter)
 
     def _one(self, PA, i, PB, j):
