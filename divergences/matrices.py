@@ -168,7 +168,10 @@ def _transport_plan(name, X, support, p, ground_metric, q, n_projections, seed, 
     support = check_support(support)
     if support.shape[1] == 1:
         return tm.Support1D(support, p, code)
-    return tm.SupportExact(support, p, code, q, max_iter)
+    # rows of X: the local solver only for many (a dask array's count may be unknown: nan)
+    rows = X.shape[0] if hasattr(X, "shape") and len(X.shape) else len(X)
+    n_rows = int(rows) if rows == rows else None
+    return tm.SupportExact(support, p, code, q, max_iter, n_rows=n_rows)
 
 
 def make_plan(metric, X, *, base, alpha, support, p, ground_metric, q, n_projections, seed,

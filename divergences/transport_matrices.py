@@ -15,7 +15,8 @@ k-nearest reduction and the Dask adapter are built on these blocks.
 * :class:`SupportSliced`: sliced :math:`W_p` of histograms on a d-D support (same kernel);
 * :class:`SupportExact`: exact :math:`W_p` on a d-D support, one network simplex per pair,
   the cost matrix computed once: dense (:mod:`divergences._kernels.pairwise_exact`) below
-  :data:`~divergences.pairwise_local.LOCAL_MIN_BINS` bins, otherwise on local arcs from a
+  :data:`~divergences.pairwise_local.LOCAL_MIN_BINS` bins or for few rows
+  (:data:`~divergences.pairwise_local.LOCAL_MIN_WORK`), otherwise on local arcs from a
   coarse start, certified over all pairs (:mod:`divergences._kernels.pairwise_local`);
 * :class:`PointSets`: measures with supports of their own (sequences of point sets).
 
@@ -31,6 +32,7 @@ import time
 
 import numpy as np
 
+from . import pairwise_local
 from ._kernels import pairwise_exact as _exact
 from ._kernels import pairwise_local as _local
 from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN
@@ -281,7 +283,7 @@ class SupportExact(_Exact, _Histograms):
 
     closed = False
 
-    def __init__(self, support, p, metric_code, q, max_iter):
+    def __init__(self, support, p, metric_code, q, max_iter, n_rows=None):
         self.support = support
         self.n_bins, d = support.shape
         self.p, self.code, self.q, self.max_iter = p, metric_code, q, max_iter
@@ -289,9 +291,12 @@ class SupportExact(_Exact, _Histograms):
         self.scale = power_of_two_scale(half_range(support), self.exponent, d)
         s = support / self.scale
         self.C = np.ascontiguousarray(ground_costs(s, s, metric_code, q, p))
-        # local arcs first, certified over all pairs (pairwise_local); dense when small
-        self.local = (local_plan(s, self.C, metric_code, q, p)
-                      if self.n_bins >= LOCAL_MIN_BINS else None)
+        # local arcs first, certified over all pairs (pairwise_local); dense when the
+        # support is small, or when the rows (n_rows, None: unknown) are too few for the
+        # local kernel's compile time to pay (LOCAL_MIN_WORK)
+        large = self.n_bins >= LOCAL_MIN_BINS and (
+            n_rows is None or n_rows * self.n_bins ** 2 >= pairwise_local.LOCAL_MIN_WORK)
+        self.local = local_plan(s, self.C, metric_code, q, p) if large else None
 
     @property
     def _kernel(self):

@@ -36,6 +36,24 @@ def loop(f, X, Y):
     return np.array([[f(a, b) for b in Y] for a in X])
 
 
+@pytest.fixture(autouse=True)
+def _local_for_few_rows(monkeypatch):
+    """The tests' matrices are small: take the local solver whatever the rows."""
+    monkeypatch.setattr(plocal, "LOCAL_MIN_WORK", 0)
+
+
+def test_few_rows_run_the_dense_kernel(monkeypatch):
+    monkeypatch.setattr(plocal, "LOCAL_MIN_WORK", 1 << 20)
+    S = grid(8)  # 64 bins: 256 rows reach 2**20, 255 do not
+    assert SupportExact(S, 2.0, EUCLIDEAN, 2.0, 10**6, n_rows=255).local is None
+    assert SupportExact(S, 2.0, EUCLIDEAN, 2.0, 10**6, n_rows=256).local is not None
+    X = histograms(5, 5, 64)
+    dense = pairwise(X, metric="wasserstein", support=S, p=2)  # 5 rows: dense kernel
+    monkeypatch.setattr(plocal, "LOCAL_MIN_WORK", 0)
+    local = pairwise(X, metric="wasserstein", support=S, p=2)
+    np.testing.assert_allclose(local, dense, rtol=1e-12, atol=1e-14)
+
+
 def test_the_local_solver_is_used_from_local_min_bins():
     side = int(np.ceil(np.sqrt(plocal.LOCAL_MIN_BINS)))
     assert SupportExact(grid(side), 2.0, EUCLIDEAN, 2.0, 10**6).local is not None
