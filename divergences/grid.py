@@ -19,11 +19,17 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike
 
+from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN
 from ._kernels.grid_flow import grid_arcs, path_decomposition
 from ._kernels.network_simplex import OPTIMAL, min_cost_flow
 from ._metrics import ground_costs, metric_code
 from ._scaling import normalise
-from ._validation import check_no_options, check_p, check_positive_int
+from ._validation import (
+    check_minkowski_order,
+    check_no_options,
+    check_p,
+    check_positive_int,
+)
 from ._validation_grid import check_grid_pair, check_spacing
 from ._warnings import ConvergenceWarning
 from .exact import MAX_ITER_DEFAULT
@@ -210,14 +216,40 @@ def _grid_flow(a, b, shape, steps, max_iter):
 
 
 def _multiscale(a, b, shape, steps, p, code, options):
-    """The multiscale exact solver on the pixels, its cells the 2^d-pixel blocks."""
+    r"""The multiscale exact solver on the pixels, its cells the 2^d-pixel blocks.
+
+    For ``p = 1`` and a metric (not ``"sqeuclidean"``), :math:`W_1` depends on
+    :math:`a - b` only (Kantorovich-Rubinstein): the mass :math:`\min(a_i, b_i)` stays
+    on its pixel and the solver moves the positive part of :math:`a - b` onto the
+    negative part, half the pixels on each side and no degenerate in-place mass."""
     from .multiscale import _transport_multiscale
 
     cells = np.stack(np.unravel_index(np.arange(a.shape[0]), shape), axis=1).astype(np.int64)
     bits = max(1, int(np.ceil(np.log2(max(shape)))))
     coords = cells * steps
-    return _transport_multiscale(coords, coords, a, b, p, code, coords=(cells, cells, bits),
-                                 support=False, **options)
+    if p != 1 or code == SQEUCLIDEAN:
+        return _transport_multiscale(coords, coords, a, b, p, code,
+                                     coords=(cells, cells, bits), support=False, **options)
+    up, down = np.maximum(a - b, 0.0), np.maximum(b - a, 0.0)
+    stay = np.minimum(a, b)
+    N = a.shape[0]
+    if not up.any() or not down.any():  # equal histograms (or equal up to rounding)
+        options = dict(options)
+        check_positive_int(options.pop("max_iter", MAX_ITER_DEFAULT), "max_iter")
+        check_minkowski_order(options.pop("q", None), code == MINKOWSKI)
+        check_no_options(options, "multiscale")
+        zero = np.zeros(N)
+        plan = scipy.sparse.csr_array(scipy.sparse.diags_array(stay, format="csr"))
+        err = np.abs(stay - a).sum() + np.abs(stay - b).sum()
+        return TransportResult(cost=0.0, distance=0.0, plan=plan, potentials=(zero, -zero),
+                               converged=True, n_iter=0, status="optimal",
+                               marginal_error=float(err), p=1.0)
+    res = _transport_multiscale(coords, coords, up, down, p, code,
+                                coords=(cells, cells, bits), support=False, lipschitz=True,
+                                **options)
+    plan = scipy.sparse.csr_array(res.plan + scipy.sparse.diags_array(stay, format="csr"))
+    err = (np.abs(plan.sum(axis=1) - a).sum() + np.abs(plan.sum(axis=0) - b).sum())
+    return dataclasses.replace(res, plan=plan, marginal_error=float(err))
 
 
 def _dense_on_support(a, b, shape, steps, p, metric, code, options):
