@@ -37,36 +37,43 @@ def solve_sparse_transport(rows, cols, vals, a, b, max_iter, start=None):
     arcs gets 0), ``total = sum flows * C`` (exactly rounded) and the mass still unrouted.
     """
     n0, m0 = a.shape[0], b.shape[0]
+    full = bool(a.all() and b.all())  # no zero weight (multiscale levels): no renumbering
     ri, new_r = _compact(a)
     ci, new_c = _compact(b)
     n, m = ri.shape[0], ci.shape[0]
-    sr, sc = new_r[rows], new_c[cols]
-    live = np.flatnonzero((sr >= 0) & (sc >= 0))
+    if full:
+        sr, sc, live = rows, cols, None
+    else:
+        sr, sc = new_r[rows], new_c[cols]
+        live = np.flatnonzero((sr >= 0) & (sc >= 0))
+        sr, sc = sr[live], sc[live]
     for side, idx, count in ((0, ri, n), (1, ci, m)):
-        deg = np.bincount((sr if side == 0 else sc)[live], minlength=count)
+        deg = np.bincount(sr if side == 0 else sc, minlength=count)
         if count and not deg.all():
             return INFEASIBLE, (side, int(idx[np.argmin(deg)]))
-    tails = np.ascontiguousarray(sr[live])
-    heads = np.ascontiguousarray(n + sc[live])
-    cost = np.ascontiguousarray(vals[live], dtype=np.float64)
+    tails = np.ascontiguousarray(sr, dtype=np.int64)
+    heads = np.ascontiguousarray(sc + n, dtype=np.int64)
+    cost = np.ascontiguousarray(vals if full else vals[live], dtype=np.float64)
     maxabs = float(np.abs(cost).max()) if cost.size else 0.0
     unit = 1.0 if math.isfinite(2.0 * (n + m + 1) * maxabs) else maxabs
     if unit != 1.0:
         cost = cost / unit
     if start is not None:  # the arcs of the warm start, renumbered among the live ones
-        where = np.full(rows.shape[0], -1, np.int64)
-        where[live] = np.arange(live.shape[0])
-        ids = where[start]
-        ids = ids[ids >= 0]
+        ids = np.asarray(start, np.int64)
+        if not full:
+            where = np.full(rows.shape[0], -1, np.int64)
+            where[live] = np.arange(live.shape[0])
+            ids = where[ids]
+            ids = ids[ids >= 0]
         start = (tails[ids], heads[ids], ids)
     supply = np.concatenate([a[ri], -b[ci]])
     arcs, flows, pi, status, n_iter = min_cost_flow(
         cost, supply, max_iter, maxabs / unit, tails=tails, heads=heads, start=start)
     if status == INFEASIBLE:
         return INFEASIBLE, None
-    E = live.shape[0]
+    E = tails.shape[0]
     real = arcs < E
-    e = live[arcs[real]]
+    e = arcs[real] if full else live[arcs[real]]
     r, c, fl = rows[e], cols[e], flows[real]
     art = np.flatnonzero(~real)
     left_a = np.zeros(n0)

@@ -13,8 +13,9 @@ plan of a related problem, largest flows first) into the state ``(tree, fl, ctl)
    an arc pointing away from the root (the tree would not be strongly feasible), is
    dropped and the forest rebuilt, until none is left (each round drops an arc).
 
-The tree then starts in phase 2 when no mass has to come from the root (no artificial
-arc ``root -> u`` with flow), in phase 1 otherwise.
+The tree then starts in phase 2 when no mass has to come from the root (the artificial
+arcs ``root -> u`` carry no more than the rounding of the supplies), in phase 1
+otherwise (a start in phase 1 prices with big-M potentials: a coarser tolerance).
 """
 
 import numpy as np
@@ -162,11 +163,13 @@ def _forest_round(N, n_arcs, tails, heads, ids, keep, supply, tree, fl, scratch)
     return 0
 
 
-def warm_state(C, supply, n_arcs, tails, heads, ids, art, ctl):
+def warm_state(C, supply, n_arcs, tails, heads, ids, art, ctl, slack):
     """The state ``(tree, fl, ctl)`` of the tree built from candidate arcs ``ids`` (with
     ends ``tails``, ``heads``; int64, in order of preference): module docstring.
 
-    ``ctl`` comes from ``network_simplex._control``; its phase is set here."""
+    ``ctl`` comes from ``network_simplex._control``; its phase is set here: phase 2 when
+    the mass sent down from the root is at most ``slack`` (the rounding of the
+    supplies: a coupling split from a coarser one sums to the weights only up to it)."""
     N = supply.shape[0]
     M = N + 1
     K = tails.shape[0]
@@ -181,7 +184,7 @@ def warm_state(C, supply, n_arcs, tails, heads, ids, art, ctl):
     flow = fl[_FLOW * M:(_FLOW + 1) * M]
     roots = np.flatnonzero(parent[:N] == N)
     down = roots[(fwd[roots] == 0) & (flow[roots] > 0.0)]
-    ctl[_PHASE] = 0 if down.size else 1
+    ctl[_PHASE] = 0 if float(flow[down].sum()) > slack else 1
     potentials(C, N, parent,
                tree[_PRED * M:(_PRED + 1) * M], fwd, tree[_THREAD * M:(_THREAD + 1) * M],
                fl[_PI * M:(_PI + 1) * M], art, ctl[_PHASE])
