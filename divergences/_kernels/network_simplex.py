@@ -23,7 +23,9 @@ Node numbering: the real nodes ``0..N-1`` (dense: sources ``0..n-1``, sinks
 The basis is a spanning tree kept as a preorder "thread" (``parent``, ``pred`` arc,
 ``fwd`` = pred arc directed child -> parent, ``thread``/``rev`` preorder links,
 ``succ`` = subtree sizes, ``last`` = last node of each subtree in preorder), so that one
-pivot costs O(cycle + moved subtree). Flows live on nodes (the flow of the tree arc
+pivot costs O(cycle + moved subtree) in links, and O(the smaller side of the cut) in
+potentials (only their differences are priced: when the moved subtree holds more than
+half the nodes, the rest moves the other way). Flows live on nodes (the flow of the tree arc
 ``pred[u]``): non-tree arcs carry no flow, so no per-arc array is allocated.
 
 Phase 1 starts from a strongly feasible tree (by default the one of artificial arcs:
@@ -304,12 +306,20 @@ def _pivots(C, tails, heads, supply, tree, fl, ctl, art, slack, budget):
         rev[nxt] = s_last
         update_ancestors(parent, last, succ, v_in, join, v_in, s_last, size)
 
-        # potentials of S
-        u = u_in
-        for _ in range(size):
-            pi[u] += sigma
-            u = thread[u]
-        work += size
+        # potentials: S moves by sigma relative to the rest; only differences are
+        # priced, so the smaller side moves (the rest, by -sigma, when S is larger)
+        if 2 * size <= M:
+            u = u_in
+            for _ in range(size):
+                pi[u] += sigma
+                u = thread[u]
+            work += size
+        else:
+            u = thread[s_last]
+            while u != u_in:
+                pi[u] -= sigma
+                u = thread[u]
+            work += M - size
 
         since += 1
         if since >= N:
