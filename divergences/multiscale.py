@@ -283,7 +283,11 @@ def _certified_solve(X, Y, A, B, rows, cols, vals, geo, blocks, max_iter, stats,
     m = Y.shape[0]
     for rounds in range(1, MAX_ROUNDS + 1):
         t0 = time.perf_counter()
-        code, out = solve_sparse_transport(rows, cols, vals, A, B, max_iter, start)
+        # the first solve prices the arcs row by row (each block: the arcs of a few rows,
+        # from a coupling split from the coarse one); a re-solve has its negative reduced
+        # costs on a few rows' new arcs: scattered pricing finds them ~10x sooner
+        code, out = solve_sparse_transport(rows, cols, vals, A, B, max_iter, start,
+                                           scatter=rounds > 1)
         if code == INFEASIBLE:  # cannot happen: the children of a coupling's support
             raise RuntimeError("multiscale: the refined arcs admit no coupling")
         r, c, flows, f, g, total, n_iter, _, _ = out
@@ -317,20 +321,30 @@ def _certified_solve(X, Y, A, B, rows, cols, vals, geo, blocks, max_iter, stats,
 
 
 def _potentials(x, a, ia, hx, cx, f, y, b, ib, hy, g, geo, lipschitz=False):
-    """Potentials on every point in the original numbering: ``f``, ``g`` on the
+    r"""Potentials on every point in the original numbering: ``f``, ``g`` on the
     supports (sorted as in ``hx``, ``hy``); zero weights get the largest feasible ones,
     ``f_i = min_j (C_ij - g_j)`` over the support of ``b``, then ``g_j = min_i (C_ij -
-    f_i)`` over all rows (c-transforms pruned by blocks, as the certificate); with
-    ``lipschitz`` (see :func:`transport_multiscale`) ``G = -F`` instead."""
+    f_i)`` over all rows (c-transforms pruned by blocks, as the certificate).
+
+    With ``lipschitz`` (see :func:`transport_multiscale`), ``F`` is
+    :math:`\varphi(z) = \min_j (d(z, y_j) - g_j)`, 1-Lipschitz, and ``G = -F``: on
+    the support of ``a``, :math:`\varphi = f` and on that of ``b``, :math:`\varphi =
+    -g` (each point has a plan arc where its dual constraint is tight, and ``f``, ``g``
+    are feasible on all pairs: certified), so only the points of neither support need
+    the c-transform."""
     F = np.zeros(a.shape[0])
     G = np.zeros(b.shape[0])
     F[ia[hx.order]] = f
     G[ib[hy.order]] = g
+    if lipschitz:
+        F[ib[hy.order]] = -g
+        rest = np.flatnonzero((a == 0) & (b == 0))
+        if rest.size:
+            F[rest] = _c_transform(x[rest], hy, g, geo)
+        return F, -F
     za, zb = np.flatnonzero(a == 0), np.flatnonzero(b == 0)
     if za.size:
         F[za] = _c_transform(x[za], hy, g, geo)
-    if lipschitz:
-        return F, -F
     if zb.size:
         every = Hierarchy(x, np.ones(a.shape[0]), cx, hx.bits)
         F_sorted = F[every.order]

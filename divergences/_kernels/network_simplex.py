@@ -49,6 +49,7 @@ References: Ahuja, Magnanti & Orlin, *Network Flows* (1993), ch. 11; Kelly & O'N
 *The minimum cost flow problem and the network simplex solution method* (1991).
 """
 
+import math
 import time
 
 import numpy as np
@@ -394,6 +395,19 @@ def _next_budget(budget, seconds):
 
 
 _NO_ARCS = np.empty(0, np.int64)
+
+
+def scattered_order(n_arcs):
+    """A permutation of ``0..n_arcs-1`` that spreads neighbours apart: position ``k``
+    holds ``k P mod n_arcs`` for a stride ``P`` near ``0.618 n_arcs`` (the golden ratio)
+    coprime with it. Block pricing over arcs in this order compares, in every block,
+    arcs from all over the graph instead of one neighbourhood: when few arcs have a
+    negative reduced cost and they sit together (the arcs a certificate has just added,
+    the arcs of a grid listed axis by axis), it finds one after pricing ~10x fewer."""
+    stride = max(1, int(0.6180339887498949 * n_arcs)) | 1
+    while math.gcd(stride, n_arcs) != 1:
+        stride += 2
+    return (np.arange(n_arcs, dtype=np.int64) * stride) % max(n_arcs, 1)
 
 
 def min_cost_flow(C, supply, max_iter, maxabs, *, tails=None, heads=None, n_sources=0,

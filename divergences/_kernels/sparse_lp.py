@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .network_simplex import INFEASIBLE, min_cost_flow
+from .network_simplex import INFEASIBLE, min_cost_flow, scattered_order
 
 
 def _compact(weights):
@@ -21,12 +21,14 @@ def _compact(weights):
     return keep, new
 
 
-def solve_sparse_transport(rows, cols, vals, a, b, max_iter, start=None):
+def solve_sparse_transport(rows, cols, vals, a, b, max_iter, start=None, scatter=False):
     """The transportation LP restricted to the arcs ``(rows[e], cols[e])`` of cost
     ``vals[e]`` (int64, int64, float64; no duplicates), weights ``a`` (n0,), ``b`` (m0,).
 
     ``start``: ``None`` or arcs (indices into ``rows``/``cols``, in order of
-    preference) to build the first basis from.
+    preference) to build the first basis from. ``scatter``: price the arcs in
+    :func:`~.network_simplex.scattered_order` instead of their given order (for a
+    re-solve whose only negative reduced costs are on a few rows' new arcs).
 
     Returns ``(status, out)``. For :data:`INFEASIBLE`, ``out`` is ``(side, index)`` when
     a row (``side == 0``) or column (``side == 1``) of positive weight has no allowed
@@ -51,16 +53,21 @@ def solve_sparse_transport(rows, cols, vals, a, b, max_iter, start=None):
         deg = np.bincount(sr if side == 0 else sc, minlength=count)
         if count and not deg.all():
             return INFEASIBLE, (side, int(idx[np.argmin(deg)]))
+    cost = vals if full else vals[live]
+    if scatter:  # arc k of the solver is arc live[order[k]] of the caller
+        order = scattered_order(sr.shape[0])
+        sr, sc, cost = sr[order], sc[order], cost[order]
+        live = order if full else live[order]
     tails = np.ascontiguousarray(sr, dtype=np.int64)
     heads = np.ascontiguousarray(sc + n, dtype=np.int64)
-    cost = np.ascontiguousarray(vals if full else vals[live], dtype=np.float64)
+    cost = np.ascontiguousarray(cost, dtype=np.float64)
     maxabs = float(np.abs(cost).max()) if cost.size else 0.0
     unit = 1.0 if math.isfinite(2.0 * (n + m + 1) * maxabs) else maxabs
     if unit != 1.0:
         cost = cost / unit
-    if start is not None:  # the arcs of the warm start, renumbered among the live ones
+    if start is not None:  # the arcs of the warm start, renumbered as the solver's
         ids = np.asarray(start, np.int64)
-        if not full:
+        if live is not None:
             where = np.full(rows.shape[0], -1, np.int64)
             where[live] = np.arange(live.shape[0])
             ids = where[ids]
@@ -73,7 +80,7 @@ def solve_sparse_transport(rows, cols, vals, a, b, max_iter, start=None):
         return INFEASIBLE, None
     E = tails.shape[0]
     real = arcs < E
-    e = arcs[real] if full else live[arcs[real]]
+    e = arcs[real] if live is None else live[arcs[real]]
     r, c, fl = rows[e], cols[e], flows[real]
     art = np.flatnonzero(~real)
     left_a = np.zeros(n0)
