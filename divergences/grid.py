@@ -20,8 +20,8 @@ import scipy.sparse
 from numpy.typing import ArrayLike
 
 from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN
-from ._kernels.grid_flow import grid_arcs, path_decomposition
-from ._kernels.network_simplex import OPTIMAL, min_cost_flow
+from ._kernels.grid_flow import grid_flow, path_decomposition
+from ._kernels.network_simplex import OPTIMAL
 from ._metrics import ground_costs, metric_code
 from ._scaling import normalise
 from ._validation import (
@@ -179,10 +179,9 @@ def _grid_flow(a, b, shape, steps, max_iter):
     N = a.shape[0]
     supply = a - b
     stay = np.minimum(a, b)
-    tails, heads, costs = grid_arcs(shape, steps)
+    tails, heads, costs, arcs, flows, pi, status, n_iter = grid_flow(supply, shape, steps,
+                                                                      max_iter)
     E = tails.shape[0]
-    arcs, flows, pi, status, n_iter = min_cost_flow(
-        costs, supply, max_iter, float(steps.max()), tails=tails, heads=heads)
     used = np.flatnonzero((arcs < E) & (flows > 0.0))
     ids = arcs[used]
     k = ids.shape[0]
