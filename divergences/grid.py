@@ -66,6 +66,10 @@ def transport_grid(A: ArrayLike, B: ArrayLike, *, p: float = 1, metric: str = "e
     recursively: coarse-to-fine sparse network simplex, certified optimal over all
     pairs of pixels, in memory :math:`O(N + \text{arcs})`; ``status`` is ``"optimal"``
     only when certified.
+    With ``p=1`` and a metric (not ``"sqeuclidean"``) it moves only the positive part of
+    :math:`a - b` onto the negative part, :math:`\min(a, b)` staying in place
+    (Kantorovich-Rubinstein: :math:`W_1` depends on :math:`a - b` alone), and the
+    potentials are ``g = -f`` with ``f`` 1-Lipschitz.
 
     Parameters
     ----------
