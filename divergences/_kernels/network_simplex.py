@@ -411,7 +411,7 @@ def scattered_order(n_arcs):
 
 
 def min_cost_flow(C, supply, max_iter, maxabs, *, tails=None, heads=None, n_sources=0,
-                  start=None):
+                  start=None, tree=None):
     """Minimum-cost flow by the network simplex: the Python entry point of the kernel.
 
     Nodes ``0..N-1`` with ``supply`` (float64 (N,), positive: supply, negative: demand;
@@ -427,7 +427,9 @@ def min_cost_flow(C, supply, max_iter, maxabs, *, tails=None, heads=None, n_sour
     ``start``: ``None`` (start from the tree of artificial arcs) or a warm start, arcs
     ``(tails, heads, ids)`` (int64, in order of preference: ``ids`` are arc numbers
     as above, dense ones included) from which
-    :func:`divergences._kernels.warm_basis.warm_state` builds the first tree. A Python
+    :func:`divergences._kernels.warm_basis.warm_state` builds the first tree; ``tree``:
+    ``None`` or a spanning tree to start from, ``(order, parent, up, down)`` as
+    :func:`divergences._kernels.warm_basis.tree_state` takes them. A Python
     loop over blocks of pivots
     (:func:`_pivots`), each about :data:`BLOCK_SECONDS` long: SIGINT raises
     ``KeyboardInterrupt`` between two blocks, and the state is local to this call.
@@ -450,7 +452,12 @@ def min_cost_flow(C, supply, max_iter, maxabs, *, tails=None, heads=None, n_sour
     art = float(2.0 * (N + 1) * maxabs) if maxabs > 0.0 else 1.0
     absum = float(np.abs(supply).sum())
     slack = abs(float(np.sum(supply))) + 4.0 * (N + 2) * float(np.finfo(float).eps) * absum
-    if start is None:
+    if tree is not None:
+        from .warm_basis import tree_state
+
+        ctl = _control(N, n_sources, n_arcs, dense, int(max_iter))
+        tree, fl, ctl = tree_state(C, supply, n_arcs, *tree, art, ctl, slack)
+    elif start is None:
         tree, fl, ctl = _initial_basis(N, n_sources, n_arcs, dense, supply, art, int(max_iter))
     else:
         from .warm_basis import warm_state  # compiled only for warm starts
