@@ -186,3 +186,14 @@ def test_p1_moves_only_the_difference(metric):
     same = transport_grid(A, A, p=1, metric=metric, **options)
     assert same.cost == 0.0 and same.status == "optimal"
     check_transport(same, a, a, cost)
+
+
+def test_cityblock_max_iter_is_not_silent():
+    """A pivot budget too small for the coarse and fine solves: status "max_iter",
+    converged False and a ConvergenceWarning, never a plan presented as optimal."""
+    from divergences import ConvergenceWarning
+
+    A, B = _grids(np.random.default_rng(8), (40, 40), 0.3)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        res = transport_grid(A, B, metric="cityblock", max_iter=5)
+    assert res.status == "max_iter" and not res.converged
