@@ -82,7 +82,8 @@ def transport_grid(A: ArrayLike, B: ArrayLike, *, p: float = 1, metric: str = "e
     spacing : float or sequence of float, default 1.0
         Grid step, one for all axes or one per axis.
     **options
-        ``max_iter`` (pivots of the network simplex), and ``q`` for ``"minkowski"``.
+        ``max_iter`` (pivots of each network simplex solve: every level of the
+        coarse-to-fine solvers), and ``q`` for ``"minkowski"``.
 
     Returns
     -------
