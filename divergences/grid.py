@@ -19,11 +19,17 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike
 
-from ._kernels.grid_flow import grid_arcs, path_decomposition
-from ._kernels.network_simplex import OPTIMAL, min_cost_flow
+from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN
+from ._kernels.grid_flow import grid_flow, path_decomposition
+from ._kernels.network_simplex import OPTIMAL
 from ._metrics import ground_costs, metric_code
 from ._scaling import normalise
-from ._validation import check_no_options, check_p, check_positive_int
+from ._validation import (
+    check_minkowski_order,
+    check_no_options,
+    check_p,
+    check_positive_int,
+)
 from ._validation_grid import check_grid_pair, check_spacing
 from ._warnings import ConvergenceWarning
 from .exact import MAX_ITER_DEFAULT
@@ -60,6 +66,10 @@ def transport_grid(A: ArrayLike, B: ArrayLike, *, p: float = 1, metric: str = "e
     recursively: coarse-to-fine sparse network simplex, certified optimal over all
     pairs of pixels, in memory :math:`O(N + \text{arcs})`; ``status`` is ``"optimal"``
     only when certified.
+    With ``p=1`` and a metric (not ``"sqeuclidean"``) it moves only the positive part of
+    :math:`a - b` onto the negative part, :math:`\min(a, b)` staying in place
+    (Kantorovich-Rubinstein: :math:`W_1` depends on :math:`a - b` alone), and the
+    potentials are ``g = -f`` with ``f`` 1-Lipschitz.
 
     Parameters
     ----------
@@ -72,7 +82,8 @@ def transport_grid(A: ArrayLike, B: ArrayLike, *, p: float = 1, metric: str = "e
     spacing : float or sequence of float, default 1.0
         Grid step, one for all axes or one per axis.
     **options
-        ``max_iter`` (pivots of the network simplex), and ``q`` for ``"minkowski"``.
+        ``max_iter`` (pivots of each network simplex solve: every level of the
+        coarse-to-fine solvers), and ``q`` for ``"minkowski"``.
 
     Returns
     -------
@@ -173,10 +184,9 @@ def _grid_flow(a, b, shape, steps, max_iter):
     N = a.shape[0]
     supply = a - b
     stay = np.minimum(a, b)
-    tails, heads, costs = grid_arcs(shape, steps)
+    tails, heads, costs, arcs, flows, pi, status, n_iter = grid_flow(supply, shape, steps,
+                                                                      max_iter)
     E = tails.shape[0]
-    arcs, flows, pi, status, n_iter = min_cost_flow(
-        costs, supply, max_iter, float(steps.max()), tails=tails, heads=heads)
     used = np.flatnonzero((arcs < E) & (flows > 0.0))
     ids = arcs[used]
     k = ids.shape[0]
@@ -210,14 +220,40 @@ def _grid_flow(a, b, shape, steps, max_iter):
 
 
 def _multiscale(a, b, shape, steps, p, code, options):
-    """The multiscale exact solver on the pixels, its cells the 2^d-pixel blocks."""
+    r"""The multiscale exact solver on the pixels, its cells the 2^d-pixel blocks.
+
+    For ``p = 1`` and a metric (not ``"sqeuclidean"``), :math:`W_1` depends on
+    :math:`a - b` only (Kantorovich-Rubinstein): the mass :math:`\min(a_i, b_i)` stays
+    on its pixel and the solver moves the positive part of :math:`a - b` onto the
+    negative part, half the pixels on each side and no degenerate in-place mass."""
     from .multiscale import _transport_multiscale
 
     cells = np.stack(np.unravel_index(np.arange(a.shape[0]), shape), axis=1).astype(np.int64)
     bits = max(1, int(np.ceil(np.log2(max(shape)))))
     coords = cells * steps
-    return _transport_multiscale(coords, coords, a, b, p, code, coords=(cells, cells, bits),
-                                 support=False, **options)
+    if p != 1 or code == SQEUCLIDEAN:
+        return _transport_multiscale(coords, coords, a, b, p, code,
+                                     coords=(cells, cells, bits), support=False, **options)
+    up, down = np.maximum(a - b, 0.0), np.maximum(b - a, 0.0)
+    stay = np.minimum(a, b)
+    N = a.shape[0]
+    if not up.any() or not down.any():  # equal histograms (or equal up to rounding)
+        options = dict(options)
+        check_positive_int(options.pop("max_iter", MAX_ITER_DEFAULT), "max_iter")
+        check_minkowski_order(options.pop("q", None), code == MINKOWSKI)
+        check_no_options(options, "multiscale")
+        zero = np.zeros(N)
+        plan = scipy.sparse.csr_array(scipy.sparse.diags_array(stay, format="csr"))
+        err = np.abs(stay - a).sum() + np.abs(stay - b).sum()
+        return TransportResult(cost=0.0, distance=0.0, plan=plan, potentials=(zero, -zero),
+                               converged=True, n_iter=0, status="optimal",
+                               marginal_error=float(err), p=1.0)
+    res = _transport_multiscale(coords, coords, up, down, p, code,
+                                coords=(cells, cells, bits), support=False, lipschitz=True,
+                                **options)
+    plan = scipy.sparse.csr_array(res.plan + scipy.sparse.diags_array(stay, format="csr"))
+    err = (np.abs(plan.sum(axis=1) - a).sum() + np.abs(plan.sum(axis=0) - b).sum())
+    return dataclasses.replace(res, plan=plan, marginal_error=float(err))
 
 
 def _dense_on_support(a, b, shape, steps, p, metric, code, options):

@@ -141,3 +141,59 @@ def test_other_metrics_use_the_multiscale_solver():
     np.testing.assert_allclose(res.cost, ot.emd2(a, b, cost), rtol=1e-9)
     assert res.status == "optimal" and res.plan.format == "csr"
     check_transport(res, a, b, cost)
+
+
+@pytest.mark.parametrize("shape,coarse", [((23, 19), 256), ((301,), 256), ((1, 300), 256),
+                                          ((7, 6, 9), 256), ((9, 1, 7), 4), ((5, 8), 2)])
+def test_cityblock_from_the_coarse_grid_tree(monkeypatch, shape, coarse):
+    """Grids past ``COARSE_PIXELS`` start the flow from a tree made of the optimum on
+    the grid of 2x2(x2) blocks (odd sizes, axes of length 1, several levels when the
+    limit is tiny): the same optimum as the dense LP (ot.emd2) and the checker."""
+    import divergences._kernels.grid_flow as grid_flow
+
+    monkeypatch.setattr(grid_flow, "COARSE_PIXELS", coarse)
+    rng = np.random.default_rng(sum(shape) + coarse)
+    A, B = _grids(rng, shape, 0.4)
+    spacing = (0.5, 2.0, 1.0)[:len(shape)]
+    res = transport_grid(A, B, metric="cityblock", spacing=spacing)
+    a, b = A.ravel() / A.sum(), B.ravel() / B.sum()
+    cost = _dense_cost(shape, spacing=spacing)
+    assert res.status == "optimal"
+    np.testing.assert_allclose(res.cost, ot.emd2(a, b, cost, numItermax=10**7), rtol=1e-9)
+    check_transport(res, a, b, cost)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "chebyshev", "minkowski"])
+def test_p1_moves_only_the_difference(metric):
+    """p=1 with a metric: the solver moves (a - b)+ onto (a - b)- and leaves min(a, b)
+    in place; zeros in both images (pixels of neither part) get potentials too. The
+    dense LP's cost (ot.emd2), the checker (feasible on all pairs, zero gap), and the
+    1-Lipschitz potentials G = -F."""
+    rng = np.random.default_rng(5)
+    A, B = _grids(rng, (23, 21), 0.5)
+    A[:5] = B[:5] = 0.0  # pixels of neither part
+    options = {"q": 3.0} if metric == "minkowski" else {}
+    res = transport_grid(A, B, p=1, metric=metric, **options)
+    a, b = A.ravel() / A.sum(), B.ravel() / B.sum()
+    x = _coords((23, 21))
+    cost = cdist(x, x, metric, **({"p": 3.0} if metric == "minkowski" else {}))
+    np.testing.assert_allclose(res.cost, ot.emd2(a, b, cost, numItermax=10**7), rtol=1e-9)
+    assert res.status == "optimal"
+    check_transport(res, a, b, cost)
+    f, g = res.potentials
+    np.testing.assert_array_equal(g, -f)
+    np.testing.assert_array_equal(res.plan.diagonal(), np.minimum(a, b))
+    same = transport_grid(A, A, p=1, metric=metric, **options)
+    assert same.cost == 0.0 and same.status == "optimal"
+    check_transport(same, a, a, cost)
+
+
+def test_cityblock_max_iter_is_not_silent():
+    """A pivot budget too small for the coarse and fine solves: status "max_iter",
+    converged False and a ConvergenceWarning, never a plan presented as optimal."""
+    from divergences import ConvergenceWarning
+
+    A, B = _grids(np.random.default_rng(8), (40, 40), 0.3)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        res = transport_grid(A, B, metric="cityblock", max_iter=5)
+    assert res.status == "max_iter" and not res.converged

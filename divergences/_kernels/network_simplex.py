@@ -23,7 +23,9 @@ Node numbering: the real nodes ``0..N-1`` (dense: sources ``0..n-1``, sinks
 The basis is a spanning tree kept as a preorder "thread" (``parent``, ``pred`` arc,
 ``fwd`` = pred arc directed child -> parent, ``thread``/``rev`` preorder links,
 ``succ`` = subtree sizes, ``last`` = last node of each subtree in preorder), so that one
-pivot costs O(cycle + moved subtree). Flows live on nodes (the flow of the tree arc
+pivot costs O(cycle + moved subtree) in links, and O(the smaller side of the cut) in
+potentials (only their differences are priced: when the moved subtree holds more than
+half the nodes, the rest moves the other way). Flows live on nodes (the flow of the tree arc
 ``pred[u]``): non-tree arcs carry no flow, so no per-arc array is allocated.
 
 Phase 1 starts from a strongly feasible tree (by default the one of artificial arcs:
@@ -47,6 +49,7 @@ References: Ahuja, Magnanti & Orlin, *Network Flows* (1993), ch. 11; Kelly & O'N
 *The minimum cost flow problem and the network simplex solution method* (1991).
 """
 
+import math
 import time
 
 import numpy as np
@@ -304,12 +307,20 @@ def _pivots(C, tails, heads, supply, tree, fl, ctl, art, slack, budget):
         rev[nxt] = s_last
         update_ancestors(parent, last, succ, v_in, join, v_in, s_last, size)
 
-        # potentials of S
-        u = u_in
-        for _ in range(size):
-            pi[u] += sigma
-            u = thread[u]
-        work += size
+        # potentials: S moves by sigma relative to the rest; only differences are
+        # priced, so the smaller side moves (the rest, by -sigma, when S is larger)
+        if 2 * size <= M:
+            u = u_in
+            for _ in range(size):
+                pi[u] += sigma
+                u = thread[u]
+            work += size
+        else:
+            u = thread[s_last]
+            while u != u_in:
+                pi[u] -= sigma
+                u = thread[u]
+            work += M - size
 
         since += 1
         if since >= N:
@@ -386,8 +397,21 @@ def _next_budget(budget, seconds):
 _NO_ARCS = np.empty(0, np.int64)
 
 
+def scattered_order(n_arcs):
+    """A permutation of ``0..n_arcs-1`` that spreads neighbours apart: position ``k``
+    holds ``k P mod n_arcs`` for a stride ``P`` near ``0.618 n_arcs`` (the golden ratio)
+    coprime with it. Block pricing over arcs in this order compares, in every block,
+    arcs from all over the graph instead of one neighbourhood: when few arcs have a
+    negative reduced cost and they sit together (the arcs a certificate has just added,
+    the arcs of a grid listed axis by axis), it finds one after pricing ~10x fewer."""
+    stride = max(1, int(0.6180339887498949 * n_arcs)) | 1
+    while math.gcd(stride, n_arcs) != 1:
+        stride += 2
+    return (np.arange(n_arcs, dtype=np.int64) * stride) % max(n_arcs, 1)
+
+
 def min_cost_flow(C, supply, max_iter, maxabs, *, tails=None, heads=None, n_sources=0,
-                  start=None):
+                  start=None, tree=None):
     """Minimum-cost flow by the network simplex: the Python entry point of the kernel.
 
     Nodes ``0..N-1`` with ``supply`` (float64 (N,), positive: supply, negative: demand;
@@ -403,7 +427,9 @@ def min_cost_flow(C, supply, max_iter, maxabs, *, tails=None, heads=None, n_sour
     ``start``: ``None`` (start from the tree of artificial arcs) or a warm start, arcs
     ``(tails, heads, ids)`` (int64, in order of preference: ``ids`` are arc numbers
     as above, dense ones included) from which
-    :func:`divergences._kernels.warm_basis.warm_state` builds the first tree. A Python
+    :func:`divergences._kernels.warm_basis.warm_state` builds the first tree; ``tree``:
+    ``None`` or a spanning tree to start from, ``(order, parent, up, down)`` as
+    :func:`divergences._kernels.warm_basis.tree_state` takes them. A Python
     loop over blocks of pivots
     (:func:`_pivots`), each about :data:`BLOCK_SECONDS` long: SIGINT raises
     ``KeyboardInterrupt`` between two blocks, and the state is local to this call.
@@ -426,13 +452,18 @@ def min_cost_flow(C, supply, max_iter, maxabs, *, tails=None, heads=None, n_sour
     art = float(2.0 * (N + 1) * maxabs) if maxabs > 0.0 else 1.0
     absum = float(np.abs(supply).sum())
     slack = abs(float(np.sum(supply))) + 4.0 * (N + 2) * float(np.finfo(float).eps) * absum
-    if start is None:
+    if tree is not None:
+        from .warm_basis import tree_state
+
+        ctl = _control(N, n_sources, n_arcs, dense, int(max_iter))
+        tree, fl, ctl = tree_state(C, supply, n_arcs, *tree, art, ctl, slack)
+    elif start is None:
         tree, fl, ctl = _initial_basis(N, n_sources, n_arcs, dense, supply, art, int(max_iter))
     else:
         from .warm_basis import warm_state  # compiled only for warm starts
 
         ctl = _control(N, n_sources, n_arcs, dense, int(max_iter))
-        tree, fl, ctl = warm_state(C, supply, n_arcs, *start, art, ctl)
+        tree, fl, ctl = warm_state(C, supply, n_arcs, *start, art, ctl, slack)
     budget = FIRST_BUDGET
     while True:
         t0 = time.perf_counter()

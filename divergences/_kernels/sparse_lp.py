@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .network_simplex import INFEASIBLE, min_cost_flow
+from .network_simplex import INFEASIBLE, min_cost_flow, scattered_order
 
 
 def _compact(weights):
@@ -21,12 +21,14 @@ def _compact(weights):
     return keep, new
 
 
-def solve_sparse_transport(rows, cols, vals, a, b, max_iter, start=None):
+def solve_sparse_transport(rows, cols, vals, a, b, max_iter, start=None, scatter=False):
     """The transportation LP restricted to the arcs ``(rows[e], cols[e])`` of cost
     ``vals[e]`` (int64, int64, float64; no duplicates), weights ``a`` (n0,), ``b`` (m0,).
 
     ``start``: ``None`` or arcs (indices into ``rows``/``cols``, in order of
-    preference) to build the first basis from.
+    preference) to build the first basis from. ``scatter``: price the arcs in
+    :func:`~.network_simplex.scattered_order` instead of their given order (for a
+    re-solve whose only negative reduced costs are on a few rows' new arcs).
 
     Returns ``(status, out)``. For :data:`INFEASIBLE`, ``out`` is ``(side, index)`` when
     a row (``side == 0``) or column (``side == 1``) of positive weight has no allowed
@@ -37,36 +39,48 @@ def solve_sparse_transport(rows, cols, vals, a, b, max_iter, start=None):
     arcs gets 0), ``total = sum flows * C`` (exactly rounded) and the mass still unrouted.
     """
     n0, m0 = a.shape[0], b.shape[0]
+    full = bool(a.all() and b.all())  # no zero weight (multiscale levels): no renumbering
     ri, new_r = _compact(a)
     ci, new_c = _compact(b)
     n, m = ri.shape[0], ci.shape[0]
-    sr, sc = new_r[rows], new_c[cols]
-    live = np.flatnonzero((sr >= 0) & (sc >= 0))
+    if full:
+        sr, sc, live = rows, cols, None
+    else:
+        sr, sc = new_r[rows], new_c[cols]
+        live = np.flatnonzero((sr >= 0) & (sc >= 0))
+        sr, sc = sr[live], sc[live]
     for side, idx, count in ((0, ri, n), (1, ci, m)):
-        deg = np.bincount((sr if side == 0 else sc)[live], minlength=count)
+        deg = np.bincount(sr if side == 0 else sc, minlength=count)
         if count and not deg.all():
             return INFEASIBLE, (side, int(idx[np.argmin(deg)]))
-    tails = np.ascontiguousarray(sr[live])
-    heads = np.ascontiguousarray(n + sc[live])
-    cost = np.ascontiguousarray(vals[live], dtype=np.float64)
+    cost = vals if full else vals[live]
+    if scatter:  # arc k of the solver is arc live[order[k]] of the caller
+        order = scattered_order(sr.shape[0])
+        sr, sc, cost = sr[order], sc[order], cost[order]
+        live = order if full else live[order]
+    tails = np.ascontiguousarray(sr, dtype=np.int64)
+    heads = np.ascontiguousarray(sc + n, dtype=np.int64)
+    cost = np.ascontiguousarray(cost, dtype=np.float64)
     maxabs = float(np.abs(cost).max()) if cost.size else 0.0
     unit = 1.0 if math.isfinite(2.0 * (n + m + 1) * maxabs) else maxabs
     if unit != 1.0:
         cost = cost / unit
-    if start is not None:  # the arcs of the warm start, renumbered among the live ones
-        where = np.full(rows.shape[0], -1, np.int64)
-        where[live] = np.arange(live.shape[0])
-        ids = where[start]
-        ids = ids[ids >= 0]
+    if start is not None:  # the arcs of the warm start, renumbered as the solver's
+        ids = np.asarray(start, np.int64)
+        if live is not None:
+            where = np.full(rows.shape[0], -1, np.int64)
+            where[live] = np.arange(live.shape[0])
+            ids = where[ids]
+            ids = ids[ids >= 0]
         start = (tails[ids], heads[ids], ids)
     supply = np.concatenate([a[ri], -b[ci]])
     arcs, flows, pi, status, n_iter = min_cost_flow(
         cost, supply, max_iter, maxabs / unit, tails=tails, heads=heads, start=start)
     if status == INFEASIBLE:
         return INFEASIBLE, None
-    E = live.shape[0]
+    E = tails.shape[0]
     real = arcs < E
-    e = live[arcs[real]]
+    e = arcs[real] if live is None else live[arcs[real]]
     r, c, fl = rows[e], cols[e], flows[real]
     art = np.flatnonzero(~real)
     left_a = np.zeros(n0)

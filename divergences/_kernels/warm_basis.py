@@ -13,8 +13,9 @@ plan of a related problem, largest flows first) into the state ``(tree, fl, ctl)
    an arc pointing away from the root (the tree would not be strongly feasible), is
    dropped and the forest rebuilt, until none is left (each round drops an arc).
 
-The tree then starts in phase 2 when no mass has to come from the root (no artificial
-arc ``root -> u`` with flow), in phase 1 otherwise.
+The tree then starts in phase 2 when no mass has to come from the root (the artificial
+arcs ``root -> u`` carry no more than the rounding of the supplies), in phase 1
+otherwise (a start in phase 1 prices with big-M potentials: a coarser tolerance).
 """
 
 import numpy as np
@@ -34,7 +35,7 @@ from .network_simplex import (
     _THREAD,
     _TREE_ROWS,
 )
-from .simplex_tree import potentials
+from .simplex_tree import potentials, tree_flows
 
 
 @kernel
@@ -162,11 +163,13 @@ def _forest_round(N, n_arcs, tails, heads, ids, keep, supply, tree, fl, scratch)
     return 0
 
 
-def warm_state(C, supply, n_arcs, tails, heads, ids, art, ctl):
+def warm_state(C, supply, n_arcs, tails, heads, ids, art, ctl, slack):
     """The state ``(tree, fl, ctl)`` of the tree built from candidate arcs ``ids`` (with
     ends ``tails``, ``heads``; int64, in order of preference): module docstring.
 
-    ``ctl`` comes from ``network_simplex._control``; its phase is set here."""
+    ``ctl`` comes from ``network_simplex._control``; its phase is set here: phase 2 when
+    the mass sent down from the root is at most ``slack`` (the rounding of the
+    supplies: a coupling split from a coarser one sums to the weights only up to it)."""
     N = supply.shape[0]
     M = N + 1
     K = tails.shape[0]
@@ -181,8 +184,65 @@ def warm_state(C, supply, n_arcs, tails, heads, ids, art, ctl):
     flow = fl[_FLOW * M:(_FLOW + 1) * M]
     roots = np.flatnonzero(parent[:N] == N)
     down = roots[(fwd[roots] == 0) & (flow[roots] > 0.0)]
-    ctl[_PHASE] = 0 if down.size else 1
+    ctl[_PHASE] = 0 if float(flow[down].sum()) > slack else 1
     potentials(C, N, parent,
                tree[_PRED * M:(_PRED + 1) * M], fwd, tree[_THREAD * M:(_THREAD + 1) * M],
+               fl[_PI * M:(_PI + 1) * M], art, ctl[_PHASE])
+    return tree, fl, ctl
+
+
+def tree_state(C, supply, n_arcs, order, parent, up, down, art, ctl, slack):
+    """The state ``(tree, fl, ctl)`` of a given spanning tree of the nodes, without a
+    kernel of its own (NumPy and the compiled :func:`~.simplex_tree.tree_flows` and
+    :func:`~.simplex_tree.potentials` of the simplex: nothing new to compile).
+
+    ``order`` (N,): a depth-first preorder of the tree from its first node, whose
+    ``parent`` is -1 (it hangs from the root by its artificial arc); ``up[u]``,
+    ``down[u]``: the arcs ``u -> parent[u]`` and ``parent[u] -> u`` (both must exist:
+    the grid's neighbour arcs). Each tree arc is the one its flow runs along (the one
+    towards the root when the flow is zero: strongly feasible). ``ctl`` comes from
+    ``network_simplex._control``; its phase is set as in :func:`warm_state`."""
+    N = supply.shape[0]
+    M = N + 1
+    root = N
+    tree = np.zeros(_TREE_ROWS * M, np.int64)
+    fl = np.zeros(_FL_ROWS * M)
+    row = {name: tree[k * M:(k + 1) * M] for name, k in
+           (("parent", _PARENT), ("pred", _PRED), ("fwd", _FWD), ("thread", _THREAD),
+            ("rev", _REV), ("succ", _SUCC), ("last", _LAST))}
+    flow = fl[_FLOW * M:(_FLOW + 1) * M]
+    first = order[0]
+    row["parent"][:N] = parent
+    row["parent"][first] = root
+    row["parent"][root] = -1
+    row["thread"][order[:-1]] = order[1:]
+    row["thread"][order[-1]] = root
+    row["thread"][root] = first
+    row["rev"][order[1:]] = order[:-1]
+    row["rev"][first] = root
+    row["rev"][root] = order[-1]
+    # subtree sums of the supplies, then of ones (sizes), leaves first: tree_flows leaves
+    # them in its scratch ``excess``
+    row["fwd"][:] = 1
+    excess = np.zeros(M)
+    tree_flows(supply, row["parent"], row["fwd"], row["rev"], flow, excess)
+    net = excess[:N].copy()
+    tree_flows(np.ones(N), row["parent"], row["fwd"], row["rev"], flow, excess)
+    size = np.rint(excess[:N]).astype(np.int64)
+    towards = net >= 0.0
+    row["fwd"][:N] = towards
+    row["fwd"][root] = 0
+    row["pred"][:N] = np.where(towards, up, down)
+    row["pred"][first] = n_arcs + first
+    row["pred"][root] = -1
+    flow[:N] = np.abs(net)
+    row["succ"][:N] = size
+    row["succ"][root] = M
+    where = np.empty(N, np.int64)
+    where[order] = np.arange(N)
+    row["last"][:N] = order[where + size - 1]
+    row["last"][root] = order[-1]
+    ctl[_PHASE] = 0 if (not towards[first] and flow[first] > slack) else 1
+    potentials(C, root, row["parent"], row["pred"], row["fwd"], row["thread"],
                fl[_PI * M:(_PI + 1) * M], art, ctl[_PHASE])
     return tree, fl, ctl
