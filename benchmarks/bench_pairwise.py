@@ -12,7 +12,8 @@ in the output). Rows print our time, the reference's and the ratio ``ref_s / our
   over ``ot.emd2`` with the cost matrix computed once; the loop is timed on a subset and
   extrapolated.
 * ``JS k=10 nearest``: N histograms of 256 bins (N = 50,000 with ``--n 50000``: 2.5e9
-  pairs, about half an hour on 2 quiet cores; the default full run uses N = 10,000), in
+  pairs, about half an hour on 2 quiet cores; the default full run uses N = 10,000;
+  ``--nearest-only --n 50000`` runs this case alone, as issue 11 asks), in
   process and on a LocalCluster of 2 worker processes x 1 thread: the ratio cluster /
   in-process and the peak resident memory of each worker during the call (VmHWM, reset
   before it).
@@ -146,7 +147,10 @@ def bench_nearest(n, bins, k, chunk):
                  "the same on a LocalCluster of 2 workers", dask_s)]
 
 
-def main(quick=False, n_nearest=None):
+def main(quick=False, n_nearest=None, nearest_only=False):
+    if nearest_only:
+        n = n_nearest or (2000 if quick else 10_000)
+        return bench_nearest(n, 64 if quick else 256, 10, 500 if quick else 2500)
     if quick:
         rows = bench_w1(200, 64, 3, 200)
         rows += bench_exact(20, 6, 3, 40)
@@ -162,5 +166,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes: seconds")
     parser.add_argument("--n", type=int, default=None, help="N of the k-nearest case")
+    parser.add_argument("--nearest-only", action="store_true",
+                        help="run only the k-nearest case (e.g. --nearest-only --n 50000)")
     args = parser.parse_args()
-    main(quick=args.quick, n_nearest=args.n)
+    main(quick=args.quick, n_nearest=args.n, nearest_only=args.nearest_only)
