@@ -22,6 +22,7 @@ import numpy as np
 
 from .._validation import check_base, check_choice, check_positive_int, check_seed
 from .._validation_evaluation import check_bins_spec, check_pseudocount
+from . import tables as _tables
 from .multivariate import multivariate_w1
 from .tables import Table, TableError, read_table
 from .two_sample import STATISTICS, two_sample_test
@@ -35,6 +36,29 @@ MAX_BINS = 10**6
 BIN_RULES = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "sqrt")
 METHODS = ("auto", "exact", "sliced", "sinkhorn")
 METRICS = ("W1", "W2", "KL", "JS", "TV", "Hellinger")
+
+
+def is_dask_frame(obj):
+    """Whether ``obj`` is a dask DataFrame (without importing dask)."""
+    return type(obj).__module__.split(".")[0] == "dask" and hasattr(obj, "columns")
+
+
+def needs_dask(obj, limit):
+    """Whether ``obj`` goes through dask.dataframe: a dask DataFrame, or a CSV/Parquet
+    path (a file, or a directory of Parquet files) of more than ``limit`` bytes."""
+    if is_dask_frame(obj):
+        return True
+    if not isinstance(obj, (str, os.PathLike)):
+        return False
+    path = os.fspath(obj)
+    if os.path.splitext(path)[1].lower() in (".npy", ".npz"):
+        return False
+    try:
+        if os.path.isdir(path):
+            return any(os.path.isfile(os.path.join(path, f)) for f in os.listdir(path))
+        return os.path.isfile(path) and os.stat(path).st_size > limit
+    except OSError:
+        return False  # the in-memory reader says what is wrong
 
 
 def _is_pandas(obj):
@@ -168,21 +192,17 @@ def check_fd_bins(x, y, name, limit=MAX_BINS):
                          "are allowed: pass a number or another rule such as 'auto'")
 
 
-def _column(x, y, name, opts):
-    """The metrics of one column pair, with bins, notes and the test's p-value."""
-    from .. import aligned_histograms, hellinger, js, kl, tv, wasserstein
+def histogram_metrics(counts_a, counts_b, edges, opts):
+    """KL, JS, TV, Hellinger of two histograms on the same ``edges`` (``pseudocount``
+    added to every bin), the bins, and a note when KL is infinite."""
+    from .. import hellinger, js, kl, tv
 
-    if opts["bins"] == "fd":
-        check_fd_bins(x, y, name)
-    counts_a, counts_b, edges = aligned_histograms(x, y, bins=opts["bins"])
     alpha = opts["pseudocount"]
     p, q = counts_a + alpha, counts_b + alpha
     base = opts["base"]
-    row = {"W1": wasserstein(x, y, p=1), "W2": wasserstein(x, y, p=2),
-           "KL": kl(p, q, base=base), "JS": js(p, q, base=base), "TV": tv(p, q),
+    row = {"KL": kl(p, q, base=base), "JS": js(p, q, base=base), "TV": tv(p, q),
            "Hellinger": hellinger(p, q), "bins": int(edges.size - 1),
-           "bin_range": [float(edges[0]), float(edges[-1])], "n": [x.size, y.size],
-           "method": "closed_form", "status": "optimal", "notes": []}
+           "bin_range": [float(edges[0]), float(edges[-1])], "notes": []}
     if math.isinf(row["KL"]):
         empty = np.flatnonzero((q == 0) & (p > 0))
         k = int(empty[0])
@@ -190,9 +210,22 @@ def _column(x, y, name, opts):
             f"KL(a||b) is infinite: {empty.size} of {row['bins']} bins hold values of a but "
             f"none of b (the first: [{edges[k]:.6g}, {edges[k + 1]:.6g})); pass "
             "pseudocount > 0 (additive smoothing, e.g. 0.5) for a finite estimate")
+    return row
+
+
+def _column(x, y, name, opts):
+    """The metrics of one column pair, with bins, notes and the test's p-value."""
+    from .. import aligned_histograms, wasserstein
+
+    if opts["bins"] == "fd":
+        check_fd_bins(x, y, name)
+    counts_a, counts_b, edges = aligned_histograms(x, y, bins=opts["bins"])
+    row = {"W1": wasserstein(x, y, p=1), "W2": wasserstein(x, y, p=2)}
+    row.update(histogram_metrics(counts_a, counts_b, edges, opts))
+    row.update(n=[x.size, y.size], method="closed_form", status="optimal")
     if opts["test"] is not None:
         res = two_sample_test(x, y, statistic=opts["test"], n_permutations=opts["n_perm"],
-                              seed=opts["rng"], bins=opts["bins"], base=base)
+                              seed=opts["rng"], bins=opts["bins"], base=opts["base"])
         row["pvalue"], row["test_statistic"] = res.pvalue, res.statistic
     return row
 
@@ -205,21 +238,77 @@ def _groups(ga, gb):
         return sorted(values, key=str)
 
 
-def compare_report(a, b, *, columns=None, by=None, bins="auto", base=None, pseudocount=0.0,
-                   standardize=False, method="auto", test=None, n_permutations=999,
-                   n_projections=200, reg=None, dropna=False, seed=None, sep=None,
-                   header=None, multivariate=True, progress=None, limit=None):
-    """The computation of :func:`compare` as a plain dict (the JSON report of the command
-    line before its infinities are encoded); see :func:`compare` for the parameters."""
+def compare_options(bins, base, pseudocount, method, test, n_permutations, n_projections,
+                    reg, seed):
+    """The validated options of :func:`compare` as the dict its helpers take."""
     bins = check_bins_spec(bins, BIN_RULES)
     if not isinstance(bins, str) and bins > MAX_BINS:
         raise ValueError(f"bins: between 1 and {MAX_BINS} bins per column, got {bins}")
-    opts = {"bins": bins, "base": check_base(base), "pseudocount": check_pseudocount(pseudocount),
+    return {"bins": bins, "base": check_base(base),
+            "pseudocount": check_pseudocount(pseudocount),
             "method": check_choice(method, "method", METHODS),
             "test": None if test is None else check_choice(test, "test", STATISTICS),
             "n_perm": check_positive_int(n_permutations, "n_permutations"),
             "n_projections": check_positive_int(n_projections, "n_projections"),
             "reg": reg, "seed": seed, "rng": check_seed(seed)}
+
+
+def report_head(opts, names, by, standardize, inputs, notes):
+    """The report's metadata: schema, direction, units, inputs, options, notes."""
+    base = opts["base"]
+    units = "nats" if base is None else ("bits" if base == 2 else f"log base {base:g}")
+    w_units = "pooled standard deviations" if standardize else "data units"
+    return {
+        "schema": "divergences-compare/1",
+        "direction": "a||b",
+        "units": {"W1": w_units, "W2": w_units, "KL": units, "JS": units,
+                  "TV": "probability", "Hellinger": "unitless"},
+        "inputs": inputs,
+        "options": {"columns": names, "by": by, "bins": opts["bins"], "base": base,
+                    "pseudocount": opts["pseudocount"], "standardize": bool(standardize),
+                    "method": opts["method"], "test": opts["test"],
+                    "n_permutations": opts["n_perm"] if opts["test"] is not None else None},
+        "notes": notes,
+    }
+
+
+def group_entries(groups, counts, sources, run):
+    """The per-group blocks of a report with ``by``: ``run(g, k)`` computes a group that
+    has rows on both sides; ``counts(g)`` gives its rows ``(n_a, n_b)``."""
+    entries = []
+    for k, g in enumerate(groups, start=1):
+        n_a, n_b = counts(g)
+        entry = {"group": g, "n": [int(n_a), int(n_b)]}
+        if not n_a or not n_b:
+            side = sources[0] if not n_a else sources[1]
+            entry.update(columns=None, multivariate=None,
+                         notes=[f"group {g!r} has no rows in {side}: not compared"])
+        else:
+            entry.update(run(g, k))
+        entries.append(entry)
+    return entries
+
+
+def compare_report(a, b, *, columns=None, by=None, bins="auto", base=None, pseudocount=0.0,
+                   standardize=False, method="auto", test=None, n_permutations=999,
+                   n_projections=200, reg=None, dropna=False, seed=None, sep=None,
+                   header=None, multivariate=True, progress=None, limit=None,
+                   scheduler=None, scheduler_timeout=10.0):
+    """The computation of :func:`compare` as a plain dict (the JSON report of the command
+    line before its infinities are encoded); see :func:`compare` for the parameters.
+    ``limit`` is the memory limit (default :data:`tables.MAX_FILE_BYTES`); dask inputs,
+    files above it and a ``scheduler`` take the path of
+    :mod:`divergences.distributed._compare`."""
+    opts = compare_options(bins, base, pseudocount, method, test, n_permutations,
+                           n_projections, reg, seed)
+    limit = _tables.MAX_FILE_BYTES if limit is None else int(limit)
+    if scheduler is not None or needs_dask(a, limit) or needs_dask(b, limit):
+        from ..distributed._compare import dask_compare_report
+
+        return dask_compare_report(
+            a, b, opts, columns=columns, by=by, standardize=standardize, dropna=dropna,
+            sep=sep, header=header, multivariate=multivariate, progress=progress,
+            limit=limit, scheduler=scheduler, timeout=scheduler_timeout)
     notes = []
     ta = as_table(a, "a", sep=sep, header=header, limit=limit)
     tb = as_table(b, "b", sep=sep, header=header, limit=limit)
@@ -235,38 +324,19 @@ def compare_report(a, b, *, columns=None, by=None, bins="auto", base=None, pseud
             notes.append(f"standardize: columns {flat} are constant; left unscaled")
         std[std == 0] = 1.0
         A, B = (A - mean) / std, (B - mean) / std
-    units = "nats" if opts["base"] is None else ("bits" if opts["base"] == 2 else
-                                                 f"log base {opts['base']:g}")
-    report = {
-        "schema": "divergences-compare/1",
-        "direction": "a||b",
-        "units": {"W1": "pooled standard deviations" if standardize else "data units",
-                  "W2": "pooled standard deviations" if standardize else "data units",
-                  "KL": units, "JS": units, "TV": "probability", "Hellinger": "unitless"},
-        "inputs": {"a": {"source": ta.source, "rows": ta.n_rows, "rows_dropped": drop_a},
-                   "b": {"source": tb.source, "rows": tb.n_rows, "rows_dropped": drop_b}},
-        "options": {"columns": names, "by": by, "bins": bins, "base": opts["base"],
-                    "pseudocount": opts["pseudocount"], "standardize": bool(standardize),
-                    "method": opts["method"], "test": opts["test"],
-                    "n_permutations": opts["n_perm"] if test is not None else None},
-        "notes": notes,
-    }
+    inputs = {"a": {"source": ta.source, "rows": ta.n_rows, "rows_dropped": drop_a},
+              "b": {"source": tb.source, "rows": tb.n_rows, "rows_dropped": drop_b}}
+    report = report_head(opts, names, by, standardize, inputs, notes)
     if by is None:
         report.update(_one_group(A, B, names, opts, multivariate, progress, ""))
     else:
-        report["columns"], report["multivariate"], report["groups"] = None, None, []
         groups = _groups(ga, gb)
-        for k, g in enumerate(groups, start=1):
-            sel_a, sel_b = ga == g, gb == g
-            entry = {"group": g, "n": [int(sel_a.sum()), int(sel_b.sum())]}
-            if not sel_a.any() or not sel_b.any():
-                side = ta.source if not sel_a.any() else tb.source
-                entry.update(columns=None, multivariate=None,
-                             notes=[f"group {g!r} has no rows in {side}: not compared"])
-            else:
-                entry.update(_one_group(A[sel_a], B[sel_b], names, opts, multivariate,
-                                        progress, f"{by}={g} ({k}/{len(groups)}) "))
-            report["groups"].append(entry)
+        report["columns"], report["multivariate"] = None, None
+        report["groups"] = group_entries(
+            groups, lambda g: (int((ga == g).sum()), int((gb == g).sum())),
+            (ta.source, tb.source),
+            lambda g, k: _one_group(A[ga == g], B[gb == g], names, opts, multivariate,
+                                    progress, f"{by}={g} ({k}/{len(groups)}) "))
     return report
 
 
@@ -288,7 +358,8 @@ def compare(a: Any, b: Any, *, columns: Sequence[str] | None = None, by: str | N
             standardize: bool = False, method: str = "auto", test: str | None = None,
             n_permutations: int = 999, n_projections: int = 200, reg: float | None = None,
             dropna: bool = False, seed: int | np.random.Generator | None = None,
-            multivariate: bool = True) -> Any:
+            multivariate: bool = True, scheduler: Any = None,
+            memory_limit: int | None = None) -> Any:
     r"""Distances between two data sets, per column and over all columns, as a table.
 
     Per column :math:`c`: :math:`W_1` and :math:`W_2` between the two columns' empirical
@@ -304,7 +375,7 @@ def compare(a: Any, b: Any, *, columns: Sequence[str] | None = None, by: str | N
 
     Parameters
     ----------
-    a, b : str, os.PathLike, pandas.DataFrame or array_like (n,) / (n, d)
+    a, b : str, os.PathLike, pandas.DataFrame, dask.dataframe.DataFrame or array_like
         The two data sets. Paths: CSV, ``.npy``, ``.npz``, Parquet (see
         :func:`divergences.evaluation.tables.read_table`). Arrays get columns ``col0,
         col1, ...``. Columns are matched by name.
@@ -341,6 +412,17 @@ def compare(a: Any, b: Any, *, columns: Sequence[str] | None = None, by: str | N
         Seeds the tests and the sliced directions.
     multivariate : bool, default True
         Whether to compute the multivariate :math:`W_1`.
+    scheduler : str or distributed.Client, optional
+        Run on this dask cluster (a scheduler address such as ``"tcp://host:8786"``, or a
+        client): CSV and Parquet paths are then read by ``dask.dataframe`` on its workers.
+    memory_limit : int, optional
+        The most bytes of one input held in memory (default
+        :data:`divergences.evaluation.tables.MAX_FILE_BYTES`, 1 GiB). Dask DataFrames,
+        and CSV/Parquet files larger than this, are read through ``dask.dataframe``
+        one column at a time: the numbers are those of the in-memory path while the pair
+        of columns (``8 (n_a + n_b)`` bytes) fits; a larger column gets ``method
+        "binned"`` (histograms summed over partitions; W1, W2 between the histograms of
+        ``2**16`` bins, within the reported ``W_error_bound``), never silently.
 
     Returns
     -------
@@ -382,7 +464,8 @@ def compare(a: Any, b: Any, *, columns: Sequence[str] | None = None, by: str | N
                             pseudocount=pseudocount, standardize=standardize, method=method,
                             test=test, n_permutations=n_permutations,
                             n_projections=n_projections, reg=reg, dropna=dropna, seed=seed,
-                            multivariate=multivariate)
+                            multivariate=multivariate, scheduler=scheduler,
+                            limit=memory_limit)
     return to_table(report)
 
 
