@@ -155,3 +155,20 @@ def test_cli_scheduler_errors(monkeypatch, tmp_path):
     monkeypatch.setitem(__import__("sys").modules, "distributed", None)
     status, _, err = run(path, path, "--scheduler", "tcp://127.0.0.1:9")
     assert status == 2 and "scheduler: running on a dask cluster needs dask.distributed" in err
+
+
+def test_parquet_dataset_directory_and_missing_dask(tmp_path, monkeypatch):
+    a, b = frames(6)
+    directory = tmp_path / "a_dataset"
+    directory.mkdir()
+    for k, rows in enumerate(np.array_split(np.arange(len(a)), 3)):  # 3 files, in order
+        a.iloc[rows].reset_index(drop=True).to_parquet(directory / f"part.{k}.parquet")
+    assert_same(compare(str(directory), b, by="window"), compare(a, b, by="window"))
+    big = tmp_path / "a.csv"
+    a.to_csv(big, index=False)
+    for name in ("dask", "dask.dataframe", "distributed"):
+        monkeypatch.setitem(__import__("sys").modules, name, None)
+    size = big.stat().st_size
+    with pytest.raises(ValueError, match=f"a.csv: {size} bytes, more than the in-memory "
+                                         "limit of 1000; reading data through dask"):
+        compare(str(big), b, memory_limit=1000)
