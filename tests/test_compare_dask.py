@@ -131,6 +131,12 @@ def test_cli_scheduler(client, tmp_path):
     a.to_csv(pa_, index=False)
     pb_ = write_parquet(b, tmp_path / "b.parquet")
     address = client.scheduler.address
+    np.save(tmp_path / "a.npy", a[["u", "v", "w"]].to_numpy())
+    np.save(tmp_path / "b.npy", b[["u", "v", "w"]].to_numpy())
+    npy = [str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--json", "--bins", "9"]
+    status, out, err = run(*npy, "--scheduler", address)
+    assert status == 0, err
+    assert json.loads(out)["columns"] == json.loads(run(*npy)[1])["columns"]
     status, out, err = run(str(pa_), pb_, "--by", "window", "--json", "--scheduler", address)
     assert status == 0, err
     got = json.loads(out)

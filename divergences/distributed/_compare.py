@@ -102,9 +102,11 @@ def read_frame(obj, label, sep, header, limit, notes):
     if isinstance(obj, (str, os.PathLike)):
         path = os.fspath(obj)
         suffix = os.path.splitext(path)[1].lower()
-        if suffix in (".npy", ".npz"):
-            raise tables.TableError(f"{path}: NumPy files are read in memory only (at most "
-                                    f"{limit} bytes); save larger tables as Parquet")
+        if suffix in (".npy", ".npz"):  # read in memory (at most ``limit`` bytes)
+            import pandas as pd
+
+            return dd.from_pandas(pd.DataFrame(tables.read_table(path, limit=limit).columns),
+                                  npartitions=1), path
         try:
             if suffix in (".parquet", ".pq") or os.path.isdir(path):
                 frame = dd.read_parquet(path)
