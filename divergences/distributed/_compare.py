@@ -260,6 +260,8 @@ def dask_compare_report(a, b, opts, *, columns, by, standardize, dropna, sep, he
                   "engine": "dask.dataframe" + (f" on {client.scheduler.address}"
                                                 if client is not None else "")}
         report = cmp.report_head(opts, names, by, standardize, inputs, notes)
+        if 8 * len(names) * (st_a["kept"] + st_b["kept"]) <= limit:  # all in memory at once
+            fa, fb = compute(fa, fb)
         work = GroupWork(fa, fb, names, by, opts, scale, limit, compute, progress, multivariate)
         if by is None:
             report.update(work.group(None, st_a["kept"], st_b["kept"], ""))
