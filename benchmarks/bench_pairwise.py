@@ -22,6 +22,7 @@ in the output). Rows print our time, the reference's and the ratio ``ref_s / our
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -123,11 +124,15 @@ def bench_nearest(n, bins, k, chunk):
 
     X = _histograms(7, n, bins)
     pairwise(X[:300], metric="js", k=k)  # warm-up: compilation, written to the cache
+    print(f"JS k={k} nearest, N={n}: start, load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores", flush=True)
     _reset_peak()
     t0 = time.perf_counter()
     idx, dist = pairwise(X, metric="js", k=k)
     ours = time.perf_counter() - t0
     ours_rss = _peak_rss_mb()
+    print(f"JS k={k} nearest, N={n} x {bins} bins: in process {ours:.1f} s (peak RSS "
+          f"{ours_rss:.0f} MB); now on a LocalCluster of 2 workers x 1 thread...", flush=True)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
         dX = da.from_array(X, chunks=(chunk, -1))
@@ -141,8 +146,8 @@ def bench_nearest(n, bins, k, chunk):
     print(f"JS k={k} nearest, N={n} x {bins} bins: in process {ours:.1f} s (peak RSS "
           f"{ours_rss:.0f} MB), LocalCluster 2 workers x 1 thread {dask_s:.1f} s "
           f"(ratio {dask_s / ours:.2f}; chunks of {chunk} rows; peak RSS per worker "
-          f"{', '.join(f'{r:.0f}' for r in rss)} MB); identical results: {same} (one run each)",
-          flush=True)
+          f"{', '.join(f'{r:.0f}' for r in rss)} MB); identical results: {same} (one run each;"
+          f" load average at the end {os.getloadavg()[0]:.1f})", flush=True)
     return [_row(f"JS k={k} nearest N={n} bins={bins}: in process vs LocalCluster(2)", ours,
                  "the same on a LocalCluster of 2 workers", dask_s)]
 
