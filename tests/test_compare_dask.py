@@ -178,3 +178,24 @@ def test_parquet_dataset_directory_and_missing_dask(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=f"a.csv: {size} bytes, more than the in-memory "
                                          "limit of 1000; reading data through dask"):
         compare(str(big), b, memory_limit=1000)
+
+
+def test_csv_oddities_and_missing_values_through_dask(tmp_path):
+    """A ';'-separated CSV with a BOM, quoted names and empty cells, above the memory
+    limit: read by dask.dataframe with the in-memory reader's rules, the same numbers."""
+    a, b = frames(7)
+    a, b = a[["u", "v", "w"]].copy(), b[["u", "v", "w"]].copy()
+    a.iloc[[3, 50], 1] = np.nan
+    text = '"u";"v";"w"\n' + "\n".join(
+        ";".join("" if np.isnan(x) else repr(float(x)) for x in row) for row in a.to_numpy())
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode() + b"\n")
+    with pytest.raises(ValueError, match="2 missing value\\(s\\) \\(NaN or empty cells\\) in "
+                                         "column 'v'; pass dropna=True"):
+        compare(str(path), b, memory_limit=4000)
+    got = compare(str(path), b, memory_limit=4000, dropna=True, bins=10)
+    ref = compare(str(path), b, dropna=True, bins=10)  # in memory
+    assert_same(got.drop(index="(all columns)"), ref.drop(index="(all columns)"))
+    assert got.loc["(all columns)", "method"] == "sliced"  # the table is above the limit
+    assert got.attrs["inputs"]["a"]["rows_dropped"] == 2
+    assert "2 row(s) with missing values dropped" in " ".join(got.attrs["notes"])

@@ -255,11 +255,11 @@ def dask_compare_report(a, b, opts, *, columns, by, standardize, dropna, sep, he
             scale = (mean, std)
             notes.append("standardize: the pooled means and standard deviations are summed "
                          "per partition (equal to the in-memory ones to rounding)")
-        inputs = {"a": {"source": sa, "rows": st_a["rows"], "rows_dropped": drop_a},
+        sources = {"a": {"source": sa, "rows": st_a["rows"], "rows_dropped": drop_a},
                   "b": {"source": sb, "rows": st_b["rows"], "rows_dropped": drop_b},
                   "engine": "dask.dataframe" + (f" on {client.scheduler.address}"
                                                 if client is not None else "")}
-        report = cmp.report_head(opts, names, by, standardize, inputs, notes)
+        report = cmp.report_head(opts, names, by, standardize, sources, notes)
         if 8 * len(names) * (st_a["kept"] + st_b["kept"]) <= limit:  # all in memory at once
             fa, fb = compute(fa, fb)
         work = GroupWork(fa, fb, names, by, opts, scale, limit, compute, progress, multivariate)
