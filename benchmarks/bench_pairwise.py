@@ -12,7 +12,8 @@ in the output). Rows print our time, the reference's and the ratio ``ref_s / our
   over ``ot.emd2`` with the cost matrix computed once; the loop is timed on a subset and
   extrapolated.
 * ``JS k=10 nearest``: N histograms of 256 bins (N = 50,000 with ``--n 50000``: 2.5e9
-  pairs, about half an hour on 2 quiet cores; the default full run uses N = 10,000), in
+  pairs, about half an hour on 2 quiet cores; the default full run uses N = 10,000;
+  ``--nearest-only --n 50000`` runs this case alone, as issue 11 asks), in
   process and on a LocalCluster of 2 worker processes x 1 thread: the ratio cluster /
   in-process and the peak resident memory of each worker during the call (VmHWM, reset
   before it).
@@ -21,6 +22,7 @@ in the output). Rows print our time, the reference's and the ratio ``ref_s / our
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -122,11 +124,15 @@ def bench_nearest(n, bins, k, chunk):
 
     X = _histograms(7, n, bins)
     pairwise(X[:300], metric="js", k=k)  # warm-up: compilation, written to the cache
+    print(f"JS k={k} nearest, N={n}: start, load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores", flush=True)
     _reset_peak()
     t0 = time.perf_counter()
     idx, dist = pairwise(X, metric="js", k=k)
     ours = time.perf_counter() - t0
     ours_rss = _peak_rss_mb()
+    print(f"JS k={k} nearest, N={n} x {bins} bins: in process {ours:.1f} s (peak RSS "
+          f"{ours_rss:.0f} MB); now on a LocalCluster of 2 workers x 1 thread...", flush=True)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
         dX = da.from_array(X, chunks=(chunk, -1))
@@ -140,13 +146,16 @@ def bench_nearest(n, bins, k, chunk):
     print(f"JS k={k} nearest, N={n} x {bins} bins: in process {ours:.1f} s (peak RSS "
           f"{ours_rss:.0f} MB), LocalCluster 2 workers x 1 thread {dask_s:.1f} s "
           f"(ratio {dask_s / ours:.2f}; chunks of {chunk} rows; peak RSS per worker "
-          f"{', '.join(f'{r:.0f}' for r in rss)} MB); identical results: {same} (one run each)",
-          flush=True)
+          f"{', '.join(f'{r:.0f}' for r in rss)} MB); identical results: {same} (one run each;"
+          f" load average at the end {os.getloadavg()[0]:.1f})", flush=True)
     return [_row(f"JS k={k} nearest N={n} bins={bins}: in process vs LocalCluster(2)", ours,
                  "the same on a LocalCluster of 2 workers", dask_s)]
 
 
-def main(quick=False, n_nearest=None):
+def main(quick=False, n_nearest=None, nearest_only=False):
+    if nearest_only:
+        n = n_nearest or (2000 if quick else 10_000)
+        return bench_nearest(n, 64 if quick else 256, 10, 500 if quick else 2500)
     if quick:
         rows = bench_w1(200, 64, 3, 200)
         rows += bench_exact(20, 6, 3, 40)
@@ -162,5 +171,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes: seconds")
     parser.add_argument("--n", type=int, default=None, help="N of the k-nearest case")
+    parser.add_argument("--nearest-only", action="store_true",
+                        help="run only the k-nearest case (e.g. --nearest-only --n 50000)")
     args = parser.parse_args()
-    main(quick=args.quick, n_nearest=args.n)
+    main(quick=args.quick, n_nearest=args.n, nearest_only=args.nearest_only)

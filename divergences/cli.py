@@ -1,7 +1,9 @@
 """Command line: ``divergences demo`` (the default) and ``divergences compare A B``.
 
 ``compare`` reads two data files (CSV, ``.npy``, ``.npz``, Parquet; see
-:mod:`divergences.evaluation.tables`) and prints :func:`divergences.compare`'s report as
+:mod:`divergences.evaluation.tables`; CSV and Parquet files larger than
+:data:`MAX_FILE_BYTES` through dask.dataframe, and on a dask cluster with ``--scheduler``)
+and prints :func:`divergences.compare`'s report as
 text or JSON (schema in ``docs/compare.rst``). Every user error is one line
 ``divergences: error: ...`` on stderr with exit status 2; Ctrl-C ends with status 130.
 """
@@ -100,7 +102,8 @@ def _compare(args):
             method=args.method, test=args.test, n_permutations=args.permutations,
             n_projections=args.projections, reg=args.reg, dropna=args.dropna,
             seed=args.seed, sep=args.sep, header=header, progress=progress,
-            multivariate=not args.no_multivariate, limit=MAX_FILE_BYTES)
+            multivariate=not args.no_multivariate, limit=MAX_FILE_BYTES,
+            scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout)
     except _tables.TableError as exc:
         raise CliError(str(exc)) from None
     finally:
@@ -217,6 +220,15 @@ def _parser():
                       help="permutations of --test (default 999)")
     cmp_.add_argument("--seed", type=_number(int, 0, "an integer >= 0"),
                       help="seed of the tests and of the sliced directions")
+    cmp_.add_argument("--scheduler", metavar="ADDRESS",
+                      help="run on the dask cluster of this scheduler (e.g. "
+                           "tcp://host:8786; needs dask.distributed): the files are read by "
+                           "dask.dataframe on its workers. Files larger than "
+                           f"{MAX_FILE_BYTES >> 20} MiB are read through dask.dataframe in "
+                           "any case, one column at a time")
+    cmp_.add_argument("--scheduler-timeout", type=_number(float, 0.0, "seconds > 0"),
+                      default=10.0, metavar="SECONDS",
+                      help="how long to try to connect to --scheduler (default 10)")
     progress = cmp_.add_mutually_exclusive_group()
     progress.add_argument("--progress", action="store_true", default=None,
                           help="show progress on stderr (default: when it is a terminal)")

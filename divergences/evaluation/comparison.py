@@ -14,7 +14,6 @@ it per group (a time window, a site...). The tables come from
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,8 +21,10 @@ import numpy as np
 
 from .._validation import check_base, check_choice, check_positive_int, check_seed
 from .._validation_evaluation import check_bins_spec, check_pseudocount
+from . import tables as _tables
+from .inputs import as_table, needs_dask, numeric_rows, select_columns
 from .multivariate import multivariate_w1
-from .tables import Table, TableError, read_table
+from .tables import TableError
 from .two_sample import STATISTICS, two_sample_test
 
 __all__ = ["compare", "compare_report", "EXACT_MAX_BYTES"]
@@ -35,121 +36,6 @@ MAX_BINS = 10**6
 BIN_RULES = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "sqrt")
 METHODS = ("auto", "exact", "sliced", "sinkhorn")
 METRICS = ("W1", "W2", "KL", "JS", "TV", "Hellinger")
-
-
-def _is_pandas(obj):
-    return type(obj).__module__.split(".")[0] == "pandas" and hasattr(obj, "columns")
-
-
-def as_table(obj, label, *, sep=None, header=None, limit=None):
-    """A :class:`Table` from a path, a pandas DataFrame or an array ``(n,)``/``(n, d)``."""
-    if isinstance(obj, (str, os.PathLike)):
-        kwargs = {} if limit is None else {"limit": limit}
-        return read_table(obj, sep=sep, header=header, **kwargs)
-    if _is_pandas(obj):
-        columns = {}
-        for name in obj.columns:
-            col = obj[name]
-            if col.dtype.kind in "biuf":
-                columns[str(name)] = col.to_numpy(dtype=np.float64, na_value=np.nan)
-            else:
-                columns[str(name)] = col.to_numpy(dtype=object)
-        if len(columns) != len(obj.columns):
-            raise ValueError(f"{label}: duplicate column names {list(obj.columns)}")
-        return Table(label, columns, np.arange(1, len(obj) + 1))
-    from .._validation import as_real_array
-
-    arr = as_real_array(obj, label)
-    if arr.ndim not in (1, 2):
-        raise ValueError(f"{label} must have shape (n,) or (n, d), got {arr.shape}")
-    arr = arr[:, None] if arr.ndim == 1 else arr
-    return Table(label, {f"col{k}": arr[:, k] for k in range(arr.shape[1])},
-                 np.arange(1, arr.shape[0] + 1))
-
-
-def _lines(table, rows, most=5):
-    where = ", ".join(str(int(v)) for v in table.lines[rows[:most]])
-    return where + (", ..." if rows.size > most else "")
-
-
-def _select(ta, tb, columns, by, notes):
-    """The numeric columns compared, matched by name (``columns`` or the shared ones)."""
-    for t in (ta, tb):
-        if by is not None and by not in t.columns:
-            raise ValueError(f"by: no column {by!r} in {t.source} (columns: {t.names})")
-    explicit = columns is not None
-    if explicit:
-        if isinstance(columns, str):
-            columns = [c.strip() for c in columns.split(",")]
-        columns = [str(c) for c in columns]
-        for t in (ta, tb):
-            missing = [c for c in columns if c not in t.columns]
-            if missing:
-                raise ValueError(f"columns: {missing} not in {t.source} (columns: {t.names})")
-    else:
-        only_a = [c for c in ta.names if c not in tb.columns and c != by]
-        only_b = [c for c in tb.names if c not in ta.columns and c != by]
-        if only_a or only_b:
-            raise ValueError(f"column names differ: only in {ta.source}: {only_a}, only in "
-                             f"{tb.source}: {only_b}; pass columns=... (--columns) to choose")
-        columns = [c for c in ta.names if c != by]
-    chosen = []
-    for c in columns:
-        text = [t for t in (ta, tb) if t.columns[c].dtype == object]
-        if not text:
-            chosen.append(c)
-            continue
-        t = text[0]
-        example = t.text_examples.get(c) or next((v for v in t.columns[c] if v), "")
-        message = f"column {c!r} of {t.source} is not numeric (e.g. {example!r})"
-        if explicit:
-            raise ValueError(f"columns: {message}")
-        notes.append(f"{message}: skipped")
-    if not chosen:
-        raise ValueError(f"no numeric column to compare among {columns}")
-    return chosen
-
-
-def _numeric(table, names, by, dropna, notes):
-    """The selected columns as a float (n, k) array and the ``by`` values, after the
-    missing-value policy: rows with NaN dropped (``dropna``) or an error saying where."""
-    data = np.column_stack([np.asarray(table.columns[c], dtype=np.float64) for c in names])
-    keep = np.ones(data.shape[0], dtype=bool)
-    for k, name in enumerate(names):
-        col = data[:, k]
-        bad = np.flatnonzero(np.isinf(col))
-        if bad.size:
-            raise ValueError(f"{table.source}: {bad.size} infinite value(s) in column "
-                             f"{name!r} (line {_lines(table, bad)})")
-        nan = np.isnan(col)
-        if nan.any() and not dropna:
-            rows = np.flatnonzero(nan)
-            raise ValueError(
-                f"{table.source}: {rows.size} missing value(s) (NaN or empty cells) in column "
-                f"{name!r} (line {_lines(table, rows)}); pass dropna=True (--dropna) to drop "
-                "the rows with missing values")
-        keep &= ~nan
-    groups = None
-    if by is not None:
-        groups = np.asarray(table.columns[by], dtype=object)
-        missing = np.array([g is None or g == "" or (isinstance(g, float) and math.isnan(g))
-                            for g in groups], dtype=bool)
-        if missing.any() and not dropna:
-            rows = np.flatnonzero(missing)
-            raise ValueError(f"{table.source}: {rows.size} missing value(s) in the by column "
-                             f"{by!r} (line {_lines(table, rows)}); pass dropna=True "
-                             "(--dropna) to drop those rows")
-        keep &= ~missing
-    if groups is not None and all(isinstance(g, float) and g.is_integer()
-                                  for g in groups[keep]):
-        groups = np.array([int(g) if isinstance(g, float) else g for g in groups],
-                          dtype=object)  # integer group labels read as floats
-    dropped = int((~keep).sum())
-    if dropped:
-        notes.append(f"{table.source}: {dropped} row(s) with missing values dropped")
-    if not keep.any():
-        raise ValueError(f"{table.source}: no rows left after dropping missing values")
-    return data[keep], (groups[keep] if groups is not None else None), dropped
 
 
 def check_fd_bins(x, y, name, limit=MAX_BINS):
@@ -168,21 +54,17 @@ def check_fd_bins(x, y, name, limit=MAX_BINS):
                          "are allowed: pass a number or another rule such as 'auto'")
 
 
-def _column(x, y, name, opts):
-    """The metrics of one column pair, with bins, notes and the test's p-value."""
-    from .. import aligned_histograms, hellinger, js, kl, tv, wasserstein
+def histogram_metrics(counts_a, counts_b, edges, opts):
+    """KL, JS, TV, Hellinger of two histograms on the same ``edges`` (``pseudocount``
+    added to every bin), the bins, and a note when KL is infinite."""
+    from .. import hellinger, js, kl, tv
 
-    if opts["bins"] == "fd":
-        check_fd_bins(x, y, name)
-    counts_a, counts_b, edges = aligned_histograms(x, y, bins=opts["bins"])
     alpha = opts["pseudocount"]
     p, q = counts_a + alpha, counts_b + alpha
     base = opts["base"]
-    row = {"W1": wasserstein(x, y, p=1), "W2": wasserstein(x, y, p=2),
-           "KL": kl(p, q, base=base), "JS": js(p, q, base=base), "TV": tv(p, q),
+    row = {"KL": kl(p, q, base=base), "JS": js(p, q, base=base), "TV": tv(p, q),
            "Hellinger": hellinger(p, q), "bins": int(edges.size - 1),
-           "bin_range": [float(edges[0]), float(edges[-1])], "n": [x.size, y.size],
-           "method": "closed_form", "status": "optimal", "notes": []}
+           "bin_range": [float(edges[0]), float(edges[-1])], "notes": []}
     if math.isinf(row["KL"]):
         empty = np.flatnonzero((q == 0) & (p > 0))
         k = int(empty[0])
@@ -190,9 +72,22 @@ def _column(x, y, name, opts):
             f"KL(a||b) is infinite: {empty.size} of {row['bins']} bins hold values of a but "
             f"none of b (the first: [{edges[k]:.6g}, {edges[k + 1]:.6g})); pass "
             "pseudocount > 0 (additive smoothing, e.g. 0.5) for a finite estimate")
+    return row
+
+
+def _column(x, y, name, opts):
+    """The metrics of one column pair, with bins, notes and the test's p-value."""
+    from .. import aligned_histograms, wasserstein
+
+    if opts["bins"] == "fd":
+        check_fd_bins(x, y, name)
+    counts_a, counts_b, edges = aligned_histograms(x, y, bins=opts["bins"])
+    row = {"W1": wasserstein(x, y, p=1), "W2": wasserstein(x, y, p=2)}
+    row.update(histogram_metrics(counts_a, counts_b, edges, opts))
+    row.update(n=[x.size, y.size], method="closed_form", status="optimal")
     if opts["test"] is not None:
         res = two_sample_test(x, y, statistic=opts["test"], n_permutations=opts["n_perm"],
-                              seed=opts["rng"], bins=opts["bins"], base=base)
+                              seed=opts["rng"], bins=opts["bins"], base=opts["base"])
         row["pvalue"], row["test_statistic"] = res.pvalue, res.statistic
     return row
 
@@ -205,28 +100,84 @@ def _groups(ga, gb):
         return sorted(values, key=str)
 
 
-def compare_report(a, b, *, columns=None, by=None, bins="auto", base=None, pseudocount=0.0,
-                   standardize=False, method="auto", test=None, n_permutations=999,
-                   n_projections=200, reg=None, dropna=False, seed=None, sep=None,
-                   header=None, multivariate=True, progress=None, limit=None):
-    """The computation of :func:`compare` as a plain dict (the JSON report of the command
-    line before its infinities are encoded); see :func:`compare` for the parameters."""
+def compare_options(bins, base, pseudocount, method, test, n_permutations, n_projections,
+                    reg, seed):
+    """The validated options of :func:`compare` as the dict its helpers take."""
     bins = check_bins_spec(bins, BIN_RULES)
     if not isinstance(bins, str) and bins > MAX_BINS:
         raise ValueError(f"bins: between 1 and {MAX_BINS} bins per column, got {bins}")
-    opts = {"bins": bins, "base": check_base(base), "pseudocount": check_pseudocount(pseudocount),
+    return {"bins": bins, "base": check_base(base),
+            "pseudocount": check_pseudocount(pseudocount),
             "method": check_choice(method, "method", METHODS),
             "test": None if test is None else check_choice(test, "test", STATISTICS),
             "n_perm": check_positive_int(n_permutations, "n_permutations"),
             "n_projections": check_positive_int(n_projections, "n_projections"),
             "reg": reg, "seed": seed, "rng": check_seed(seed)}
+
+
+def report_head(opts, names, by, standardize, inputs, notes):
+    """The report's metadata: schema, direction, units, inputs, options, notes."""
+    base = opts["base"]
+    units = "nats" if base is None else ("bits" if base == 2 else f"log base {base:g}")
+    w_units = "pooled standard deviations" if standardize else "data units"
+    return {
+        "schema": "divergences-compare/1",
+        "direction": "a||b",
+        "units": {"W1": w_units, "W2": w_units, "KL": units, "JS": units,
+                  "TV": "probability", "Hellinger": "unitless"},
+        "inputs": inputs,
+        "options": {"columns": names, "by": by, "bins": opts["bins"], "base": base,
+                    "pseudocount": opts["pseudocount"], "standardize": bool(standardize),
+                    "method": opts["method"], "test": opts["test"],
+                    "n_permutations": opts["n_perm"] if opts["test"] is not None else None},
+        "notes": notes,
+    }
+
+
+def group_entries(groups, counts, sources, run):
+    """The per-group blocks of a report with ``by``: ``run(g, k)`` computes a group that
+    has rows on both sides; ``counts(g)`` gives its rows ``(n_a, n_b)``."""
+    entries = []
+    for k, g in enumerate(groups, start=1):
+        n_a, n_b = counts(g)
+        entry = {"group": g, "n": [int(n_a), int(n_b)]}
+        if not n_a or not n_b:
+            side = sources[0] if not n_a else sources[1]
+            entry.update(columns=None, multivariate=None,
+                         notes=[f"group {g!r} has no rows in {side}: not compared"])
+        else:
+            entry.update(run(g, k))
+        entries.append(entry)
+    return entries
+
+
+def compare_report(a, b, *, columns=None, by=None, bins="auto", base=None, pseudocount=0.0,
+                   standardize=False, method="auto", test=None, n_permutations=999,
+                   n_projections=200, reg=None, dropna=False, seed=None, sep=None,
+                   header=None, multivariate=True, progress=None, limit=None,
+                   scheduler=None, scheduler_timeout=10.0):
+    """The computation of :func:`compare` as a plain dict (the JSON report of the command
+    line before its infinities are encoded); see :func:`compare` for the parameters.
+    ``limit`` is the memory limit (default :data:`tables.MAX_FILE_BYTES`); dask inputs,
+    files above it and a ``scheduler`` take the path of
+    :mod:`divergences.distributed._compare`."""
+    opts = compare_options(bins, base, pseudocount, method, test, n_permutations,
+                           n_projections, reg, seed)
+    limit = _tables.MAX_FILE_BYTES if limit is None else int(limit)
+    if scheduler is not None or needs_dask(a, limit) or needs_dask(b, limit):
+        from ..distributed._compare import dask_compare_report
+
+        return dask_compare_report(
+            a, b, opts, columns=columns, by=by, standardize=standardize, dropna=dropna,
+            sep=sep, header=header, multivariate=multivariate, progress=progress,
+            limit=limit, scheduler=scheduler, timeout=scheduler_timeout)
     notes = []
     ta = as_table(a, "a", sep=sep, header=header, limit=limit)
     tb = as_table(b, "b", sep=sep, header=header, limit=limit)
     notes += ta.notes + tb.notes
-    names = _select(ta, tb, columns, by, notes)
-    A, ga, drop_a = _numeric(ta, names, by, dropna, notes)
-    B, gb, drop_b = _numeric(tb, names, by, dropna, notes)
+    names = select_columns(ta, tb, columns, by, notes)
+    A, ga, drop_a = numeric_rows(ta, names, by, dropna, notes)
+    B, gb, drop_b = numeric_rows(tb, names, by, dropna, notes)
     if standardize:
         pooled = np.vstack([A, B])
         mean, std = pooled.mean(axis=0), pooled.std(axis=0)
@@ -235,38 +186,19 @@ def compare_report(a, b, *, columns=None, by=None, bins="auto", base=None, pseud
             notes.append(f"standardize: columns {flat} are constant; left unscaled")
         std[std == 0] = 1.0
         A, B = (A - mean) / std, (B - mean) / std
-    units = "nats" if opts["base"] is None else ("bits" if opts["base"] == 2 else
-                                                 f"log base {opts['base']:g}")
-    report = {
-        "schema": "divergences-compare/1",
-        "direction": "a||b",
-        "units": {"W1": "pooled standard deviations" if standardize else "data units",
-                  "W2": "pooled standard deviations" if standardize else "data units",
-                  "KL": units, "JS": units, "TV": "probability", "Hellinger": "unitless"},
-        "inputs": {"a": {"source": ta.source, "rows": ta.n_rows, "rows_dropped": drop_a},
-                   "b": {"source": tb.source, "rows": tb.n_rows, "rows_dropped": drop_b}},
-        "options": {"columns": names, "by": by, "bins": bins, "base": opts["base"],
-                    "pseudocount": opts["pseudocount"], "standardize": bool(standardize),
-                    "method": opts["method"], "test": opts["test"],
-                    "n_permutations": opts["n_perm"] if test is not None else None},
-        "notes": notes,
-    }
+    inputs = {"a": {"source": ta.source, "rows": ta.n_rows, "rows_dropped": drop_a},
+              "b": {"source": tb.source, "rows": tb.n_rows, "rows_dropped": drop_b}}
+    report = report_head(opts, names, by, standardize, inputs, notes)
     if by is None:
         report.update(_one_group(A, B, names, opts, multivariate, progress, ""))
     else:
-        report["columns"], report["multivariate"], report["groups"] = None, None, []
         groups = _groups(ga, gb)
-        for k, g in enumerate(groups, start=1):
-            sel_a, sel_b = ga == g, gb == g
-            entry = {"group": g, "n": [int(sel_a.sum()), int(sel_b.sum())]}
-            if not sel_a.any() or not sel_b.any():
-                side = ta.source if not sel_a.any() else tb.source
-                entry.update(columns=None, multivariate=None,
-                             notes=[f"group {g!r} has no rows in {side}: not compared"])
-            else:
-                entry.update(_one_group(A[sel_a], B[sel_b], names, opts, multivariate,
-                                        progress, f"{by}={g} ({k}/{len(groups)}) "))
-            report["groups"].append(entry)
+        report["columns"], report["multivariate"] = None, None
+        report["groups"] = group_entries(
+            groups, lambda g: (int((ga == g).sum()), int((gb == g).sum())),
+            (ta.source, tb.source),
+            lambda g, k: _one_group(A[ga == g], B[gb == g], names, opts, multivariate,
+                                    progress, f"{by}={g} ({k}/{len(groups)}) "))
     return report
 
 
@@ -288,7 +220,8 @@ def compare(a: Any, b: Any, *, columns: Sequence[str] | None = None, by: str | N
             standardize: bool = False, method: str = "auto", test: str | None = None,
             n_permutations: int = 999, n_projections: int = 200, reg: float | None = None,
             dropna: bool = False, seed: int | np.random.Generator | None = None,
-            multivariate: bool = True) -> Any:
+            multivariate: bool = True, scheduler: Any = None,
+            memory_limit: int | None = None) -> Any:
     r"""Distances between two data sets, per column and over all columns, as a table.
 
     Per column :math:`c`: :math:`W_1` and :math:`W_2` between the two columns' empirical
@@ -304,7 +237,7 @@ def compare(a: Any, b: Any, *, columns: Sequence[str] | None = None, by: str | N
 
     Parameters
     ----------
-    a, b : str, os.PathLike, pandas.DataFrame or array_like (n,) / (n, d)
+    a, b : str, os.PathLike, pandas.DataFrame, dask.dataframe.DataFrame or array_like
         The two data sets. Paths: CSV, ``.npy``, ``.npz``, Parquet (see
         :func:`divergences.evaluation.tables.read_table`). Arrays get columns ``col0,
         col1, ...``. Columns are matched by name.
@@ -341,6 +274,17 @@ def compare(a: Any, b: Any, *, columns: Sequence[str] | None = None, by: str | N
         Seeds the tests and the sliced directions.
     multivariate : bool, default True
         Whether to compute the multivariate :math:`W_1`.
+    scheduler : str or distributed.Client, optional
+        Run on this dask cluster (a scheduler address such as ``"tcp://host:8786"``, or a
+        client): CSV and Parquet paths are then read by ``dask.dataframe`` on its workers.
+    memory_limit : int, optional
+        The most bytes of one input held in memory (default
+        :data:`divergences.evaluation.tables.MAX_FILE_BYTES`, 1 GiB). Dask DataFrames,
+        and CSV/Parquet files larger than this, are read through ``dask.dataframe``
+        one column at a time: the numbers are those of the in-memory path while the pair
+        of columns (``8 (n_a + n_b)`` bytes) fits; a larger column gets ``method
+        "binned"`` (histograms summed over partitions; W1, W2 between the histograms of
+        ``2**16`` bins, within the reported ``W_error_bound``), never silently.
 
     Returns
     -------
@@ -382,7 +326,8 @@ def compare(a: Any, b: Any, *, columns: Sequence[str] | None = None, by: str | N
                             pseudocount=pseudocount, standardize=standardize, method=method,
                             test=test, n_permutations=n_permutations,
                             n_projections=n_projections, reg=reg, dropna=dropna, seed=seed,
-                            multivariate=multivariate)
+                            multivariate=multivariate, scheduler=scheduler,
+                            limit=memory_limit)
     return to_table(report)
 
 

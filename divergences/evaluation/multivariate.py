@@ -98,6 +98,14 @@ def multivariate_w1(A, B, opts, progress, label, limit):
 
 
 def _sliced(A, B, opts, progress, label):
+    return sliced_w1(lambda t: (A @ t.T, B @ t.T), A.shape[0], B.shape[0], A.shape[1],
+                     opts, progress, label)
+
+
+def sliced_w1(project, n, m, d, opts, progress, label, most=None):
+    """The sliced W1 over ``opts["n_projections"]`` directions drawn in blocks (at most
+    ``most`` per block); ``project(t)`` gives the projections ``(A t^T, B t^T)`` of the
+    two samples on the rows of ``t``, in memory or from a dask cluster."""
     from .. import wasserstein_1d
     from ..sliced import _directions
     from ..univariate import _block_size
@@ -105,12 +113,12 @@ def _sliced(A, B, opts, progress, label):
     L = opts["n_projections"]
     rng = check_seed(opts["seed"])
     values = np.empty(L)
-    block = max(1, min(L, _block_size(A.shape[0], B.shape[0], A.shape[1])))
+    block = max(1, min(L, _block_size(n, m, d), most or L))
     for lo in range(0, L, block):
         if progress is not None:
             progress(f"{label}: sliced W1, directions {lo}/{L}")
-        t = _directions(rng, min(block, L - lo), A.shape[1])
-        values[lo:lo + t.shape[0]] = np.atleast_1d(wasserstein_1d(A @ t.T, B @ t.T, p=1))
+        t = _directions(rng, min(block, L - lo), d)
+        values[lo:lo + t.shape[0]] = np.atleast_1d(wasserstein_1d(*project(t), p=1))
     stderr = float(np.std(values, ddof=1) / math.sqrt(L)) if L > 1 else math.inf
     return {"quantity": "sliced W1", "W1": float(values.mean()), "W1_stderr": stderr,
             "status": "monte_carlo", "converged": True, "n_iter": 0,
