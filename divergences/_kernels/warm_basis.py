@@ -168,8 +168,8 @@ def warm_state(C, supply, n_arcs, tails, heads, ids, art, ctl, slack):
     ends ``tails``, ``heads``; int64, in order of preference): module docstring.
 
     ``ctl`` comes from ``network_simplex._control``; its phase is set here: phase 2 when
-    the mass sent down from the root is at most ``slack`` (the rounding of the
-    supplies: a coupling split from a coarser one sums to the weights only up to it)."""
+    no mass is sent down from the root (``slack``, the rounding of the supplies, is not
+    used here: see the comment below; :func:`tree_state` uses it)."""
     N = supply.shape[0]
     M = N + 1
     K = tails.shape[0]
@@ -184,7 +184,11 @@ def warm_state(C, supply, n_arcs, tails, heads, ids, art, ctl, slack):
     flow = fl[_FLOW * M:(_FLOW + 1) * M]
     roots = np.flatnonzero(parent[:N] == N)
     down = roots[(fwd[roots] == 0) & (flow[roots] > 0.0)]
-    ctl[_PHASE] = 0 if float(flow[down].sum()) > slack else 1
+    # phase 1 whenever mass comes down from the root, however little: starting in phase 2
+    # when it was only the rounding of the supplies (<= slack) sped up grid levels but
+    # left 10^4-point clouds (p=2) with a warm re-solve reported infeasible
+    # ("certified_solve: the candidate arcs admit no coupling"); kept for tree_state
+    ctl[_PHASE] = 0 if down.size else 1
     potentials(C, N, parent,
                tree[_PRED * M:(_PRED + 1) * M], fwd, tree[_THREAD * M:(_THREAD + 1) * M],
                fl[_PI * M:(_PI + 1) * M], art, ctl[_PHASE])
