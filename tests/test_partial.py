@@ -110,17 +110,23 @@ def test_invalid_mass_and_methods():
         transport(x, x, mass=0.5, tol=1e-3)
 
 
-@settings(deadline=None, max_examples=30)
-@given(st.integers(1, 7), st.integers(1, 7), st.integers(0, 2**32 - 1),
-       st.floats(0.01, 1.0), st.booleans())
-def test_properties_against_highs(n, m, seed, fraction, integer_costs):
+def small_problem(n, m, seed, fraction, integer_costs):
+    """Integer weights with zeros (first ones positive), costs with ties (integers 0-2)
+    or random, and a mass ``fraction`` of the smaller total: ``(a, b, cost, mass)``."""
     rng = np.random.default_rng(seed)
     a = rng.integers(0, 4, n).astype(float)
     b = rng.integers(0, 4, m).astype(float)
     a[0] += 1.0
     b[0] += 1.0
     cost = (rng.integers(0, 3, (n, m)) if integer_costs else rng.random((n, m))).astype(float)
-    mass = fraction * min(a.sum(), b.sum())
+    return a, b, cost, fraction * min(a.sum(), b.sum())
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.integers(1, 7), st.integers(1, 7), st.integers(0, 2**32 - 1),
+       st.floats(0.01, 1.0), st.booleans())
+def test_properties_against_highs(n, m, seed, fraction, integer_costs):
+    a, b, cost, mass = small_problem(n, m, seed, fraction, integer_costs)
     res = emd(a, b, cost, mass=mass)
     check_partial_transport(res, a, b, cost, mass)
     assert res.cost == pytest.approx(linprog_partial(a, b, cost, mass), rel=1e-9, abs=1e-9)

@@ -22,7 +22,7 @@ from divergences import ConvergenceWarning, emd
 from divergences._kernels.network_simplex import INFEASIBLE
 from divergences._kernels.sparse_lp import solve_sparse_transport
 from tests.checks import check_partial_transport
-from tests.test_partial import linprog_partial, problem
+from tests.test_partial import linprog_partial, problem, small_problem
 
 
 def _solve(a, b, cost, mass, path, mp, *, neighbours=None, slots=None):
@@ -167,13 +167,7 @@ def test_default_size_uses_restricted_and_sparse_plan(monkeypatch):
 def test_properties_restricted_against_highs(n, m, seed, fraction, integer_costs, k):
     """Small problems with ties (integer costs), zero weights and one to three
     neighbours: the restricted path gives the HiGHS optimum and the dense path's cost."""
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, 4, n).astype(float)
-    b = rng.integers(0, 4, m).astype(float)
-    a[0] += 1.0
-    b[0] += 1.0
-    cost = (rng.integers(0, 3, (n, m)) if integer_costs else rng.random((n, m))).astype(float)
-    mass = fraction * min(a.sum(), b.sum())
+    a, b, cost, mass = small_problem(n, m, seed, fraction, integer_costs)
     with pytest.MonkeyPatch.context() as mp:
         res, calls = _solve(a, b, cost, mass, "restricted", mp, neighbours=k, slots=1)
         assert calls
