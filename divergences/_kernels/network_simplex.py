@@ -463,7 +463,7 @@ def min_cost_flow(C, supply, max_iter, maxabs, *, tails=None, heads=None, n_sour
         from .warm_basis import warm_state  # compiled only for warm starts
 
         ctl = _control(N, n_sources, n_arcs, dense, int(max_iter))
-        tree, fl, ctl = warm_state(C, supply, n_arcs, *start, art, ctl, slack)
+        tree, fl, ctl = warm_state(C, supply, n_arcs, *start, art, ctl)
     budget = FIRST_BUDGET
     while True:
         t0 = time.perf_counter()

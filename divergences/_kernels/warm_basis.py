@@ -163,13 +163,12 @@ def _forest_round(N, n_arcs, tails, heads, ids, keep, supply, tree, fl, scratch)
     return 0
 
 
-def warm_state(C, supply, n_arcs, tails, heads, ids, art, ctl, slack):
+def warm_state(C, supply, n_arcs, tails, heads, ids, art, ctl):
     """The state ``(tree, fl, ctl)`` of the tree built from candidate arcs ``ids`` (with
     ends ``tails``, ``heads``; int64, in order of preference): module docstring.
 
     ``ctl`` comes from ``network_simplex._control``; its phase is set here: phase 2 when
-    no mass is sent down from the root (``slack``, the rounding of the supplies, is not
-    used here: see the comment below; :func:`tree_state` uses it)."""
+    no mass is sent down from the root, phase 1 otherwise (see the comment below)."""
     N = supply.shape[0]
     M = N + 1
     K = tails.shape[0]
@@ -187,7 +186,9 @@ def warm_state(C, supply, n_arcs, tails, heads, ids, art, ctl, slack):
     # phase 1 whenever mass comes down from the root, however little: starting in phase 2
     # when it was only the rounding of the supplies (<= slack) sped up grid levels but
     # left 10^4-point clouds (p=2) with a warm re-solve reported infeasible
-    # ("certified_solve: the candidate arcs admit no coupling"); kept for tree_state
+    # ("certified_solve: the candidate arcs admit no coupling"). tree_state (EMD-L1's
+    # coarse start) still uses that rule: its grids pass tests/test_grid.py and the
+    # DOTmark benchmarks, but it has not been shown safe in general
     ctl[_PHASE] = 0 if down.size else 1
     potentials(C, N, parent,
                tree[_PRED * M:(_PRED + 1) * M], fwd, tree[_THREAD * M:(_THREAD + 1) * M],
