@@ -74,6 +74,7 @@ def test_by_time_window_on_parquet_on_the_cluster_equals_in_memory(client, tmp_p
     assert len(got.index.get_level_values("group").unique()) == 3
     # a path above the memory limit, without a client: the same through dask.dataframe
     limited = compare(pa_, pb_, by="window", seed=0, memory_limit=1 << 12)
+    assert limited.attrs["inputs"]["engine"].startswith("dask.dataframe")  # not in memory
     assert_same(limited, ref)
 
 

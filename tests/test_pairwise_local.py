@@ -36,10 +36,20 @@ def loop(f, X, Y):
     return np.array([[f(a, b) for b in Y] for a in X])
 
 
+_ONE_PROBLEM = SupportExact._one
+
+
+def _no_fallback(self, *args):
+    raise AssertionError("a pair was not certified by the matrix kernel (fallback)")
+
+
 @pytest.fixture(autouse=True)
 def _local_for_few_rows(monkeypatch):
-    """The tests' matrices are small: take the local solver whatever the rows."""
+    """The tests' matrices are small: take the local solver whatever the rows. And no
+    pair may fall back to the one-problem solver (which would hide a kernel that never
+    certifies: the matrices would still equal the references)."""
     monkeypatch.setattr(plocal, "LOCAL_MIN_WORK", 0)
+    monkeypatch.setattr(SupportExact, "_one", _no_fallback)
 
 
 def test_few_rows_run_the_dense_kernel(monkeypatch):
@@ -155,7 +165,8 @@ def test_results_do_not_depend_on_alignment_or_threads():
     np.testing.assert_array_equal(D1, D2)
 
 
-def test_local_max_iter_falls_back_to_the_solver_and_warns():
+def test_local_max_iter_falls_back_to_the_solver_and_warns(monkeypatch):
+    monkeypatch.setattr(SupportExact, "_one", _ONE_PROBLEM)  # the fallback is the point
     S = grid(8)
     X = histograms(8, 3, 64)
     with pytest.warns(ConvergenceWarning, match="max_iter"):
