@@ -146,6 +146,13 @@ def _number(kind, low, what):
     return parse
 
 
+def _positive_seconds(text):
+    value = _number(float, 0.0, "seconds > 0")(text)
+    if value == 0.0:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
+    return value
+
+
 def _sep(text):
     text = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(text, text)
     if len(text) != 1 or text in "\"\r\n":
@@ -226,7 +233,7 @@ def _parser():
                            "dask.dataframe on its workers. Files larger than "
                            f"{MAX_FILE_BYTES >> 20} MiB are read through dask.dataframe in "
                            "any case, one column at a time")
-    cmp_.add_argument("--scheduler-timeout", type=_number(float, 0.0, "seconds > 0"),
+    cmp_.add_argument("--scheduler-timeout", type=_positive_seconds,
                       default=10.0, metavar="SECONDS",
                       help="how long to try to connect to --scheduler (default 10)")
     progress = cmp_.add_mutually_exclusive_group()
