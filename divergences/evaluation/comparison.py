@@ -193,12 +193,14 @@ def compare_report(a, b, *, columns=None, by=None, bins="auto", base=None, pseud
         report.update(_one_group(A, B, names, opts, multivariate, progress, ""))
     else:
         groups = _groups(ga, gb)
+        masks = {g: (ga == g, gb == g) for g in groups}  # once per group, used twice
         report["columns"], report["multivariate"] = None, None
         report["groups"] = group_entries(
-            groups, lambda g: (int((ga == g).sum()), int((gb == g).sum())),
+            groups, lambda g: (int(masks[g][0].sum()), int(masks[g][1].sum())),
             (ta.source, tb.source),
-            lambda g, k: _one_group(A[ga == g], B[gb == g], names, opts, multivariate,
-                                    progress, f"{by}={g} ({k}/{len(groups)}) "))
+            lambda g, k: _one_group(A[masks[g][0]], B[masks[g][1]], names, opts,
+                                    multivariate, progress,
+                                    f"{by}={g} ({k}/{len(groups)}) "))
     return report
 
 
