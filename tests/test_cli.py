@@ -231,6 +231,7 @@ def test_npy_header_claiming_1e11_rows_is_refused_before_allocating(tmp_path):
        st.integers(0, 64))
 @example([864244240, 0], "<f8", 0)  # found by hypothesis: was a table with no column
 @example([10**12, 0], "<f8", 0)  # found by hypothesis: numbering 10^12 rows ran out of memory
+@example([0, 10**12], "<f8", 0)  # naming 10^12 columns: killed by the OOM killer at 24 GB
 @example([3, 2], "<f8", 48)
 def test_npy_header_claims_property(shape, descr, n_bytes):
     """Any shape and dtype in a header, any amount of data after it: either the array the

@@ -153,8 +153,11 @@ def parse_npy(path, blob, limit=MAX_FILE_BYTES):
 
 
 def _from_matrix(path, data, names=None):
-    # before the line numbers: an array of shape (10**12, 0) holds no value, so it passes
-    # the byte bound, but numbering its rows would allocate 8 TB
+    # before names and line numbers: an array of shape (10**12, 0) or (0, 10**12) holds no
+    # value, so it passes the byte bound, but numbering its rows (or naming its columns)
+    # would allocate terabytes
+    if data.shape[0] == 0:
+        raise TableError(f"{path}: no data rows")
     if data.shape[1] == 0:
         raise TableError(f"{path}: no columns")
     names = names or [f"col{i}" for i in range(data.shape[1])]
