@@ -108,8 +108,9 @@ def _scratch():
 
 
 @kernel
-def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
-    """KL accumulators (sum a log(a/b), inf flag) with vectorised logarithms.
+def _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
+    """KL accumulators (sum a log(a/b), inf flag) with vectorised logarithms (``code``
+    and ``alpha`` unused: the signature of every chunk kernel, see :mod:`.elementwise`).
 
     Per block: the ratios ``a/b`` (1.0 where a term is 0 or the ratio is not a normal
     double), their logs by :func:`log_block`, the weighted sum; the rare lanes whose ratio
@@ -158,7 +159,7 @@ def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
 
 
 @kernel
-def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
+def _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     """JS accumulators: overlap terms a log(2a/m) + b log(2b/m), overlap mass, the rest.
 
     Vectorised like :func:`_kl_chunk`; ``2a/m`` is in (0, 2], so only a subnormal mixture
