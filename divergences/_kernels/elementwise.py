@@ -59,8 +59,6 @@ from .kljs import (
 )
 
 KL, JS, TV, HELLINGER, CHI2, RENYI, RENYI0, RENYIINF, RENYI1 = 0, 1, 2, 3, 4, 5, 6, 7, 8
-#: the family of the metrics other than KL, JS, TV and Hellinger (:mod:`.pairwise`)
-SIMPLE = -1
 CHUNK = 1 << 15
 #: Renyi orders with 0 < |alpha - 1| <= this use the expm1 form (code RENYI1): there
 #: |(1 - alpha) log(b/a)| <= 0.125 * 1500 cannot overflow exp
