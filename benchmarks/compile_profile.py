@@ -29,6 +29,8 @@ def _points(n):
 
 CASES = {
     "kl": lambda D: D.kl(*np.random.default_rng(0).random((2, 100_000))),
+    "chi2": lambda D: D.chi2(*np.random.default_rng(0).random((2, 100_000))),
+    "js": lambda D: D.js(*np.random.default_rng(0).random((2, 100_000))),
     "tv": lambda D: D.tv(*np.random.default_rng(0).random((2, 100_000))),
     "pairwise": lambda D: D.pairwise(np.random.default_rng(0).random((300, 64))),
     "emd": lambda D: (lambda x, y, C, a: D.emd(a, a, C))(*_points(300)),
@@ -36,6 +38,15 @@ CASES = {
     "pairwise_wasserstein_2d": lambda D: D.pairwise(
         np.random.default_rng(0).random((40, 64)), metric="wasserstein", p=2,
         support=np.stack(np.meshgrid(np.arange(8.0), np.arange(8.0)), -1).reshape(-1, 2)),
+    "pairwise_sliced": lambda D: D.pairwise(
+        np.random.default_rng(0).random((300, 64)), metric="sliced", seed=0,
+        support=np.stack(np.meshgrid(np.arange(8.0), np.arange(8.0)), -1).reshape(-1, 2)),
+    "pairwise_w1d": lambda D: D.pairwise(np.random.default_rng(0).random((300, 64)),
+                                         metric="wasserstein", support=np.arange(64.0)),
+    "wasserstein_1d_samples": lambda D: D.wasserstein(*np.random.default_rng(0).normal(
+        size=(2, 2000))),
+    "two_sample_test": lambda D: D.two_sample_test(*np.random.default_rng(0).normal(
+        size=(2, 2000)), n_permutations=99, seed=0),
     "multiscale": lambda D: D.transport(*np.random.default_rng(0).random((2, 1500, 2))),
     "grid_p2": lambda D: D.wasserstein_grid(*np.random.default_rng(0).random((2, 32, 32)), p=2),
     "compare": lambda D: D.compare(np.random.default_rng(0).normal(size=(500, 3)),

@@ -103,8 +103,8 @@ def _divergence(code, p, q, axis, alpha=1.0):
     qrows, qs = _ew.lift_tiny_rows(qrows, qs)
     ip = _index_map(pbatch, batch)
     iq = _index_map(qbatch, batch)
-    run = _ew.rows_kernel(code, ip.size * n >= _ew.PARALLEL_MIN)
-    out = run(code, alpha, prows, qrows, ps, qs, ip, iq)
+    threads = None if ip.size * n >= _ew.PARALLEL_MIN else 1
+    out = _ew.rows_kernel(code)(code, alpha, prows, qrows, ps, qs, ip, iq, threads)
     return float(out[0]) if batch == () else out.reshape(batch)
 
 

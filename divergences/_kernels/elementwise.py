@@ -1,14 +1,16 @@
-"""Row-wise information divergences between histograms, chunk-parallel.
+"""Row-wise information divergences between histograms, in chunks over threads.
 
 Inputs are C-contiguous float64 arrays ``p`` (Bp, n) and ``q`` (Bq, n) of validated,
 unnormalised weights, their row sums ``ps``/``qs`` and index maps ``ip``/``iq`` of length B
 (output row b compares ``p[ip[b]]`` with ``q[iq[b]]``: broadcasting without copies).
 
 Long rows are cut into chunks of :data:`CHUNK` bins and short rows grouped into tasks of
-about CHUNK bins (:func:`_tasks`); the tasks run under one ``prange`` (so a single
-10^7-bin histogram uses every core, and so does a batch of small rows), each writes its
-partial accumulators, and a serial pass combines them in a fixed order, so the parallel
-kernel and its serial twin (used below :data:`PARALLEL_MIN` bins) agree to rounding.
+about CHUNK bins (:func:`task_layout`); ranges of tasks run as serial kernels in Python
+threads (:func:`divergences._thread_ranges.run_in_ranges`; nothing parallel to compile),
+so a single 10^7-bin histogram uses every core, and so does a batch of small rows. Each
+task writes its partial accumulators, and a serial pass combines them in a fixed order,
+so the threaded path and the serial one (used below :data:`PARALLEL_MIN` bins) agree to
+rounding, whatever the number of threads.
 
 KL and JS take their logarithms in blocks with :func:`.fastlog.log_block`, which LLVM
 vectorises (numba's ``math.log`` is a scalar libm call: no SVML in llvmlite's wheels);
@@ -22,12 +24,13 @@ not do: the fastmath ``reassoc`` flag lets LLVM fold the two factors into one, w
 overflows.)
 
 Compilation is split by *family* so that a first call compiles only what it runs (issue
-12, cold start): the public functions call :func:`rows_kernel`'s entry points, which pass
-a constant family (``KL``, ``JS``, :data:`BOUNDED` or :data:`SIMPLE`) down to
-:func:`_chunk`, resolved by a numba ``overload`` on that literal when the caller is
-compiled. The serial path is one
-loop over rows and chunks (no task layout), merging the same chunks in the same order as
-the parallel one. :func:`divergence_rows` (family = code at run time) compiles them all.
+12, cold start): the public functions call :func:`rows_kernel`'s entry points, whose range
+kernel passes the chunk kernel of its family (KL, JS, TV and Hellinger, the others), a
+compiled function given as an argument, down the task loop: that loop is compiled once
+per family and calls the chunk kernel directly (no layer in between: numba generates a
+callee's code again in every compiled caller). All chunk kernels share one signature; one
+:func:`combine_rows` serves every family. :func:`divergence_rows` (:func:`_any_chunk`,
+the metric chosen at run time) compiles them all.
 
 Metric codes: 0 KL, 1 JS, 2 TV, 3 Hellinger, 4 chi2, 5 Renyi (alpha in (0,1) or (1,inf)),
 6 Renyi alpha=0, 7 Renyi alpha=inf, 8 Renyi with alpha near 1 (``0 < |alpha - 1| <=
@@ -41,10 +44,9 @@ rows, JS is exactly log 2, TV and Hellinger exactly 1 on disjoint supports (see
 import math
 
 import numpy as np
-from numba import prange
-from numba.extending import overload
 
 from .._jit import kernel
+from .._thread_ranges import run_in_ranges
 from .kljs import (
     _HUGE,
     _TINY,
@@ -57,10 +59,6 @@ from .kljs import (
 )
 
 KL, JS, TV, HELLINGER, CHI2, RENYI, RENYI0, RENYIINF, RENYI1 = 0, 1, 2, 3, 4, 5, 6, 7, 8
-#: the family of the metrics other than KL, JS, TV and Hellinger (see :func:`_chunk`)
-SIMPLE = -1
-#: the family of TV and Hellinger: two short loops, compiled without the others'
-BOUNDED = -2
 CHUNK = 1 << 15
 #: Renyi orders with 0 < |alpha - 1| <= this use the expm1 form (code RENYI1): there
 #: |(1 - alpha) log(b/a)| <= 0.125 * 1500 cannot overflow exp
@@ -86,49 +84,9 @@ def lift_tiny_rows(rows, sums):
     return rows, np.ldexp(sums, shift)
 
 
-def _chunk(family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
-    """Partial accumulators of one chunk of one row into ``acc`` (length NACC).
-
-    ``family`` selects the code compiled, when the caller is compiled (see
-    :func:`_ol_chunk`): a constant ``KL`` or ``JS`` compiles that chunk kernel alone, the
-    constant :data:`BOUNDED` the loops of TV and Hellinger (:func:`_bounded_chunk`),
-    :data:`SIMPLE` the scalar loops of the other metrics (:func:`_simple_chunk`); a
-    run-time ``family`` (equal to ``code``) compiles all four and branches. (This
-    Python body only runs with ``NUMBA_DISABLE_JIT``.)
-    """
-    if code == KL:
-        _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch)
-    elif code == JS:
-        _js_chunk(p, q, cp, cq, lo, hi, acc, scratch)
-    elif code == TV or code == HELLINGER:
-        _bounded_chunk(code, p, q, cp, cq, lo, hi, acc)
-    else:
-        _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
-
-
-@overload(_chunk, prefer_literal=True)
-def _ol_chunk(family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
-    """Compile-time dispatch on a constant ``family``: a first ``kl`` call compiles the KL
-    chunk, not the JS one and the scalar loops of the seven others."""
-    literal = getattr(family, "literal_value", None)
-    if literal == KL:
-        return lambda family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch: _kl_chunk(
-            p, q, cp, cq, lo, hi, acc, scratch)
-    if literal == JS:
-        return lambda family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch: _js_chunk(
-            p, q, cp, cq, lo, hi, acc, scratch)
-    if literal == SIMPLE:
-        return lambda family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch: _simple_chunk(
-            code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
-    if literal == BOUNDED:
-        return lambda family, code, alpha, p, q, cp, cq, lo, hi, acc, scratch: _bounded_chunk(
-            code, p, q, cp, cq, lo, hi, acc)
-    return _chunk  # run-time family: every branch
-
-
 @kernel
-def _bounded_chunk(code, p, q, cp, cq, lo, hi, acc):
-    """:func:`_chunk` of TV and Hellinger."""
+def _bounded_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
+    """The chunk kernel of TV and Hellinger (``alpha``, ``scratch`` unused)."""
     s0 = 0.0
     s1 = 0.0
     if code == TV:
@@ -152,7 +110,7 @@ def _bounded_chunk(code, p, q, cp, cq, lo, hi, acc):
 
 @kernel
 def _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
-    """:func:`_chunk` of the metrics other than KL, JS, TV and Hellinger (scalar loops)."""
+    """The chunk kernel of the metrics other than KL, JS, TV and Hellinger (scalar loops)."""
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
@@ -231,6 +189,20 @@ def _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     acc[3] = s3
 
 
+@kernel
+def _any_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
+    """The chunk kernel of metric ``code``, chosen at run time (every family compiled:
+    :func:`divergence_rows`)."""
+    if code == KL:
+        _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
+    elif code == JS:
+        _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
+    elif code == TV or code == HELLINGER:
+        _bounded_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
+    else:
+        _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
+
+
 @kernel(inline=True)
 def _merge(code, acc, part):
     """Fold the accumulators ``part`` of the next chunk into ``acc``."""
@@ -300,9 +272,9 @@ def _start(code, acc):
     acc[3] = 0.0
 
 
-@kernel(inline=True)
-def _tasks(B, n):
-    """Task layout: ``(nch, R, T)``: chunks per row, rows per task, number of tasks.
+def task_layout(B, n):
+    """Task layout of ``B`` rows of ``n`` bins: ``(nch, R, T)``: chunks per row, rows per
+    task, number of tasks.
 
     Long rows are cut into chunks (one task each); short rows are grouped, R per task, so
     a task always has about CHUNK bins of work and allocates its scratch once.
@@ -314,22 +286,26 @@ def _tasks(B, n):
     return 1, R, (B + R - 1) // R
 
 
-@kernel
-def _rows_task(family, code, alpha, p, q, ps, qs, ip, iq, t, nch, R, parts):
+@kernel(inline=True)
+def _rows_tasks(chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1):
+    """Tasks ``t0..t1-1`` of :func:`task_layout`: the accumulators of each chunk ``c`` of
+    row ``b`` into ``parts[b * nch + c]``."""
     scratch = _scratch()
     n = p.shape[1]
-    # one call site with int64 bounds: a literal 0 would compile _chunk a second time
-    first, last = (t, t + 1) if nch > 1 else (t * R, min(ip.shape[0], (t + 1) * R))
-    for u in range(first, last):
-        b = u // nch
-        lo = (u % nch) * CHUNK
-        hi = min(n, lo + CHUNK)
-        _chunk(family, code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], lo,
-               hi, parts[u], scratch)
+    for t in range(t0, t1):
+        first, last = (t, t + 1) if nch > 1 else (t * R, min(ip.shape[0], (t + 1) * R))
+        for u in range(first, last):
+            b = u // nch
+            lo = (u % nch) * CHUNK
+            hi = min(n, lo + CHUNK)
+            chunk(code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], lo, hi,
+                  parts[u], scratch)
 
 
-@kernel(inline=True)
-def _rows_combine(code, alpha, B, nch, parts):
+@kernel
+def combine_rows(code, alpha, B, nch, parts):
+    """The divergence of each of the ``B`` rows from the accumulators of its chunks, merged
+    in chunk order."""
     out = np.empty(B)
     acc = np.empty(NACC)
     for b in range(B):
@@ -340,99 +316,75 @@ def _rows_combine(code, alpha, B, nch, parts):
     return out
 
 
-@kernel(parallel=True)
-def _rows_parallel(family, code, alpha, p, q, ps, qs, ip, iq):
-    nch, R, T = _tasks(ip.shape[0], p.shape[1])
-    parts = np.empty((ip.shape[0] * nch, NACC))
-    for t in prange(T):
-        # np.int64: the prange index is uint64, which would compile a second _rows_task
-        _rows_task(family, code, alpha, p, q, ps, qs, ip, iq, np.int64(t), nch, R, parts)
-    return _rows_combine(code, alpha, ip.shape[0], nch, parts)
+def _entry(tasks):
+    """The entry point of one family over its range kernel ``tasks``: called as
+    ``run(code, alpha, p, q, ps, qs, ip, iq, threads)``, it runs the tasks in ``threads``
+    Python threads (:func:`divergences._thread_ranges.run_in_ranges`: nothing parallel to
+    compile; ``None`` for numba's thread count, 1 in the calling thread), then one serial
+    pass combining the chunks in a fixed order, so the result does not depend on the
+    number of threads."""
 
+    def run(code, alpha, p, q, ps, qs, ip, iq, threads=None):
+        B = ip.shape[0]
+        nch, R, T = task_layout(B, p.shape[1])
+        parts = np.empty((B * nch, NACC))
+        if threads == 1:  # (the common small call: no further Python layer)
+            tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, 0, T)
+        else:
+            run_in_ranges(tasks, (code, alpha, p, q, ps, qs, ip, iq, nch, R, parts), T, threads)
+        return combine_rows(code, alpha, B, nch, parts)
 
-@kernel(inline=True)
-def _rows_serial(family, code, alpha, p, q, ps, qs, ip, iq):
-    """:func:`_rows_parallel` in one loop: the same chunks merged in the same order (so
-    the same sums), without the task layout (less to compile for a first, small call)."""
-    n = p.shape[1]
-    out = np.empty(ip.shape[0])
-    acc = np.empty(NACC)
-    part = np.empty(NACC)
-    scratch = _scratch()
-    for b in range(ip.shape[0]):
-        _start(code, acc)
-        for lo in range(0, n, CHUNK):
-            _chunk(family, code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]],
-                   lo, min(n, lo + CHUNK), part, scratch)
-            _merge(code, acc, part)
-        out[b] = finish(code, alpha, acc)
-    return out
+    run.__doc__ = f"The rows of one family, over :func:`{tasks.__name__}`."
+    return run
 
 
 @kernel
-def divergence_rows(code, alpha, p, q, ps, qs, ip, iq):
-    """Divergence ``code`` between rows ``p[ip[b]]`` and ``q[iq[b]]`` for every b, in
-    parallel. Compiles every metric: the public functions use :func:`rows_kernel`."""
-    return _rows_parallel(code, code, alpha, p, q, ps, qs, ip, iq)
+def _any_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1):
+    _rows_tasks(_any_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1)
+
+
+#: every metric (``code`` chosen at run time), e.g. ``divergence_rows(code, alpha, p, q,
+#: ps, qs, ip, iq, threads=1)``: the public functions use :func:`rows_kernel`
+divergence_rows = _entry(_any_tasks)
+
+
+# The entry points of the public functions, one per family, with the signature of
+# divergence_rows: each passes its family's chunk kernel, so a first call
+# compiles that family alone (KL: 2 s cold instead of 8 s).
 
 
 @kernel
-def divergence_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
-    """:func:`divergence_rows` without threads (small inputs); the same chunks and sums."""
-    return _rows_serial(code, code, alpha, p, q, ps, qs, ip, iq)
-
-
-# The entry points of the public functions, one per (family, threads), with the signature
-# of divergence_rows: each passes its family as a constant, so a first call compiles that
-# family alone (KL: 2 s cold instead of 8 s).
+def _kl_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1):
+    _rows_tasks(_kl_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1)
 
 
 @kernel
-def _kl_rows(code, alpha, p, q, ps, qs, ip, iq):
-    return _rows_parallel(KL, code, alpha, p, q, ps, qs, ip, iq)
+def _js_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1):
+    _rows_tasks(_js_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1)
 
 
 @kernel
-def _kl_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
-    return _rows_serial(KL, code, alpha, p, q, ps, qs, ip, iq)
+def _simple_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1):
+    _rows_tasks(_simple_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1)
 
 
 @kernel
-def _js_rows(code, alpha, p, q, ps, qs, ip, iq):
-    return _rows_parallel(JS, code, alpha, p, q, ps, qs, ip, iq)
+def _bounded_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1):
+    _rows_tasks(_bounded_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1)
 
 
-@kernel
-def _js_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
-    return _rows_serial(JS, code, alpha, p, q, ps, qs, ip, iq)
+_kl_rows = _entry(_kl_tasks)
+_js_rows = _entry(_js_tasks)
+_simple_rows = _entry(_simple_tasks)
+_bounded_rows = _entry(_bounded_tasks)
 
 
-@kernel
-def _simple_rows(code, alpha, p, q, ps, qs, ip, iq):
-    return _rows_parallel(SIMPLE, code, alpha, p, q, ps, qs, ip, iq)
-
-
-@kernel
-def _simple_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
-    return _rows_serial(SIMPLE, code, alpha, p, q, ps, qs, ip, iq)
-
-
-@kernel
-def _bounded_rows(code, alpha, p, q, ps, qs, ip, iq):
-    return _rows_parallel(BOUNDED, code, alpha, p, q, ps, qs, ip, iq)
-
-
-@kernel
-def _bounded_rows_serial(code, alpha, p, q, ps, qs, ip, iq):
-    return _rows_serial(BOUNDED, code, alpha, p, q, ps, qs, ip, iq)
-
-
-def rows_kernel(code, parallel):
-    """The kernel for metric ``code`` (threads or not), called as :func:`divergence_rows`."""
+def rows_kernel(code):
+    """The entry point of metric ``code``'s family, called as :func:`divergence_rows`."""
     if code == KL:
-        return _kl_rows if parallel else _kl_rows_serial
+        return _kl_rows
     if code == JS:
-        return _js_rows if parallel else _js_rows_serial
+        return _js_rows
     if code == TV or code == HELLINGER:
-        return _bounded_rows if parallel else _bounded_rows_serial
-    return _simple_rows if parallel else _simple_rows_serial
+        return _bounded_rows
+    return _simple_rows

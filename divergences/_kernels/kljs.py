@@ -17,7 +17,7 @@ _TINY = 2.2250738585072014e-308  # smallest normal double
 _HUGE = 1.7976931348623157e308
 
 
-@kernel(inline=True)
+@kernel
 def log_ratio(a, b):
     """``log(a / b)`` for a, b > 0, without overflow/underflow of the quotient."""
     r = a / b
@@ -26,7 +26,7 @@ def log_ratio(a, b):
     return math.log(a) - math.log(b)
 
 
-@kernel(inline=True)
+@kernel
 def log_scaled(x, c):
     """``log(x * c)`` for ``x, c > 0``, from ``log x + log c`` where the product is subnormal
     (a weight below 1e-308 of its total: imprecise) or underflows to 0."""
@@ -36,7 +36,7 @@ def log_scaled(x, c):
     return math.log(x) + math.log(c)
 
 
-@kernel(inline=True)
+@kernel
 def log_ratio_scaled(x, y, cx, cy):
     """``log(a / b)`` for ``a = x * cx``, ``b = y * cy`` with ``x, y > 0``, accurate even where
     ``a`` or ``b`` is subnormal or underflows to 0.
@@ -57,7 +57,7 @@ def log_ratio_scaled(x, y, cx, cy):
     return log_scaled(x, cx) - log_scaled(y, cy)
 
 
-@kernel(inline=True)
+@kernel
 def chi2_term(x, y, cx, cy):
     """``(a - b)^2 / b`` for ``a = x * cx > 0`` and ``b = y * cy > 0`` subnormal or 0: taken
     as ``b (a/b - 1)^2`` in logs, so it is exactly 0 for equal weights (not ``a^2 / b``)."""
@@ -76,7 +76,7 @@ _UP = 2.0**1000
 _DOWN = 2.0**-1000
 
 
-@kernel(inline=True)
+@kernel
 def js_term(x, y, cx, cy):
     """``a log(2a/m) + b log(2b/m)`` for ``a = x * cx``, ``b = y * cy > 0``, ``m = a + b``,
     for the lanes the vectorised loop leaves out: ``m`` subnormal, or a ratio ``2a/m``
@@ -108,8 +108,9 @@ def _scratch():
 
 
 @kernel
-def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
-    """KL accumulators (sum a log(a/b), inf flag) with vectorised logarithms.
+def _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
+    """KL accumulators (sum a log(a/b), inf flag) with vectorised logarithms (``code``
+    and ``alpha`` unused: the signature of every chunk kernel, see :mod:`.elementwise`).
 
     Per block: the ratios ``a/b`` (1.0 where a term is 0 or the ratio is not a normal
     double), their logs by :func:`log_block`, the weighted sum; the rare lanes whose ratio
@@ -158,7 +159,7 @@ def _kl_chunk(p, q, cp, cq, lo, hi, acc, scratch):
 
 
 @kernel
-def _js_chunk(p, q, cp, cq, lo, hi, acc, scratch):
+def _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     """JS accumulators: overlap terms a log(2a/m) + b log(2b/m), overlap mass, the rest.
 
     Vectorised like :func:`_kl_chunk`; ``2a/m`` is in (0, 2], so only a subnormal mixture

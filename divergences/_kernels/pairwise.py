@@ -13,7 +13,6 @@ ranges of tasks (see :func:`_run`). The metric codes are those of :mod:`.element
 import math
 
 import numpy as np
-from numba.extending import overload
 
 from .._jit import kernel
 from .._thread_ranges import run_in_ranges
@@ -29,7 +28,6 @@ from .elementwise import (
     RENYI,
     RENYI0,
     RENYI1,
-    SIMPLE,
     TV,
     finish,
 )
@@ -62,8 +60,8 @@ def _normalise(x, s, a, aux, code):
 
 
 @kernel
-def _pair_js(a, la, b, lb, x, y, cx, cy, acc, scratch):
-    """JS accumulators of one pair of rows (the arguments of :func:`_pair`)."""
+def _pair_js(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
+    """JS accumulators of one pair of rows (the arguments of :func:`_any_pair`)."""
     mbuf, sb1, sb2, lm = scratch
     s0 = 0.0
     s1 = 0.0
@@ -101,8 +99,8 @@ def _pair_js(a, la, b, lb, x, y, cx, cy, acc, scratch):
 
 
 @kernel
-def _pair_other(code, alpha, a, la, b, lb, x, y, cx, cy, acc):
-    """:func:`_pair` of the metrics other than JS (scalar loops)."""
+def _pair_other(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
+    """:func:`_any_pair` of the metrics other than JS (scalar loops; ``scratch`` unused)."""
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
@@ -186,45 +184,29 @@ def _pair_other(code, alpha, a, la, b, lb, x, y, cx, cy, acc):
     acc[3] = s3
 
 
-def _pair(family, code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
-    """Accumulators of one pair of normalised rows (same layout as the elementwise ones).
+@kernel
+def _any_pair(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
+    """Accumulators of one pair of normalised rows (same layout as the elementwise ones),
+    the metric chosen at run time.
 
     ``x``, ``y`` are the raw rows and ``cx``, ``cy`` the inverses of their sums (for the
     rare bins whose normalised weight is subnormal); ``scratch`` holds three int64 and one
-    float64 buffers of the row length for :func:`log_block`. As
-    elementwise ``_chunk``, a constant ``family`` (``JS`` or ``SIMPLE``) compiles one of
-    :func:`_pair_js`, :func:`_pair_other` alone (see :func:`_ol_pair`). (This Python body
-    only runs with ``NUMBA_DISABLE_JIT``.)
+    float64 buffers of the row length for :func:`log_block`. Every pair kernel has this
+    signature: the task loop gets one of :func:`_pair_js`, :func:`_pair_other` (a family
+    alone) or this one as an argument.
     """
     if code == JS:
-        _pair_js(a, la, b, lb, x, y, cx, cy, acc, scratch)
+        _pair_js(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch)
     else:
-        _pair_other(code, alpha, a, la, b, lb, x, y, cx, cy, acc)
+        _pair_other(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch)
 
 
-@overload(_pair, prefer_literal=True)
-def _ol_pair(family, code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
-    literal = getattr(family, "literal_value", None)
-    if literal == JS:
-        return lambda family, code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch: (
-            _pair_js(a, la, b, lb, x, y, cx, cy, acc, scratch))
-    if literal == SIMPLE:
-        return lambda family, code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch: (
-            _pair_other(code, alpha, a, la, b, lb, x, y, cx, cy, acc))
-    return _pair  # run-time family: both
-
-
-@kernel
-def _row(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, i, j0, mirror, out, acc, scratch):
+@kernel(inline=True)
+def _row(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, i, j0, mirror, out, acc, scratch):
     """Pairs (i, j >= j0) of the rows of ``A`` and ``B``, written to ``out`` (and with
-    ``mirror`` to its transpose). The one call site of :func:`_pair` (compiled once).
-    The buffers passed per pair are :func:`~.borrow.borrowed` (no reference counting)."""
-    acc = borrowed(acc)
-    scratch = (borrowed(scratch[0]), borrowed(scratch[1]), borrowed(scratch[2]),
-               borrowed(scratch[3]))
+    ``mirror`` to its transpose), by the pair kernel ``pair``."""
     for j in range(j0, B.shape[0]):
-        _pair(family, code, alpha, A[i], LA[i], B[j], LB[j], X[i], Y[j], cx[i], cy[j], acc,
-              scratch)
+        pair(code, alpha, A[i], LA[i], B[j], LB[j], X[i], Y[j], cx[i], cy[j], acc, scratch)
         d = finish(code, alpha, acc)
         out[i, j] = d
         if mirror:
@@ -240,59 +222,57 @@ def _prepare(code, X, xs):
     return A, LA, 1.0 / xs
 
 
-@kernel
-def _task(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t, out):
-    """Task ``t``: row ``t`` of ``out``, or with ``symmetric`` the pairs (i, j > i) of rows
-    ``i = t`` and ``i = N - 1 - t`` (tasks of equal work)."""
-    acc = np.empty(NACC)
-    n = A.shape[1]
-    scratch = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n))
-    if symmetric:  # symmetric, not a constant, as mirror: _row compiles once
-        N = A.shape[0]
-        _row(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, t, t + 1, symmetric, out, acc,
-             scratch)
-        if N - 1 - t != t:
-            _row(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, N - 1 - t, N - t, symmetric,
-                 out, acc, scratch)
-    else:
-        _row(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, t, np.int64(0), symmetric, out,
-             acc, scratch)
+@kernel(inline=True)
+def _tasks(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
+    """Tasks ``t0 .. t1 - 1``, in the calling thread (the kernel releases the GIL:
+    :func:`_run` runs ranges of tasks in Python threads). Task ``t``: row ``t`` of
+    ``out``, or with ``symmetric`` the pairs (i, j > i) of rows ``i = t`` and
+    ``i = N - 1 - t`` (tasks of equal work).
 
-
-@kernel
-def _tasks(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
-    """Tasks ``t0 .. t1 - 1`` of :func:`_task`, in the calling thread (the kernel releases
-    the GIL: :func:`_run` runs ranges of tasks in Python threads). The arrays are
-    :func:`~.borrow.borrowed`: the rows passed per pair are not reference-counted (with
-    the counting, this loop ran 2.7x slower than the same body in a ``prange``)."""
+    The arrays and the buffers passed per pair are :func:`~.borrow.borrowed`: the rows
+    passed per pair are not reference-counted (with the counting, this loop ran 2.7x
+    slower than the same body in a ``prange``). One call site of :func:`_row` and of the
+    pair kernel, inlined into the entry kernel of the family: a chain of compiled calls
+    would generate the pair kernel's code again at each level (issue 12, cold start).
+    """
     A, LA, X, cx = borrowed(A), borrowed(LA), borrowed(X), borrowed(cx)
     B, LB, Y, cy, out = borrowed(B), borrowed(LB), borrowed(Y), borrowed(cy), borrowed(out)
+    n = A.shape[1]
+    N = A.shape[0]
+    acc = np.empty(NACC)
+    bufs = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n))
+    scratch = (borrowed(bufs[0]), borrowed(bufs[1]), borrowed(bufs[2]), borrowed(bufs[3]))
+    acc_b = borrowed(acc)
     for t in range(t0, t1):
-        _task(family, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, t, out)
+        both = symmetric and N - 1 - t != t
+        for k in range(2 if both else 1):
+            i = t if k == 0 else N - 1 - t
+            _row(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, i, i + 1 if symmetric else 0,
+                 symmetric, out, acc_b, scratch)
 
 
-# The entry kernels, one per family, with the signature of _tasks less the family: a
-# constant family compiles JS alone, or the other metrics alone; _any_tasks (family =
-# code at run time) compiles every metric (tests and the generic pairwise_matrix).
+# The entry kernels, one per family, with the signature of _tasks less the pair kernel:
+# _js_tasks compiles JS alone, _simple_tasks the other metrics alone; _any_tasks (the
+# metric chosen at run time) compiles every metric (tests and the generic pairwise_matrix).
 
 
 @kernel
 def _js_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
-    _tasks(JS, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
+    _tasks(_pair_js, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
 
 
 @kernel
 def _simple_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
-    _tasks(SIMPLE, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
+    _tasks(_pair_other, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
 
 
 @kernel
 def _any_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
-    _tasks(code, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
+    _tasks(_any_pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
 
 
 def _run(tasks, code, alpha, X, Y, xs, ys, symmetric, threads):
-    """The (N, M) matrix: rows prepared once, then the tasks of :func:`_task` in
+    """The (N, M) matrix: rows prepared once, then the tasks of :func:`_tasks` in
     Python threads over ranges (:func:`divergences._thread_ranges.run_in_ranges`;
     ``threads=None``: numba's thread count), each range one call of the serial kernel
     ``tasks`` (no ``prange``: a parallel kernel took about a second of a first call to

@@ -96,7 +96,7 @@ def _basis(n, m, a, b, art, max_iter):
     return tree, fl, ctl
 
 
-@kernel
+@kernel(inline=True)
 def exact_cost(flat, n, m, a, b, max_iter):
     """``(sum of flow * cost, status, max |C|)`` of the balanced problem ``flat`` (n*m,),
     ``a`` (n,) and ``b`` (m,) positive, each summing to 1, C-contiguous.
@@ -160,9 +160,7 @@ def support_pairs(C, A, B, ia, jb, mirror, max_iter, cost, status, top, lo, hi):
         b = A[ia[t]] if mirror[t] else B[jb[t]]
         n = _positive(a, ri)
         m = _positive(b, ci)
-        if n == nb and m == nb:
-            c, s, mx = exact_cost(flatC, n, m, a, b, max_iter)
-        else:
+        if n < nb or m < nb:
             sub = np.empty(n * m)
             ac = np.empty(n)
             bc = np.empty(m)
@@ -173,7 +171,12 @@ def support_pairs(C, A, B, ia, jb, mirror, max_iter, cost, status, top, lo, hi):
                     sub[k * m + r] = row[ci[r]]
             for r in range(m):
                 bc[r] = b[ci[r]]
-            c, s, mx = exact_cost(sub, n, m, ac, bc, max_iter)
+            flat, a, b = sub, ac, bc
+        else:
+            flat = flatC
+        # one call site: exact_cost is inlined here (a second layer of compiled calls
+        # above the network simplex would generate its code once more, issue 12)
+        c, s, mx = exact_cost(flat, n, m, a, b, max_iter)
         cost[t] = c
         status[t] = s
         top[t] = mx

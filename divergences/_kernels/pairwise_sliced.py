@@ -37,7 +37,7 @@ def _w1_cdf(A, B, gap):
     return s
 
 
-@kernel
+@kernel(inline=True)
 def _pair(cdf, P, G, orders, a, b, p, wa, wb):
     """:math:`\\frac1L \\sum_l W_p^p` of rows ``a``, ``b`` over the ``L`` sorted
     projections ``P`` (L, n) with gaps ``G`` (L, n - 1) and orders ``orders`` (L, n).
@@ -70,56 +70,53 @@ def _pair(cdf, P, G, orders, a, b, p, wa, wb):
     return total / L
 
 
-@kernel
+@kernel(inline=True)
 def _row(cdf, P, G, orders, A, B, p, i, j0, mirror, swap, x0, y0, out, wa, wb):
     """Pairs ``(i, j >= j0)`` into ``out[i, j]`` (and ``out[j, i]`` with ``mirror``).
 
     With ``swap``, ``A`` and ``B`` are rows ``x0..`` and ``y0..`` of one array: the pair
     of a row with itself is 0 and a pair ``(g, h)`` with ``g > h`` (global rows) is
     computed as ``(h, g)``, so that a block equals the same block of the symmetric
-    matrix exactly. The buffers are :func:`~.borrow.borrowed` (no reference counting
-    per pair).
+    matrix exactly.
     """
-    wa, wb = borrowed(wa), borrowed(wb)
     g = x0 + i
     for j in range(j0, B.shape[0]):
         h = y0 + j
         if swap and h == g:
             v = 0.0
-        elif swap and h < g:
-            v = _pair(cdf, P, G, orders, B[j], A[i], p, wa, wb)
         else:
-            v = _pair(cdf, P, G, orders, A[i], B[j], p, wa, wb)
+            flip = swap and h < g
+            v = _pair(cdf, P, G, orders, B[j] if flip else A[i], A[i] if flip else B[j], p,
+                      wa, wb)
         out[i, j] = v
         if mirror:
             out[j, i] = v
 
 
 @kernel
-def _task(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, t, out):
-    """Task ``t``: row ``t`` of ``out``; with ``symmetric`` the pairs ``(i, j > i)`` of
-    rows ``i = t`` and ``i = N - 1 - t``, mirrored (tasks of equal work)."""
-    n = P.shape[1]
-    wa = np.empty(n)
-    wb = np.empty(n)
-    if symmetric:
-        N = A.shape[0]
-        _row(cdf, P, G, orders, A, B, p, t, t + 1, True, False, x0, y0, out, wa, wb)
-        if N - 1 - t != t:
-            _row(cdf, P, G, orders, A, B, p, N - 1 - t, N - t, True, False, x0, y0, out,
-                 wa, wb)
-    else:
-        _row(cdf, P, G, orders, A, B, p, t, np.int64(0), False, swap, x0, y0, out, wa, wb)
-
-
-@kernel
 def _tasks(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, out, t0, t1):
-    """Tasks ``t0 .. t1 - 1`` of :func:`_task` in the calling thread, on
-    :func:`~.borrow.borrowed` arrays (the rows passed per pair are not reference-counted)."""
+    """Tasks ``t0 .. t1 - 1`` in the calling thread. Task ``t``: row ``t`` of ``out``;
+    with ``symmetric`` the pairs ``(i, j > i)`` of rows ``i = t`` and ``i = N - 1 - t``,
+    mirrored (tasks of equal work).
+
+    The arrays and buffers are :func:`~.borrow.borrowed` (the rows passed per pair are
+    not reference-counted). :func:`_row` and :func:`_pair` have one call site each and
+    are inlined: a chain of compiled calls would generate the code of
+    :func:`~.univariate.sorted_cost` again at each level (issue 12, cold start).
+    """
     P, G, orders, A, B = borrowed(P), borrowed(G), borrowed(orders), borrowed(A), borrowed(B)
     out = borrowed(out)
+    n = P.shape[1]
+    wa_own = np.empty(n)
+    wb_own = np.empty(n)
+    wa, wb = borrowed(wa_own), borrowed(wb_own)
+    N = A.shape[0]
     for t in range(t0, t1):
-        _task(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, t, out)
+        both = symmetric and N - 1 - t != t
+        for k in range(2 if both else 1):
+            i = t if k == 0 else N - 1 - t
+            _row(cdf, P, G, orders, A, B, p, i, i + 1 if symmetric else 0, symmetric,
+                 swap and not symmetric, x0, y0, out, wa, wb)
 
 
 def sliced_matrix(cdf, P, G, orders, A, B, p, symmetric, swap, x0, y0, out, threads=None):

@@ -22,7 +22,7 @@ from .._jit import kernel
 from .univariate import ground_cost
 
 
-@kernel
+@kernel(inline=True)
 def _next(labels, counts, order, start, want):
     """The first sorted position ``>= start`` of a point of group ``want`` that is drawn."""
     k = start
@@ -31,7 +31,7 @@ def _next(labels, counts, order, start, want):
     return k
 
 
-@kernel
+@kernel(inline=True)
 def split_cost(zs, order, labels, counts, n, m, p):
     """``W_p^p`` between the two groups that ``labels`` (with multiplicities ``counts``,
     ``n`` and ``m`` in total) make of the sorted ``zs``."""
