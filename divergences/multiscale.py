@@ -44,10 +44,10 @@ from ._hierarchy import (
 from ._kernels.certificate import arc_costs, c_transform, violated_pairs
 from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN
 from ._kernels.network_simplex import INFEASIBLE, OPTIMAL
-from ._kernels.refine import children_pairs, dilate, split_plan
 from ._kernels.sparse_lp import solve_sparse_transport
 from ._kernels.transport_lp import solve_transport
 from ._metrics import ground_costs
+from ._refine import children_pairs, dilate, split_plan
 from ._scaling import half_range, power_of_two_scale
 from ._validation import check_minkowski_order, check_no_options, check_positive_int
 from ._warnings import ConvergenceWarning
