@@ -25,7 +25,7 @@ import numpy as np
 from .._jit import kernel
 from .._thread_ranges import run_in_ranges
 from .borrow import borrowed
-from .cost import CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, ground_distance
+from .cost import CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, ground_distance
 
 
 @kernel
@@ -39,45 +39,25 @@ def _power(dist, p):
 
 
 @kernel
-def _combine(acc, t, metric, q):
-    """Accumulate the coordinate difference ``t >= 0`` into ``acc`` for ``metric``."""
-    if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
-        return acc + t * t
-    if metric == CITYBLOCK:
-        return acc + t
-    if metric == CHEBYSHEV:
-        return max(acc, t)
-    return acc + t ** q
-
-
-@kernel
-def _finish(acc, metric, q):
-    """The distance from the accumulated differences (:func:`_combine`)."""
-    if metric == EUCLIDEAN:
-        return np.sqrt(acc)
-    if metric == MINKOWSKI:
-        return acc ** (1.0 / q)
-    return acc
-
-
-@kernel
-def _box_box(alo, ahi, blo, bhi, metric, q, p):
-    """Lower bound of ``d(x, y) ** p`` for ``x`` in box ``A``, ``y`` in box ``B``."""
+def _box_gap(alo, ahi, blo, bhi, metric, q, p):
+    """Lower bound of ``d(x, y) ** p`` for ``x`` in box ``A``, ``y`` in box ``B`` (a point
+    ``x``: ``alo = ahi = x``): the metric of the per-axis gaps (module docstring)."""
     acc = 0.0
     for k in range(alo.shape[0]):
         t = max(0.0, blo[k] - ahi[k], alo[k] - bhi[k])
-        acc = _combine(acc, t, metric, q)
-    return _power(_finish(acc, metric, q), p)
-
-
-@kernel
-def _point_box(x, blo, bhi, metric, q, p):
-    """Lower bound of ``d(x, y) ** p`` for ``y`` in box ``B``."""
-    acc = 0.0
-    for k in range(x.shape[0]):
-        t = max(0.0, blo[k] - x[k], x[k] - bhi[k])
-        acc = _combine(acc, t, metric, q)
-    return _power(_finish(acc, metric, q), p)
+        if metric == CITYBLOCK:
+            acc += t
+        elif metric == CHEBYSHEV:
+            acc = max(acc, t)
+        elif metric == MINKOWSKI:
+            acc += t ** q
+        else:
+            acc += t * t
+    if metric == EUCLIDEAN:
+        acc = np.sqrt(acc)
+    elif metric == MINKOWSKI:
+        acc = acc ** (1.0 / q)
+    return _power(acc, p)
 
 
 def violated_pairs(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q, p, rtol,
@@ -120,13 +100,13 @@ def violated_blocks(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, 
         cnt = 0
         low_b = 0.0
         for C in range(nby):
-            low = _box_box(xlo[B], xhi[B], ylo[C], yhi[C], metric, q, p)
+            low = _box_gap(xlo[B], xhi[B], ylo[C], yhi[C], metric, q, p)
             if low - fmax[B] - gmax[C] >= -atol:
                 continue
             for i in range(xb[B], xb[B + 1]):
                 fi = f[i]
                 xi = X[i]
-                if _point_box(xi, ylo[C], yhi[C], metric, q, p) - fi - gmax[C] >= -atol:
+                if _box_gap(xi, xi, ylo[C], yhi[C], metric, q, p) - fi - gmax[C] >= -atol:
                     continue
                 for j in range(yb[C], yb[C + 1]):
                     c = _power(ground_distance(xi, Y[j], metric, q), p)
@@ -173,7 +153,7 @@ def c_transform(X, Y, g, yb, ylo, yhi, gmax, metric, q, p, out):
         first = -1
         low = np.inf
         for C in range(nb):
-            v = _point_box(xi, ylo[C], yhi[C], metric, q, p) - gmax[C]
+            v = _box_gap(xi, xi, ylo[C], yhi[C], metric, q, p) - gmax[C]
             if v < low:
                 low = v
                 first = C
@@ -182,7 +162,7 @@ def c_transform(X, Y, g, yb, ylo, yhi, gmax, metric, q, p, out):
             for j in range(yb[first], yb[first + 1]):
                 best = min(best, _power(ground_distance(xi, Y[j], metric, q), p) - g[j])
         for C in range(nb):
-            if C == first or _point_box(xi, ylo[C], yhi[C], metric, q, p) - gmax[C] >= best:
+            if C == first or _box_gap(xi, xi, ylo[C], yhi[C], metric, q, p) - gmax[C] >= best:
                 continue
             for j in range(yb[C], yb[C + 1]):
                 best = min(best, _power(ground_distance(xi, Y[j], metric, q), p) - g[j])
