@@ -130,14 +130,6 @@ def violated_blocks(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, 
 
 
 @kernel
-def arc_costs(X, Y, rows, cols, metric, q, p, out):
-    """``out[e] = d(X[rows[e]], Y[cols[e]]) ** p`` for every arc ``e`` (serial: a few ms per
-    million arcs, and no parallel compilation)."""
-    for e in range(rows.shape[0]):
-        out[e] = _power(ground_distance(X[rows[e]], Y[cols[e]], metric, q), p)
-
-
-@kernel
 def c_transform(X, Y, g, yb, ylo, yhi, gmax, metric, q, p, out):
     """``out[i] = min_j (d(X[i], Y[j]) ** p - g[j])``: the largest ``f_i`` with ``f_i + g_j
     <= c_ij`` for every ``j`` (``+inf`` when ``Y`` is empty), in parallel over ``i``.
