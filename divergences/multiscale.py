@@ -365,7 +365,7 @@ def _c_transform(P, h, pot, geo):
     out = np.empty(P.shape[0])
     metric, q, p = geo
     c_transform(np.ascontiguousarray(P), h.pts, np.ascontiguousarray(pot), yb, lo, hi, top,
-                metric, q, p, out)
+                metric, q, p, np.empty(P.shape[1]), np.zeros(P.shape[1]), out)
     return out
 
 
