@@ -79,24 +79,24 @@ def children_pairs(rows, cols, xchild, ychild):
     """All pairs of children of the coarse arcs ``(rows[e], cols[e])`` (sorted row-major,
     unique): the children of source cell ``I`` are ``xchild[I]:xchild[I+1]`` and those
     of target cell ``J`` are ``ychild[J]:ychild[J+1]``. Returns ``(rows, cols)`` of the
-    fine arcs, sorted row-major and unique: for each coarse row, each of its children
-    ``i``, then the children of each of its arcs' columns in turn."""
+    fine arcs, sorted row-major and unique: every child of a coarse row gets the same
+    columns, the children of the row's arcs' columns in turn."""
     E = rows.shape[0]
     if E == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     first = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
-    size = np.diff(np.append(first, E))  # arcs of each coarse row
     x0 = xchild[rows[first]]
     nch = xchild[rows[first] + 1] - x0
-    # segments (child i, arc e): per coarse row, children outer, arcs inner
-    nseg = nch * size
-    grp = np.repeat(np.arange(first.shape[0]), nseg)
-    q = _runs(nseg, np.zeros_like(nseg))
-    seg_i = x0[grp] + q // size[grp]
-    seg_e = first[grp] + q % size[grp]
-    y0 = ychild[cols[seg_e]]
-    length = ychild[cols[seg_e] + 1] - y0
-    return np.repeat(seg_i, length), _runs(length, y0)
+    # the columns of each coarse row, concatenated (the rows' arcs are contiguous)
+    y0 = ychild[cols]
+    ylen = ychild[cols + 1] - y0
+    columns = _runs(ylen, y0)
+    width = np.add.reduceat(ylen, first)
+    at = _exclusive_cumsum(width)[:-1]
+    # one run of its row's columns per child
+    per_child = np.repeat(width, nch)
+    return (np.repeat(_runs(nch, x0), per_child),
+            columns[_runs(per_child, np.repeat(at, nch))])
 
 
 def _segmented_cumsum(v, start):
