@@ -25,6 +25,10 @@ import numpy as np
 
 from ._hierarchy import spread_bits
 
+#: breakpoints of the north-west corner rule closer than this fraction of their group's
+#: mass are a tie (:func:`northwest`)
+_TIE = 2.0 ** -50
+
 
 def dilate(rows, cols, ycoords, ykeys, bits, radius):
     """Coarse arcs ``(rows[e], cols[e])`` widened to every non-empty target cell within
@@ -123,7 +127,10 @@ def northwest(lgroup, lmass, rgroup, rmass, n_groups):
 
     Left items ``lmass`` (in groups ``lgroup``, sorted) and right items ``rmass`` (groups
     ``rgroup``, sorted): each group with items on both sides pairs its left and right
-    items by the rule, in their order, the left advancing first on ties. Returns
+    items by the rule, in their order, the left advancing first on ties (breakpoints
+    within :data:`_TIE` of the group's mass: sums of equal masses taken in two orders
+    differ by their rounding, where the sequential rule of the compiled kernel sees an
+    exact tie). Returns
     ``(left, right, amounts)``: the pairs' item positions, grouped and in the order of
     the rule, and the mass of each (the gap between consecutive merged breakpoints of
     the partial sums; >= 0)."""
@@ -136,26 +143,35 @@ def northwest(lgroup, lmass, rgroup, rmass, n_groups):
     l0, r0 = _exclusive_cumsum(nl), _exclusive_cumsum(nr)
     cl = _segmented_cumsum(lmass[lkeep], l0[lg])
     cr = _segmented_cumsum(rmass[rkeep], r0[rg])
-    # interior breakpoints (each item's partial sum but the last of its group), merged
+    active = np.flatnonzero(both)
+    lend, rend = cl[l0[active + 1] - 1], cr[r0[active + 1] - 1]  # the groups' totals
+    # interior breakpoints (each item's partial sum but the last of its group), merged;
+    # two within _TIE of the group's mass are a tie (the rounding of sums of equal
+    # masses in two orders), the left first
     lin = np.flatnonzero(np.arange(lg.shape[0]) < l0[1:][lg] - 1)
     rin = np.flatnonzero(np.arange(rg.shape[0]) < r0[1:][rg] - 1)
     grp = np.concatenate([lg[lin], rg[rin]])
     val = np.concatenate([cl[lin], cr[rin]])
     side = np.concatenate([np.zeros(lin.shape[0], np.int64), np.ones(rin.shape[0], np.int64)])
-    order = np.lexsort((side, val, grp))
+    unit = np.zeros(n_groups)
+    unit[active] = np.maximum(lend, rend) * _TIE
+    unit = unit[grp]
+    tick = np.zeros(grp.shape[0], np.int64)  # val in units of the tie (< 2**51)
+    pos = unit > 0
+    tick[pos] = np.rint(val[pos] / unit[pos])
+    order = np.lexsort((side, tick, grp))
     grp, val, side = grp[order], val[order], side[order]
     # outputs: per group its first pair, then one per breakpoint
     count = np.where(both, nl + nr - 1, 0)
     off = _exclusive_cumsum(count)
     T = int(off[-1])
-    active = np.flatnonzero(both)
     rest = np.ones(T, bool)
     rest[off[active]] = False
     rest = np.flatnonzero(rest)
     b0 = _exclusive_cumsum(np.maximum(count - 1, 0))[grp]  # group's first breakpoint
     lefts = np.concatenate([[0], np.cumsum(1 - side)])
     t = np.arange(grp.shape[0]) + 1 - b0  # breakpoints passed, this one included
-    li = lefts[np.arange(1, grp.shape[0] + 1)] - lefts[b0]
+    li = lefts[1:] - lefts[b0]
     left, right = np.empty(T, np.int64), np.empty(T, np.int64)
     at = np.zeros(T)
     left[off[active]], right[off[active]] = l0[active], r0[active]
@@ -164,7 +180,7 @@ def northwest(lgroup, lmass, rgroup, rmass, n_groups):
     nxt = np.empty(T)
     nxt[:-1] = at[1:]
     last = off[active] + count[active] - 1
-    nxt[last] = np.minimum(cl[l0[active + 1] - 1], cr[r0[active + 1] - 1])
+    nxt[last] = np.minimum(lend, rend)
     return lkeep[left], rkeep[right], np.maximum(nxt - at, 0.0)
 
 
