@@ -1,7 +1,9 @@
 """Cell hierarchies of weighted point sets, for the multiscale exact solver (NumPy).
 
 A :class:`Hierarchy` holds the points of positive weight of one measure sorted by the
-Morton key of their cell at the finest level (:mod:`divergences._kernels.refine`); a
+Morton key of their cell at the finest level (:func:`morton`: the bits of the cell's
+integer coordinates interleaved, so that sorting by key makes every cell of every coarser
+level a contiguous run, its key the finest key shifted right by ``d`` bits per level); a
 level ``l`` (``0 <= l <= bits``: ``2**l`` cells per axis) is a partition of the sorted
 points into contiguous runs, described by ``starts`` (run ``c`` is
 ``starts[c]:starts[c+1]``). The pseudo-level ``None`` is the points themselves. A cell
@@ -19,14 +21,37 @@ import math
 
 import numpy as np
 
-from ._kernels.refine import morton
-
 #: the coarsest level has at most this many cells per measure (solved dense)
 COARSE_CELLS = 400
 #: each level has at least this many times the cells (both measures) of the previous one
 GROWTH = 3.0
 #: the last cell level has at least this many times fewer cells than the points
 LAST_GROWTH = 1.5
+
+
+def spread_bits(v, bits, d):
+    """Bit ``t`` of each entry of ``v`` (int64, in ``[0, 2**bits)``) moved to bit ``t d``
+    (the share of one axis in a Morton key), through a table of the spreads of 8 bits
+    (``bits = 0``: all zero)."""
+    w = max(1, min(8, bits))
+    chunk = np.arange(1 << w, dtype=np.int64)
+    table = np.zeros(1 << w, np.int64)
+    for t in range(w):
+        table |= ((chunk >> t) & 1) << (t * d)
+    out = np.zeros(v.shape, np.int64)
+    for c in range(0, bits, w):
+        out |= table[(v >> c) & ((1 << w) - 1)] << (c * d)
+    return out
+
+
+def morton(coords, bits):
+    """Morton keys (int64) of the rows of ``coords`` (n, d) int64 in ``[0, 2**bits)``: bit
+    ``t`` of axis ``k`` at bit ``t d + k`` (``bits * d <= 62``)."""
+    d = coords.shape[1]
+    key = np.zeros(coords.shape[0], np.int64)
+    for k in range(d):
+        key |= spread_bits(coords[:, k], bits, d) << k
+    return key
 
 
 def finest_bits(n, d):

@@ -37,3 +37,39 @@ def ground_costs(x, y, code, q, p):
         elif p != 1.0:
             np.power(cost, p, out=cost)
     return cost
+
+
+#: arcs whose costs :func:`pair_costs` computes at once (bounds its temporaries)
+_PAIR_BLOCK = 1 << 20
+
+
+def pair_costs(x, y, rows, cols, code, q, p):
+    """``d(x[rows[e]], y[cols[e]]) ** p`` for every arc ``e`` (the costs of sparse arcs),
+    in NumPy: the coordinate differences summed in their order, as in
+    :func:`ground_costs` and the kernels' ``ground_distance``; in blocks of
+    :data:`_PAIR_BLOCK` arcs. Powers that overflow or underflow give inf or 0."""
+    out = np.empty(rows.shape[0])
+    with np.errstate(over="ignore", under="ignore"):
+        for lo in range(0, rows.shape[0], _PAIR_BLOCK):
+            hi = min(lo + _PAIR_BLOCK, rows.shape[0])
+            diff = np.abs(x[rows[lo:hi]] - y[cols[lo:hi]])
+            if code == CHEBYSHEV:
+                dist = diff.max(axis=1, initial=0.0)
+            else:
+                if code == EUCLIDEAN or code == SQEUCLIDEAN:
+                    np.square(diff, out=diff)
+                elif code == MINKOWSKI:
+                    np.power(diff, q, out=diff)
+                dist = diff[:, 0].copy() if diff.shape[1] else np.zeros(hi - lo)
+                for k in range(1, diff.shape[1]):
+                    dist += diff[:, k]
+                if code == EUCLIDEAN:
+                    np.sqrt(dist, out=dist)
+                elif code == MINKOWSKI:
+                    np.power(dist, 1.0 / q, out=dist)
+            if p == 2.0:
+                np.square(dist, out=dist)
+            elif p != 1.0:
+                np.power(dist, p, out=dist)
+            out[lo:hi] = dist
+    return out

@@ -41,13 +41,13 @@ from ._hierarchy import (
     choose_levels,
     finest_bits,
 )
-from ._kernels.certificate import arc_costs, c_transform, violated_pairs
+from ._kernels.certificate import c_transform, violated_pairs
 from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN
 from ._kernels.network_simplex import INFEASIBLE, OPTIMAL
-from ._kernels.refine import children_pairs, dilate, split_plan
 from ._kernels.sparse_lp import solve_sparse_transport
 from ._kernels.transport_lp import solve_transport
-from ._metrics import ground_costs
+from ._metrics import ground_costs, pair_costs
+from ._refine import children_pairs, dilate, split_plan
 from ._scaling import half_range, power_of_two_scale
 from ._validation import check_minkowski_order, check_no_options, check_positive_int
 from ._warnings import ConvergenceWarning
@@ -124,8 +124,7 @@ def transport_multiscale(x, y, a, b, p, metric, q, max_iter, *, coords=None, sta
         rows, cols = _refine(hy, level, sy, r, c, xchild, ychild)
         X, A = hx.cells(fine, fx)
         Y, B = hy.cells(fine, fy)
-        vals = np.empty(rows.shape[0])
-        arc_costs(X, Y, rows, cols, metric, q, p, vals)
+        vals = pair_costs(X, Y, rows, cols, metric, q, p)
         start = _warm_start(r, c, flows, xchild, ychild, A, B, rows * Y.shape[0] + cols)
         stats["refine_s"] += time.perf_counter() - t1
         blocks = _blocks(hx, fine, fx), _blocks(hy, fine, fy)
@@ -194,10 +193,7 @@ def _dense_costs(X, Y, geo):
 
 
 def _pair_costs(X, Y, r, c, geo):
-    out = np.empty(r.shape[0])
-    arc_costs(X, Y, np.ascontiguousarray(r, np.int64), np.ascontiguousarray(c, np.int64),
-              geo[0], geo[1], geo[2], out)
-    return out
+    return pair_costs(X, Y, r, c, geo[0], geo[1], geo[2])
 
 
 def _refine(hy, level, sy, r, c, xchild, ychild):
@@ -369,7 +365,7 @@ def _c_transform(P, h, pot, geo):
     out = np.empty(P.shape[0])
     metric, q, p = geo
     c_transform(np.ascontiguousarray(P), h.pts, np.ascontiguousarray(pot), yb, lo, hi, top,
-                metric, q, p, out)
+                metric, q, p, np.empty(P.shape[1]), np.zeros(P.shape[1]), out)
     return out
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from .._jit import kernel
 from .._thread_ranges import run_in_ranges
 from .borrow import borrowed
-from .cost import CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, ground_distance
+from .cost import ground_distance
 
 
 @kernel
@@ -39,45 +39,13 @@ def _power(dist, p):
 
 
 @kernel
-def _combine(acc, t, metric, q):
-    """Accumulate the coordinate difference ``t >= 0`` into ``acc`` for ``metric``."""
-    if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
-        return acc + t * t
-    if metric == CITYBLOCK:
-        return acc + t
-    if metric == CHEBYSHEV:
-        return max(acc, t)
-    return acc + t ** q
-
-
-@kernel
-def _finish(acc, metric, q):
-    """The distance from the accumulated differences (:func:`_combine`)."""
-    if metric == EUCLIDEAN:
-        return np.sqrt(acc)
-    if metric == MINKOWSKI:
-        return acc ** (1.0 / q)
-    return acc
-
-
-@kernel
-def _box_box(alo, ahi, blo, bhi, metric, q, p):
-    """Lower bound of ``d(x, y) ** p`` for ``x`` in box ``A``, ``y`` in box ``B``."""
-    acc = 0.0
-    for k in range(alo.shape[0]):
-        t = max(0.0, blo[k] - ahi[k], alo[k] - bhi[k])
-        acc = _combine(acc, t, metric, q)
-    return _power(_finish(acc, metric, q), p)
-
-
-@kernel
-def _point_box(x, blo, bhi, metric, q, p):
-    """Lower bound of ``d(x, y) ** p`` for ``y`` in box ``B``."""
-    acc = 0.0
-    for k in range(x.shape[0]):
-        t = max(0.0, blo[k] - x[k], x[k] - bhi[k])
-        acc = _combine(acc, t, metric, q)
-    return _power(_finish(acc, metric, q), p)
+def _gaps(alo, ahi, blo, bhi, out):
+    """``out[k]``: the gap between the intervals ``[alo[k], ahi[k]]`` and ``[blo[k], bhi[k]]``
+    (0 when they meet; a point is an interval of zero width). The distance from the origin
+    of this vector is a lower bound of ``d(x, y)`` for ``x`` in box ``A``, ``y`` in box
+    ``B`` (module docstring): :func:`~.cost.ground_distance` itself, one compiled metric."""
+    for k in range(out.shape[0]):
+        out[k] = max(max(0.0, blo[k] - ahi[k]), alo[k] - bhi[k])
 
 
 def violated_pairs(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q, p, rtol,
@@ -100,33 +68,40 @@ def violated_pairs(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q
     of violated pairs of the rows of block ``B`` and ``lowest[B]`` their least reduced
     cost (0 when none). Returns nothing.
     """
+    # per row block, the gap vectors of its boxes (each block has one thread)
+    gaps = np.empty(xlo.shape)
+    origin = np.zeros(X.shape[1])
     run_in_ranges(violated_blocks, (X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax,
                                     metric, q, p, rtol, atol, best_j, best_r, counts,
-                                    lowest), xb.shape[0] - 1, threads)
+                                    lowest, gaps, origin), xb.shape[0] - 1, threads)
 
 
 @kernel
 def violated_blocks(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, q, p, rtol,
-                    atol, best_j, best_r, counts, lowest, B0, B1):
+                    atol, best_j, best_r, counts, lowest, gaps, origin, B0, B1):
     """:func:`violated_pairs` for the row blocks ``B0 .. B1 - 1``, in the calling thread.
+    ``gaps`` (nbx, d): scratch, row ``B`` for block ``B``; ``origin`` (d,): zeros.
 
     The point and box arrays are :func:`~.borrow.borrowed`: the rows taken per pair are
     then not reference-counted (which made this loop slower than in a ``prange``)."""
     X, Y, xlo, xhi = borrowed(X), borrowed(Y), borrowed(xlo), borrowed(xhi)
-    ylo, yhi = borrowed(ylo), borrowed(yhi)
+    ylo, yhi, gaps = borrowed(ylo), borrowed(yhi), borrowed(gaps)
     nby = yb.shape[0] - 1
     K = best_j.shape[1]
     for B in range(B0, B1):
         cnt = 0
         low_b = 0.0
+        gap = gaps[B]
         for C in range(nby):
-            low = _box_box(xlo[B], xhi[B], ylo[C], yhi[C], metric, q, p)
+            _gaps(xlo[B], xhi[B], ylo[C], yhi[C], gap)
+            low = _power(ground_distance(gap, origin, metric, q), p)
             if low - fmax[B] - gmax[C] >= -atol:
                 continue
             for i in range(xb[B], xb[B + 1]):
                 fi = f[i]
                 xi = X[i]
-                if _point_box(xi, ylo[C], yhi[C], metric, q, p) - fi - gmax[C] >= -atol:
+                _gaps(xi, xi, ylo[C], yhi[C], gap)
+                if _power(ground_distance(gap, origin, metric, q), p) - fi - gmax[C] >= -atol:
                     continue
                 for j in range(yb[C], yb[C + 1]):
                     c = _power(ground_distance(xi, Y[j], metric, q), p)
@@ -150,22 +125,15 @@ def violated_blocks(X, Y, f, g, xb, yb, xlo, xhi, ylo, yhi, fmax, gmax, metric, 
 
 
 @kernel
-def arc_costs(X, Y, rows, cols, metric, q, p, out):
-    """``out[e] = d(X[rows[e]], Y[cols[e]]) ** p`` for every arc ``e`` (serial: a few ms per
-    million arcs, and no parallel compilation)."""
-    for e in range(rows.shape[0]):
-        out[e] = _power(ground_distance(X[rows[e]], Y[cols[e]], metric, q), p)
-
-
-@kernel
-def c_transform(X, Y, g, yb, ylo, yhi, gmax, metric, q, p, out):
+def c_transform(X, Y, g, yb, ylo, yhi, gmax, metric, q, p, gap, origin, out):
     """``out[i] = min_j (d(X[i], Y[j]) ** p - g[j])``: the largest ``f_i`` with ``f_i + g_j
     <= c_ij`` for every ``j`` (``+inf`` when ``Y`` is empty), in parallel over ``i``.
 
     ``Y`` comes in blocks as in :func:`violated_pairs` (``yb``, boxes ``ylo``, ``yhi``,
     ``gmax[C] = max g`` over block ``C``): the block of least lower bound
     ``d_min(x_i, box)^p - gmax`` is searched first, then only the blocks whose bound is
-    below the best value so far. Serial (only zero weights need it; no parallel
+    below the best value so far (``gap``, ``origin`` (d,): scratch and zeros, as in
+    :func:`violated_blocks`). Serial (only zero weights need it; no parallel
     compilation)."""
     nb = yb.shape[0] - 1
     for i in range(X.shape[0]):
@@ -173,7 +141,8 @@ def c_transform(X, Y, g, yb, ylo, yhi, gmax, metric, q, p, out):
         first = -1
         low = np.inf
         for C in range(nb):
-            v = _point_box(xi, ylo[C], yhi[C], metric, q, p) - gmax[C]
+            _gaps(xi, xi, ylo[C], yhi[C], gap)
+            v = _power(ground_distance(gap, origin, metric, q), p) - gmax[C]
             if v < low:
                 low = v
                 first = C
@@ -182,7 +151,10 @@ def c_transform(X, Y, g, yb, ylo, yhi, gmax, metric, q, p, out):
             for j in range(yb[first], yb[first + 1]):
                 best = min(best, _power(ground_distance(xi, Y[j], metric, q), p) - g[j])
         for C in range(nb):
-            if C == first or _point_box(xi, ylo[C], yhi[C], metric, q, p) - gmax[C] >= best:
+            if C == first:
+                continue
+            _gaps(xi, xi, ylo[C], yhi[C], gap)
+            if _power(ground_distance(gap, origin, metric, q), p) - gmax[C] >= best:
                 continue
             for j in range(yb[C], yb[C + 1]):
                 best = min(best, _power(ground_distance(xi, Y[j], metric, q), p) - g[j])

@@ -1,120 +1,16 @@
-"""Cell hierarchies for the multiscale exact solver (numba, no validation).
+"""A coupling of fine cells from a coupling of coarse cells, inside compiled code (numba,
+no validation).
 
-Points get integer cell coordinates at the finest level (``bits`` bits per axis); their
-Morton key interleaves those bits, so that sorting the points by key makes every cell of
-every coarser level a contiguous run, and its children (cells of a finer level, or
-points) a contiguous run of the next level: the key of a cell at level ``l`` (``l``
-bits per axis) is the Morton key of its coordinates at that level, the finest key
-shifted right by ``d (bits - l)``.
-
-:func:`dilate` widens the support of a coarse plan to the neighbouring cells, and
-:func:`children_pairs` turns coarse arcs into the arcs between their children.
+:func:`split_plan` is called per pair by the kernels of :mod:`.pairwise_local` (its coarse
+start). The multiscale solver, which refines once per level from Python, uses the NumPy
+twin :func:`divergences._refine.split_plan` (the same coupling, to rounding; compared in
+``tests/test_refine.py``), with :func:`~divergences._refine.dilate` and
+:func:`~divergences._refine.children_pairs`.
 """
 
 import numpy as np
 
 from .._jit import kernel
-
-
-@kernel(inline=True)
-def _encode(c, bits):
-    """Morton key of the cell coordinates ``c`` (d,), ``bits`` bits each."""
-    d = c.shape[0]
-    key = 0
-    for b in range(bits):
-        for k in range(d):
-            key |= ((c[k] >> b) & 1) << (b * d + k)
-    return key
-
-
-@kernel
-def morton(coords, bits):
-    """Morton keys (int64) of the rows of ``coords`` (n, d) int64 in ``[0, 2**bits)``."""
-    n = coords.shape[0]
-    out = np.empty(n, np.int64)
-    for i in range(n):
-        out[i] = _encode(coords[i], bits)
-    return out
-
-
-@kernel(inline=True)
-def _lower_bound(keys, key):
-    """The first position of ``keys`` (sorted) whose value is not below ``key``: what
-    ``np.searchsorted`` gives, without compiling its generic implementation (a second
-    of a first multiscale call)."""
-    lo = 0
-    hi = keys.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if keys[mid] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@kernel
-def dilate(rows, cols, ycoords, ykeys, bits, radius):
-    """Coarse arcs ``(rows[e], cols[e])`` widened to every non-empty target cell within
-    ``radius`` cells (per axis) of ``cols[e]``: pairs ``(rows[e], j)`` with ``j``
-    indexing the target cells, whose coordinates (``ycoords`` (ny, d)) and sorted
-    Morton keys (``ykeys`` (ny,)) at this level (``bits`` bits per axis) are given.
-    Duplicates are possible (the caller removes them)."""
-    d = ycoords.shape[1]
-    side = np.int64(1) << bits
-    width = 2 * radius + 1
-    n_off = width ** d
-    E = rows.shape[0]
-    out_r = np.empty(E * n_off, np.int64)
-    out_c = np.empty(E * n_off, np.int64)
-    c = np.empty(d, np.int64)
-    cnt = 0
-    for e in range(E):
-        j0 = cols[e]
-        for o in range(n_off):
-            t = o
-            inside = True
-            for k in range(d):
-                c[k] = ycoords[j0, k] + t % width - radius
-                t //= width
-                if c[k] < 0 or c[k] >= side:
-                    inside = False
-            if not inside:
-                continue
-            key = _encode(c, bits)
-            pos = _lower_bound(ykeys, key)
-            if pos < ykeys.shape[0] and ykeys[pos] == key:
-                out_r[cnt] = rows[e]
-                out_c[cnt] = pos
-                cnt += 1
-    return out_r[:cnt], out_c[:cnt]
-
-
-@kernel
-def children_pairs(rows, cols, xchild, ychild):
-    """All pairs of children of the coarse arcs ``(rows[e], cols[e])`` (sorted row-major,
-    unique): the children of source cell ``I`` are ``xchild[I]:xchild[I+1]`` and those
-    of target cell ``J`` are ``ychild[J]:ychild[J+1]``. Returns ``(rows, cols)`` of the
-    fine arcs, sorted row-major and unique."""
-    E = rows.shape[0]
-    total = 0
-    for e in range(E):
-        total += (xchild[rows[e] + 1] - xchild[rows[e]]) * (ychild[cols[e] + 1] - ychild[cols[e]])
-    out_r = np.empty(total, np.int64)
-    out_c = np.empty(total, np.int64)
-    pos = 0
-    e = 0
-    while e < E:
-        s = e
-        while e < E and rows[e] == rows[s]:
-            e += 1
-        for i in range(xchild[rows[s]], xchild[rows[s] + 1]):
-            for t in range(s, e):
-                for j in range(ychild[cols[t]], ychild[cols[t] + 1]):
-                    out_r[pos] = i
-                    out_c[pos] = j
-                    pos += 1
-    return out_r, out_c
 
 
 @kernel

@@ -51,7 +51,9 @@ def _find(uf, u):
 def _forest_round(N, n_arcs, tails, heads, ids, keep, supply, tree, fl, scratch):
     """One round of step 1-3 of the module docstring over the candidates with
     ``keep[k] != 0``; returns the number of candidates dropped in this round (0: the
-    tree in ``tree``/``fl`` is strongly feasible and complete)."""
+    tree in ``tree``/``fl`` is strongly feasible and complete). ``keep[k]`` ends 1 for
+    the arcs of this round's forest, 2 for the candidates it left out (a cycle), 0 for
+    the dropped ones. ``scratch``: int64, at least ``5 (N + 1) + 2 K``."""
     M = N + 1
     root = N
     parent = tree[_PARENT * M:(_PARENT + 1) * M]
@@ -65,16 +67,20 @@ def _forest_round(N, n_arcs, tails, heads, ids, keep, supply, tree, fl, scratch)
     excess = fl[_PI * M:(_PI + 1) * M]  # potentials come later: scratch until then
     K = tails.shape[0]
     uf = scratch[0:M]
-    off = scratch[M:2 * M + 1]
-    stack = scratch[2 * M + 1:3 * M + 1]
-    order = scratch[3 * M + 1:4 * M + 1]
-    via = scratch[4 * M + 1:5 * M + 1]
-    adj = scratch[5 * M + 1:5 * M + 1 + 2 * K]
-    for u in range(M):
+    head = scratch[M:2 * M]  # adjacency lists of the forest: first entry, -1 at the end
+    stack = scratch[2 * M:3 * M]
+    order = scratch[3 * M:4 * M]
+    via = scratch[4 * M:5 * M]
+    nxt = scratch[5 * M:5 * M + 2 * K]  # entry 2k: arc k at its tail, 2k+1: at its head
+    for u in range(N):
         uf[u] = u
-        off[u] = 0
+        head[u] = -1
         parent[u] = -1
-    off[M] = 0
+        excess[u] = supply[u]
+        succ[u] = 1
+    uf[root] = root
+    head[root] = -1
+    parent[root] = -1
     # 1. spanning forest of the kept candidates, in order
     for k in range(K):
         if keep[k] == 0:
@@ -84,19 +90,12 @@ def _forest_round(N, n_arcs, tails, heads, ids, keep, supply, tree, fl, scratch)
         if ru == rv:
             keep[k] = 2  # closes a cycle: not in this forest, may be in a later one
             continue
+        keep[k] = 1
         uf[ru] = rv
-        off[tails[k] + 1] += 1
-        off[heads[k] + 1] += 1
-    for u in range(M):
-        off[u + 1] += off[u]
-    for u in range(M):
-        stack[u] = off[u]  # fill positions
-    for k in range(K):
-        if keep[k] == 1:
-            adj[stack[tails[k]]] = k
-            stack[tails[k]] += 1
-            adj[stack[heads[k]]] = k
-            stack[heads[k]] += 1
+        nxt[2 * k] = head[tails[k]]
+        head[tails[k]] = 2 * k
+        nxt[2 * k + 1] = head[heads[k]]
+        head[heads[k]] = 2 * k + 1
     # 2. preorder of each component from its first node (depth-first, LIFO)
     cnt = 0
     for r in range(N):
@@ -111,20 +110,19 @@ def _forest_round(N, n_arcs, tails, heads, ids, keep, supply, tree, fl, scratch)
             top -= 1
             order[cnt] = u
             cnt += 1
-            for q in range(off[u], off[u + 1]):
-                k = adj[q]
-                v = heads[k] if tails[k] == u else tails[k]
-                if parent[v] == -1 and v != r:
+            e = head[u]
+            while e >= 0:
+                k = e >> 1
+                v = heads[k] if e & 1 == 0 else tails[k]
+                if parent[v] == -1:
                     parent[v] = u
                     pred[v] = ids[k]
                     via[v] = k
-                    fwd[v] = 1 if tails[k] == v else 0
-                    stack[top + 1] = v  # each node is pushed once: stack fits in N
+                    fwd[v] = e & 1  # 1: v is the tail, the arc runs v -> u
                     top += 1
+                    stack[top] = v  # each node is pushed once: stack fits in N
+                e = nxt[e]
     # 3. flows from the supplies, leaves first; drop the arcs that break feasibility
-    for u in range(N):
-        excess[u] = supply[u]
-        succ[u] = 1
     dropped = 0
     for q in range(N - 1, -1, -1):
         u = order[q]
@@ -140,9 +138,6 @@ def _forest_round(N, n_arcs, tails, heads, ids, keep, supply, tree, fl, scratch)
         if f < 0.0 or (f == 0.0 and fwd[u] == 0):
             keep[via[u]] = 0
             dropped += 1
-    for k in range(K):
-        if keep[k] == 2:
-            keep[k] = 1
     if dropped:
         return dropped
     # the thread through the root: the components' preorders one after the other
