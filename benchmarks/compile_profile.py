@@ -35,6 +35,7 @@ CASES = {
     "pairwise": lambda D: D.pairwise(np.random.default_rng(0).random((300, 64))),
     "emd": lambda D: (lambda x, y, C, a: D.emd(a, a, C))(*_points(300)),
     "sinkhorn": lambda D: (lambda x, y, C, a: D.sinkhorn(a, a, C, 0.05))(*_points(300)),
+    "sinkhorn_600": lambda D: (lambda x, y, C, a: D.sinkhorn(a, a, C, 0.05))(*_points(600)),
     "pairwise_wasserstein_2d": lambda D: D.pairwise(
         np.random.default_rng(0).random((40, 64)), metric="wasserstein", p=2,
         support=np.stack(np.meshgrid(np.arange(8.0), np.arange(8.0)), -1).reshape(-1, 2)),

@@ -9,6 +9,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel
+from .._thread_ranges import run_in_ranges
 from .elementwise import CHUNK
 
 #: blocks of the cascade summation: each summed by one loop that LLVM vectorises
@@ -147,19 +148,27 @@ def _row_range(row):
     return lo, hi, z
 
 
-@kernel(parallel=True)
-def value_range(x):
+@kernel
+def _range_rows(x, lo, hi, zero, r0, r1):
+    """:func:`_row_range` of rows ``r0 .. r1-1`` of ``x`` into ``lo``, ``hi``, ``zero``."""
+    for i in range(r0, r1):
+        lo[i], hi[i], zero[i] = _row_range(x[i])
+
+
+def value_range(x, threads=None):
     """``(min, max, finite)`` of a 2-D array in one pass (validation of cost matrices).
 
     ``finite`` is False if some entry is NaN or infinite (``v * 0`` is then NaN and the sum
     of those products propagates it; this relies on the policy's fastmath flags, which keep
     ``nnan``/``ninf`` off: see :data:`divergences._jit.FASTMATH`); ``min``/``max`` are then
-    meaningless.
+    meaningless. Ranges of rows in Python threads
+    (:func:`divergences._thread_ranges.run_in_ranges`; ``threads=None``: numba's thread
+    count): nothing parallel to compile (a ``prange`` version cost 2 s of a first large
+    ``sinkhorn`` call).
     """
     n = x.shape[0]
     lo, hi, zero = np.empty(n), np.empty(n), np.empty(n)
-    for i in prange(n):
-        lo[i], hi[i], zero[i] = _row_range(x[i])
+    run_in_ranges(_range_rows, (x, lo, hi, zero), n, threads)
     return lo.min(), hi.max(), zero.sum() == 0.0
 
 

@@ -33,6 +33,7 @@ from numba import prange
 from numba.extending import overload
 
 from .._jit import FASTMATH, kernel
+from .._thread_ranges import run_in_ranges
 from .cost import EUCLIDEAN, SQEUCLIDEAN, ground_distance
 from .fastexp import exp_inline
 
@@ -287,17 +288,24 @@ def min_columns(parts, g):
         g[j] = mn
 
 
-@kernel(parallel=True)
-def hard_init(geom, a, b, f, g, parts, cbuf):
+@kernel
+def _min_chunks(geom, a, b, f, parts, cbuf, c0, c1):
+    """Chunks ``c0 .. c1-1`` of :func:`hard_init` (rows ``c n / nch .. (c+1) n / nch``)."""
+    n, nch = a.shape[0], parts.shape[0]
+    for c in range(c0, c1):
+        min_rows(geom, a, b, f, parts[c], cbuf[c], c * n // nch, (c + 1) * n // nch)
+
+
+def hard_init(geom, a, b, f, g, parts, cbuf, threads=None):
     """``f_i = min_j C_ij``, ``g_j = min_i (C_ij - f_i)`` over positive weights, one sweep.
 
     Then ``f_i + g_j <= C_ij`` on the support of ``a`` and ``b``, with equality somewhere in
     every row and column:
     no row or column of the first kernel underflows, whatever the offset of the costs.
+    The chunks of rows run in Python threads (``threads=None``: numba's thread count),
+    nothing parallel to compile.
     """
-    n, nch = a.shape[0], parts.shape[0]
-    for c in prange(nch):
-        min_rows(geom, a, b, f, parts[c], cbuf[c], c * n // nch, (c + 1) * n // nch)
+    run_in_ranges(_min_chunks, (geom, a, b, f, parts, cbuf), parts.shape[0], threads)
     min_columns(parts, g)
 
 

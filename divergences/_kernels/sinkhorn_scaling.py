@@ -24,6 +24,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel
+from .._thread_ranges import run_in_ranges
 from .fastexp import exp_inline
 from .sinkhorn_log import ZMAX
 
@@ -45,14 +46,15 @@ def kernel_rows(C, f, gl, la, inv, K, lo, hi):
             K[i, j] = exp_inline(min(fi + gl[j] - C[i, j] * inv, ZMAX))
 
 
-@kernel(parallel=True)
-def build_kernel(C, f, g, la, lb, eps, K):
-    """``K_ij = exp((f_i + g_j - C_ij)/eps + la_i + lb_j)``: the plan of the potentials."""
+def build_kernel(C, f, g, la, lb, eps, K, threads=None):
+    """``K_ij = exp((f_i + g_j - C_ij)/eps + la_i + lb_j)``: the plan of the potentials.
+
+    Ranges of rows of :func:`kernel_rows` in Python threads
+    (:func:`divergences._thread_ranges.run_in_ranges`; ``threads=None``: numba's thread
+    count): nothing parallel to compile."""
     inv = 1.0 / eps
     gl = g * inv + lb  # the column terms of every exponent
-    for i in prange(K.shape[0]):
-        lo = np.int64(i)  # the prange index is uint64: one kernel_rows signature (int64)
-        kernel_rows(C, f, gl, la, inv, K, lo, lo + 1)
+    run_in_ranges(kernel_rows, (C, f, gl, la, inv, K), K.shape[0], threads)
 
 
 @kernel(inline=True)
@@ -223,16 +225,24 @@ def plan_rows(K, C, u, v, P, acc, r, lo, hi):
     return tc
 
 
-@kernel(parallel=True)
-def scaled_plan(K, C, u, v, P, parts, r):
-    """``P = diag(u) K diag(v)`` (``P`` may be ``K``: in place) with its row sums ``r``,
-    per-chunk column sums ``parts`` and ``<P, C>`` (returned), in one pass over ``K`` and
-    ``C``."""
+@kernel
+def _plan_chunks(K, C, u, v, P, parts, r, totals, c0, c1):
+    """Chunks ``c0 .. c1-1`` of :func:`scaled_plan`: rows ``c n / nch .. (c+1) n / nch`` of
+    chunk ``c``, its column sums into ``parts[c]`` and its part of ``<P, C>`` into
+    ``totals[c]``."""
     n = K.shape[0]
     nch = parts.shape[0]
-    totals = np.zeros(nch)
-    for c in prange(nch):
+    for c in range(c0, c1):
         totals[c] = plan_rows(K, C, u, v, P, parts[c], r, c * n // nch, (c + 1) * n // nch)
+
+
+def scaled_plan(K, C, u, v, P, parts, r, threads=None):
+    """``P = diag(u) K diag(v)`` (``P`` may be ``K``: in place) with its row sums ``r``,
+    per-chunk column sums ``parts`` and ``<P, C>`` (returned), in one pass over ``K`` and
+    ``C``; the chunks in Python threads (``threads=None``: numba's thread count), nothing
+    parallel to compile."""
+    totals = np.zeros(parts.shape[0])
+    run_in_ranges(_plan_chunks, (K, C, u, v, P, parts, r, totals), parts.shape[0], threads)
     return totals.sum()
 
 
