@@ -10,6 +10,8 @@ depend on the number of threads.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,24 +23,51 @@ __all__ = ["run_in_ranges"]
 #: that finish early take the next one
 RANGES_PER_THREAD = 8
 
+#: one pool per thread count, kept: starting and joining threads at every call cost about
+#: a millisecond, as much as a pass over a 2000 x 2000 matrix
+_pools: dict[int, Any] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(threads):
+    with _pools_lock:
+        pool = _pools.get(threads)
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor  # only when threads run
+
+            pool = _pools[threads] = ThreadPoolExecutor(
+                max_workers=threads, thread_name_prefix="divergences")
+        return pool
+
+
+def _forget_pools():
+    """In a forked child: the parent's pool threads do not exist there (a new pool is made
+    on first use); the lock may have been held by another thread at the fork."""
+    global _pools_lock
+    _pools.clear()
+    _pools_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
+
 
 def run_in_ranges(kernel: Callable[..., Any], args: tuple, count: int,
-                  threads: int | None = None) -> None:
+                  threads: int | None = None, per_thread: int = RANGES_PER_THREAD) -> None:
     """``kernel(*args, lo, hi)`` over ``0..count-1`` in consecutive ranges.
 
     ``threads``: ``None`` for numba's thread count of the calling thread (what the user,
     or a Dask task, set with ``numba.set_num_threads``); ``1`` (or ``count < 2``) runs the
-    whole range in the calling thread. The first exception raised in a thread is raised
-    here.
+    whole range in the calling thread. The ranges run in a pool of ``threads`` threads kept
+    between calls (and dropped in a forked child). ``per_thread``: ranges per thread (1 for
+    work spread evenly over the indices, e.g. the rows of a dense matrix: fewer calls). The
+    first exception raised in a thread is raised here.
     """
     threads = numba.get_num_threads() if threads is None else threads
     if threads <= 1 or count < 2:
         kernel(*args, 0, count)
         return
-    step = max(1, -(-count // (RANGES_PER_THREAD * threads)))
+    step = max(1, -(-count // (per_thread * threads)))
     ranges = [(lo, min(count, lo + step)) for lo in range(0, count, step)]
-    from concurrent.futures import ThreadPoolExecutor  # only when threads run
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for _ in pool.map(lambda r: kernel(*args, *r), ranges):
-            pass
+    for _ in _pool(threads).map(lambda r: kernel(*args, *r), ranges):
+        pass

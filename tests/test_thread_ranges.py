@@ -1,5 +1,8 @@
 """The shared driver of serial kernels over ranges in threads."""
 
+import multiprocessing
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,11 +16,36 @@ def _mark(hits, lo, hi):
 
 
 @settings(deadline=None, max_examples=40)
-@given(count=st.integers(0, 300), threads=st.sampled_from([None, 1, 2, 3, 8]))
-def test_every_index_is_covered_exactly_once(count, threads):
+@given(count=st.integers(0, 300), threads=st.sampled_from([None, 1, 2, 3, 8]),
+       per_thread=st.sampled_from([1, 2, 8]))
+def test_every_index_is_covered_exactly_once(count, threads, per_thread):
     hits = np.zeros(count, np.int64)
-    run_in_ranges(_mark, (hits,), count, threads)
+    run_in_ranges(_mark, (hits,), count, threads, per_thread)
     assert (hits == 1).all()
+
+
+def _in_child(queue):
+    hits = np.zeros(50, np.int64)
+    run_in_ranges(_mark, (hits,), 50, 2)
+    queue.put(int(hits.sum()))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork start method only")
+def test_the_kept_pool_works_in_a_forked_child():
+    """The pool's threads exist in the parent only: a forked child makes its own (with the
+    parent's pool reused in a child, the child's first threaded call would hang)."""
+    run_in_ranges(_mark, (np.zeros(50, np.int64),), 50, 2)  # the parent's pool exists
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_in_child, args=(queue,))
+    child.start()
+    try:
+        assert queue.get(timeout=60) == 50
+    finally:
+        child.join(timeout=60)
+        if child.is_alive():
+            child.kill()
+    assert child.exitcode == 0
 
 
 def test_an_exception_in_a_thread_is_raised():

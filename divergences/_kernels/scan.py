@@ -168,7 +168,7 @@ def value_range(x, threads=None):
     """
     n = x.shape[0]
     lo, hi, zero = np.empty(n), np.empty(n), np.empty(n)
-    run_in_ranges(_range_rows, (x, lo, hi, zero), n, threads)
+    run_in_ranges(_range_rows, (x, lo, hi, zero), n, threads, per_thread=1)
     return lo.min(), hi.max(), zero.sum() == 0.0
 
 

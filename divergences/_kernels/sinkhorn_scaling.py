@@ -54,7 +54,7 @@ def build_kernel(C, f, g, la, lb, eps, K, threads=None):
     count): nothing parallel to compile."""
     inv = 1.0 / eps
     gl = g * inv + lb  # the column terms of every exponent
-    run_in_ranges(kernel_rows, (C, f, gl, la, inv, K), K.shape[0], threads)
+    run_in_ranges(kernel_rows, (C, f, gl, la, inv, K), K.shape[0], threads, per_thread=1)
 
 
 @kernel(inline=True)
