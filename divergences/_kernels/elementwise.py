@@ -331,7 +331,8 @@ def _entry(tasks):
         if threads == 1:  # (the common small call: no further Python layer)
             tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, 0, T)
         else:
-            run_in_ranges(tasks, (code, alpha, p, q, ps, qs, ip, iq, nch, R, parts), T, threads)
+            run_in_ranges(tasks, (code, alpha, p, q, ps, qs, ip, iq, nch, R, parts), T, threads,
+                          per_thread=1)
         return combine_rows(code, alpha, B, nch, parts)
 
     run.__doc__ = f"The rows of one family, over :func:`{tasks.__name__}`."
