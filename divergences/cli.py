@@ -134,23 +134,18 @@ def _bins(text):
     return count
 
 
-def _number(kind, low, what):
+def _number(kind, low, what, strict=False):
+    """A parser of finite numbers ``>= low`` (``> low`` with ``strict``)."""
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not value >= low or value != value or value in (float("inf"),):
+        if (not value >= low or (strict and value == low) or value != value
+                or value in (float("inf"),)):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
     return parse
-
-
-def _positive_seconds(text):
-    value = _number(float, 0.0, "seconds > 0")(text)
-    if value == 0.0:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
-    return value
 
 
 def _sep(text):
@@ -208,14 +203,14 @@ def _parser():
     cmp_.add_argument("--pseudocount", type=_number(float, 0.0, "a number >= 0"),
                       default=0.0, help="added to every histogram bin count (additive "
                                         "smoothing; makes KL finite)")
-    cmp_.add_argument("--base", type=_number(float, 0.0, "a logarithm base > 0"),
+    cmp_.add_argument("--base", type=_number(float, 0.0, "a logarithm base > 0", strict=True),
                       help="logarithm base of KL and JS (default e: nats; 2: bits)")
     cmp_.add_argument("--standardize", action="store_true",
                       help="scale every column by its pooled mean and standard deviation")
     cmp_.add_argument("--method", choices=METHODS, default="auto",
                       help="multivariate W1: exact when the cost matrix fits (auto), "
                            "sliced, or sinkhorn")
-    cmp_.add_argument("--reg", type=_number(float, 0.0, "a number > 0"),
+    cmp_.add_argument("--reg", type=_number(float, 0.0, "a number > 0", strict=True),
                       help="entropic regularisation for --method sinkhorn")
     cmp_.add_argument("--projections", type=_number(int, 1, "an integer >= 1"), default=200,
                       help="directions of the sliced W1 (default 200)")
@@ -233,7 +228,7 @@ def _parser():
                            "dask.dataframe on its workers. Files larger than "
                            f"{MAX_FILE_BYTES >> 20} MiB are read through dask.dataframe in "
                            "any case, one column at a time")
-    cmp_.add_argument("--scheduler-timeout", type=_positive_seconds,
+    cmp_.add_argument("--scheduler-timeout", type=_number(float, 0.0, "seconds > 0", strict=True),
                       default=10.0, metavar="SECONDS",
                       help="how long to try to connect to --scheduler (default 10)")
     progress = cmp_.add_mutually_exclusive_group()

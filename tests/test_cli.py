@@ -388,3 +388,19 @@ def test_subprocess_fifo_is_refused_without_blocking(tmp_path):
     done = run_cli("compare", str(fifo), str(fifo), timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.endswith(f"divergences: error: {fifo}: not a regular file (a FIFO)\n")
+
+
+@pytest.mark.parametrize("option, fragment", [
+    ("--reg", "expected a number > 0, got '0'"),
+    ("--base", "expected a logarithm base > 0, got '0'"),
+    ("--scheduler-timeout", "expected seconds > 0, got '0'"),
+])
+def test_options_that_must_be_positive_refuse_zero(two_tables, option, fragment):
+    """A bound that the help calls ``> 0`` is strict (0 was accepted by all three)."""
+    path_a, path_b, _, _ = two_tables
+    for value in ("0", "0.0", "-0"):
+        status, out, err = run_main(["compare", path_a, path_b, option, value])
+        assert_user_error(status, err, f"argument {option}: ",
+                          fragment.replace("'0'", repr(value)))
+    status, _, err = run_main(["compare", path_a, path_b, option, "0.5", "--json"])
+    assert f"argument {option}" not in err  # a positive value passes the parser
