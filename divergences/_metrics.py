@@ -31,12 +31,17 @@ def ground_costs(x, y, code, q, p):
     first call, ~0.6 s of CPU; as fast; equal to the kernel's costs within an ulp).
     Powers that overflow or underflow give inf or 0, as in the kernel."""
     cost = cdist(x, y, _CDIST_NAMES[code], **({"p": q} if code == MINKOWSKI else {}))
+    return _to_power(cost, p)
+
+
+def _to_power(dist, p):
+    """``dist ** p`` in place (overflow gives inf, underflow 0)."""
     with np.errstate(over="ignore", under="ignore"):
         if p == 2.0:
-            np.square(cost, out=cost)
+            np.square(dist, out=dist)
         elif p != 1.0:
-            np.power(cost, p, out=cost)
-    return cost
+            np.power(dist, p, out=dist)
+    return dist
 
 
 #: arcs whose costs :func:`pair_costs` computes at once (bounds its temporaries)
@@ -67,9 +72,5 @@ def pair_costs(x, y, rows, cols, code, q, p):
                     np.sqrt(dist, out=dist)
                 elif code == MINKOWSKI:
                     np.power(dist, 1.0 / q, out=dist)
-            if p == 2.0:
-                np.square(dist, out=dist)
-            elif p != 1.0:
-                np.power(dist, p, out=dist)
-            out[lo:hi] = dist
+            out[lo:hi] = _to_power(dist, p)
     return out

@@ -328,7 +328,7 @@ def _entry(tasks):
         B = ip.shape[0]
         nch, R, T = task_layout(B, p.shape[1])
         parts = np.empty((B * nch, NACC))
-        if threads == 1:  # (the common small call: no further Python layer)
+        if threads == 1:  # the common small call: through run_in_ranges 2 us more (~4%)
             tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, 0, T)
         else:
             run_in_ranges(tasks, (code, alpha, p, q, ps, qs, ip, iq, nch, R, parts), T, threads,
