@@ -15,7 +15,9 @@ added in the second wave: sparse and partial ``emd``, the multiscale solver, gri
 Gaussians, gradients, two-sample tests, the WGAN critic and ``compare``.
 
 ``python benchmarks/bench_cold_start.py [--quick] [CASE ...]`` prints the table; ``--quick``
-runs three cases, names (e.g. ``compare "transport multiscale"``) run those alone. The
+runs three cases, names (e.g. ``compare "transport multiscale"``) run those alone.
+``--against DIR [CASE ...]`` compares the CPU seconds of those first calls (``all``: every
+case in one process) with another checkout, e.g. ``git worktree add /tmp/base REV``. The
 ``cpu`` column is the CPU time of the first call: compiling is single-threaded, so on a
 machine shared with other jobs it is a steadier figure than the wall time (which the
 targets are about, on a quiet machine).
@@ -146,14 +148,18 @@ _TIMER = textwrap.dedent(
 )
 
 
-def _first_call(imports, calls, cache_dir):
-    """Import and first-call times of ``calls`` in a new interpreter."""
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _first_call(imports, calls, cache_dir, root=_ROOT):
+    """Import and first-call times of ``calls`` in a new interpreter importing the package
+    from the checkout ``root``."""
     code = _TIMER.format(setup=_SETUP, imports=imports, calls=calls)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir,
                PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    # cwd = root: ``python -c`` puts the working directory first on sys.path
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, check=True)
+                         env=env, check=True, cwd=root)
     return json.loads(out.stdout.splitlines()[-1])
 
 
@@ -163,6 +169,30 @@ def cold_and_cached(imports, calls):
         cold = _first_call(imports, calls, cache)
         cached = _first_call(imports, calls, cache)
     return cold, cached
+
+
+def against(other, names, rounds=2):
+    """A/B: the cold first call's CPU seconds of each case here and in the checkout
+    ``other`` (e.g. a ``git worktree`` of an older commit), alternately, ``rounds`` times,
+    the least of each printed (steady on a machine shared with other jobs). The name
+    ``all`` is every case in one process."""
+    rows = []
+    for name in names:
+        if name == "all":
+            imports = "\n".join(v[0] for v in CASES.values())
+            calls = "\n".join(v[1] for v in CASES.values())
+        else:
+            imports, calls, _ = CASES[name]
+        cpu = {_ROOT: [], other: []}
+        for _ in range(rounds):
+            for root in (other, _ROOT):
+                with tempfile.TemporaryDirectory() as cache:
+                    cpu[root].append(_first_call(imports, calls, cache, root)["cpu_s"])
+        here, there = min(cpu[_ROOT]), min(cpu[other])
+        rows.append({"case": name, "ours_s": here, "ref_name": other, "ref_s": there})
+        print(f"{name:28s} here {here:6.2f} s  {other}: {there:6.2f} s  "
+              f"(here - there {here - there:+.2f} s CPU)", flush=True)
+    return rows
 
 
 def main(quick=False, only=None):
@@ -199,5 +229,9 @@ def main(quick=False, only=None):
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv,
-         only=[a for a in sys.argv[1:] if not a.startswith("--")] or None)
+    args = sys.argv[1:]
+    if "--against" in args:  # --against DIR CASE ... (A/B with another checkout)
+        k = args.index("--against")
+        against(os.path.abspath(args[k + 1]), args[:k] + args[k + 2:] or list(CASES))
+    else:
+        main(quick="--quick" in args, only=[a for a in args if not a.startswith("--")] or None)
