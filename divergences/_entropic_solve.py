@@ -146,7 +146,7 @@ class _Blocks:
 
 def _hard_init_serial(geom, a, b, f, g, parts, cbuf):
     _log.min_rows(geom, a, b, f, parts[0], cbuf[0], 0, a.shape[0])
-    _log.min_columns(parts, g)
+    np.min(parts, axis=0, out=g)
 
 
 def _build_kernel_serial(C, f, g, la, lb, eps, K):
@@ -190,6 +190,9 @@ class _Work:
         self.parts, self.buf, self.cbuf = np.zeros((nch, m)), np.empty((nch, m)), \
             np.empty((nch, m))
         self.bad = np.zeros(m, dtype=np.bool_)
+        # the kernel-domain blocks: one thread, or the row chunks in threads
+        self.scaling_block = _k.scaling_block if nch == 1 else _k.scaling_block_threads
+        self.errs, self.counts = np.zeros(nch), np.zeros((nch, 2), dtype=np.int64)
         self.st = np.zeros(_k.STATE)
         self.blocks = _Blocks(n * m)
 
@@ -211,7 +214,17 @@ class _Work:
             self.f += eps * shift
             self.g -= eps * shift
             self.st[_k.SHIFT] = 0.0
-        _k.absorb(u, v, self.a, self.b, self.f, self.g, eps)
+        # f += eps log u, u = 1 on the support of a (and g, v); in NumPy: nothing to compile
+        for w, s, pot in ((self.a, u, self.f), (self.b, v, self.g)):
+            pos = w > 0.0
+            with np.errstate(divide="ignore"):  # as the kernels: log 0 = -inf, no warning
+                pot[pos] += eps * np.log(s[pos])
+            s[pos] = 1.0
+
+    def reset(self, u, v):
+        """Scalings 1 on the supports of ``a`` and ``b``, 0 elsewhere."""
+        u[...] = self.a > 0.0
+        v[...] = self.b > 0.0
 
     def rebuild(self, C, eps, K):
         """``K`` = the plan of the potentials, and the targets of an unbalanced problem;
@@ -243,12 +256,12 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
         reached, use_log = False, not dense
         if dense:  # scaling blocks on the stabilised kernel, absorbed when they drift
             use_log = not w.rebuild(geom[0], eps, K)
-            _k.reset(u, v, a, b)
+            w.reset(u, v)
             n_bad = 0
             args = (K, a, b, w.at, w.bt, u, v, u2, v2, w.parts, BIG, st, target, marg, w.unbal,
-                    w.par)
+                    w.errs, w.counts)
             while it < max_iter and not use_log:
-                status, it = w.blocks.run(_k.scaling_block, args, it, max_iter)
+                status, it = w.blocks.run(w.scaling_block, args, it, max_iter)
                 if status == _k.REACHED:
                     reached = True
                     break
@@ -260,7 +273,7 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
                         break
                     w.exact_step(geom, a, b, eps)
                     use_log = not w.rebuild(geom[0], eps, K)
-                    _k.reset(u, v, a, b)
+                    w.reset(u, v)
                     st[_k.CERR] = 0.0
                 elif status == _k.OUTSIDE:
                     w.absorb(u, v, eps)
@@ -274,7 +287,7 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
                 reached = status == _k.REACHED
             if dense:  # back to the kernel form: K = plan, u = v = 1
                 w.rebuild(geom[0], eps, K)
-                _k.reset(u, v, a, b)
+                w.reset(u, v)
         if dense and s < len(eps_list) - 1 and reached:
             w.absorb(u, v, eps)
         if not reached:
@@ -291,7 +304,7 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
         w.exact_step(geom, a, b, reg)
         if dense:
             w.rebuild(geom[0], reg, K)
-            _k.reset(u, v, a, b)
+            w.reset(u, v)
     r = np.zeros(n)
     if dense:  # the plan diag(u) K diag(v), in place, and its statistics
         cost = w.scaled_plan(K, geom[0], u, v, K, w.parts, r)

@@ -68,6 +68,16 @@ def run_in_ranges(kernel: Callable[..., Any], args: tuple, count: int,
         kernel(*args, 0, count)
         return
     step = max(1, -(-count // (per_thread * threads)))
+    if step * threads >= count:  # one range per thread: the calling thread runs the first
+        pool = _pool(threads)
+        later = [pool.submit(kernel, *args, lo, min(count, lo + step))
+                 for lo in range(step, count, step)]
+        try:
+            kernel(*args, 0, step)
+        finally:
+            for future in later:
+                future.result()
+        return
     ranges = [(lo, min(count, lo + step)) for lo in range(0, count, step)]
     for _ in _pool(threads).map(lambda r: kernel(*args, *r), ranges):
         pass

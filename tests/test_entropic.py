@@ -4,6 +4,7 @@ References: POT's log-domain Sinkhorn (``ot.sinkhorn(method="sinkhorn_log")``) w
 threshold, POT's exact ``ot.emd2``, and direct evaluation of the entropic objective.
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -294,7 +295,8 @@ def test_scaling_pass_against_numpy(omega):
         vn = np.where(b > 0, v * (b / (v * t)) ** omega, 0.0)
     rerr = np.abs(u * s - a)[a > 0].sum()
     cerr = np.abs(vn * t - b).sum() if omega != 1.0 else 0.0
-    for fn in (K.scaling_pass, serial_twin(K.scaling_pass)):
+    for sweep in (K.scaling_sweep, serial_twin(K.scaling_sweep)):
+        fn = functools.partial(K.scaling_pass, sweep=sweep)
         for nch in (1, 3):
             u2, v2, parts = np.empty(n), np.empty(m), np.zeros((nch, m))
             e1, e2, nonfinite, outside = fn(Kmat, a, b, a, b, u, v, u2, v2, parts, 1e10, omega,
@@ -323,7 +325,8 @@ def test_parallel_equals_serial():
     Kmat = np.exp(-C / C.max()) * np.outer(a, b)
     u, v = np.full(50, 1.1), np.full(37, 0.9)
     out = []
-    for fn in (K.scaling_pass, serial_twin(K.scaling_pass)):
+    for sweep in (K.scaling_sweep, serial_twin(K.scaling_sweep)):
+        fn = functools.partial(K.scaling_pass, sweep=sweep)
         u2, v2, parts = np.empty(50), np.empty(37), np.zeros((2, 37))
         errs = fn(Kmat, a, b, a, b, u, v, u2, v2, parts, 1e10, 1.5, 1.0, 1.0)
         out.append((errs, u2, v2))

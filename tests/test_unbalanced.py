@@ -12,6 +12,7 @@ generalised KL (``sum p log(p/q) - p + q``) of the problem that both solve. The 
 (:func:`_pot_objective` adds it back).
 """
 
+import functools
 import os
 import signal
 import subprocess
@@ -293,7 +294,8 @@ def test_scaling_and_log_passes_with_damping_against_numpy(omega):
     # residuals (P 1) exp(f / rho) - a with f = f0 + eps log u, before / after the update
     rerr = np.abs(u * s * np.exp((f0 + eps * np.log(u)) / rho[0]) - a).sum()
     cerr = np.abs(vn * t * np.exp((g0 + eps * np.log(vn)) / rho[1]) - b).sum()
-    for fn in (K.scaling_pass, serial_twin(K.scaling_pass)):
+    for sweep in (K.scaling_sweep, serial_twin(K.scaling_sweep)):
+        fn = functools.partial(K.scaling_pass, sweep=sweep)
         u2, v2, parts = np.empty(n), np.empty(m), np.zeros((3, m))
         e1, e2, nonfinite, outside = fn(Kmat, a, b, at, bt, u, v, u2, v2, parts, 1e10, omega,
                                         lam[0], lam[1])

@@ -32,23 +32,16 @@ import numpy as np
 
 from .._jit import kernel
 from .sinkhorn_log import ZMAX, log_row_pass, log_rows, soft_transform, update_g
-from .sinkhorn_scaling import multi_pass, scaling_columns, scaling_pass, scaling_rows
+from .sinkhorn_scaling import (
+    multi_pass,
+    scaling_columns,
+    scaling_rows,
+    scaling_sweep,
+)
 
-__all__ = ["absorb", "exact_step", "log_block", "log_pass", "multi_block", "multi_init",
-           "relax_init", "reset", "scaling_block", "symmetric_block"]
-
-
-@kernel
-def absorb(u, v, a, b, f, g, eps):
-    """Move the scalings into the potentials: ``f += eps log u``, ``u = 1`` (and ``g``, ``v``)."""
-    for i in range(a.shape[0]):
-        if a[i] > 0.0:
-            f[i] += eps * np.log(u[i])
-            u[i] = 1.0
-    for j in range(b.shape[0]):
-        if b[j] > 0.0:
-            g[j] += eps * np.log(v[j])
-            v[j] = 1.0
+__all__ = ["exact_step", "log_block", "log_pass", "multi_block", "multi_init",
+           "relax_init", "scaling_block", "scaling_block_threads",
+           "symmetric_block"]
 
 
 @kernel
@@ -83,15 +76,6 @@ def _copy(dst, src):
     formatting: about 3 s of a cold start)."""
     for i in range(src.shape[0]):
         dst[i] = src[i]
-
-
-@kernel
-def reset(u, v, a, b):
-    """Scalings 1 on the supports of ``a`` and ``b``, 0 elsewhere."""
-    for i in range(a.shape[0]):
-        u[i] = 1.0 if a[i] > 0.0 else 0.0
-    for j in range(b.shape[0]):
-        v[j] = 1.0 if b[j] > 0.0 else 0.0
 
 
 #: added to Young's factor: the rate measured early underestimates the asymptotic one, and
@@ -262,49 +246,83 @@ def log_translate(a, b, la, lb, f, g, g_old, parts, eps, marg):
     return cerr
 
 
+#: :func:`finish_iteration`: go on with the next iteration.
+CONTINUE = -1
+
+
+@kernel(inline=True)
+def finish_iteration(b, bt, u, v, u2, v2, parts, errs, counts, big, st, target, marg, unbal,
+                     a, at):
+    """The rest of a kernel-domain iteration after its row half (:func:`.scaling_sweep`:
+    ``u2``, the column sums ``parts``, per chunk the row errors ``errs`` and the flag counts
+    ``counts``): the column half, the stopping rule, the translation of unbalanced problems
+    and the over-relaxation control. Returns a status of :func:`scaling_block` or
+    :data:`CONTINUE`."""
+    cerr_new, nonfinite, outside = scaling_columns(parts, b, bt, v, v2, big, st[_OMEGA],
+                                                   marg[1])
+    rerr = 0.0
+    for c in range(errs.shape[0]):
+        rerr += errs[c]
+        nonfinite += counts[c, 0]
+        outside += counts[c, 1]
+    err = rerr * marg[2] + st[CERR] * marg[3]
+    st[ERR] = err
+    if err <= target:
+        return REACHED
+    if nonfinite > 0:
+        return NONFINITE
+    _copy(u, u2)
+    _copy(v, v2)
+    if unbal is not None:
+        cerr_new = translate_targets(a, b, at, bt, u, v, parts, marg, st)
+    st[CERR] = cerr_new
+    _relax(st, err)
+    return OUTSIDE if outside > 0 else CONTINUE
+
+
 @kernel
-def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, unbal, par, it,
-                  stop):
+def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, unbal, errs,
+                  counts, it, stop):
     """Kernel-domain (over-relaxed) iterations on the stored kernel ``K`` from ``it`` to
-    ``stop``; omega and the column error come from ``st``. ``at``, ``bt``: the targets of
-    :mod:`.sinkhorn_scaling` (``a``, ``b`` when balanced), ``marg``: the module's docstring;
-    ``unbal``: ``True`` for the translation step of unbalanced problems, ``None`` when
-    balanced (numba then prunes it: a balanced solve does not compile it).
+    ``stop``, on one thread; omega and the column error come from ``st``. ``at``, ``bt``: the
+    targets of :mod:`.sinkhorn_scaling` (``a``, ``b`` when balanced), ``marg``: the module's
+    docstring; ``unbal``: ``True`` for the translation step of unbalanced problems, ``None``
+    when balanced (numba then prunes it: a balanced solve does not compile it); ``errs``,
+    ``counts``: the buffers of :func:`.scaling_sweep` for one chunk.
 
     Returns ``(REACHED, it)`` when the marginal error of the current plan ``diag(u) K
     diag(v)`` is ``<= target`` (``u``, ``v`` are the scalings it was measured at),
     ``(NONFINITE, it)`` when a new scaling is not finite or zero (``u``, ``v`` unchanged),
     ``(OUTSIDE, it)`` after an update that left some scaling outside ``[1/big, big]``
-    (``u``, ``v`` updated: the driver absorbs them), else ``(BLOCK_END, stop)``. ``par``:
-    ``True`` for the parallel sweep, ``None`` for the one-thread one (see :func:`log_pass`).
+    (``u``, ``v`` updated: the driver absorbs them), else ``(BLOCK_END, stop)``.
+    :func:`scaling_block_threads` is the same loop with the chunks in threads.
     """
-    while it < stop:
-        if par is None:  # one thread: the row and column halves of scaling_pass
-            rerr, nonfinite, outside = scaling_rows(K, a, at, u, v, u2, parts[0], big,
-                                                    st[_OMEGA], marg[0], np.int64(0),
-                                                    a.shape[0])
-            cerr_new, nf, out = scaling_columns(parts, b, bt, v, v2, big, st[_OMEGA], marg[1])
-            nonfinite += nf
-            outside += out
-        else:
-            rerr, cerr_new, nonfinite, outside = scaling_pass(K, a, b, at, bt, u, v, u2, v2,
-                                                              parts, big, st[_OMEGA], marg[0],
-                                                              marg[1])
+    while it < stop:  # one chunk: scaling_rows itself (each compiled layer costs time)
+        errs[0], counts[0, 0], counts[0, 1] = scaling_rows(K, a, at, u, v, u2, parts[0], big,
+                                                            st[_OMEGA], marg[0], np.int64(0),
+                                                            a.shape[0])
         it += 1
-        err = rerr * marg[2] + st[CERR] * marg[3]
-        st[ERR] = err
-        if err <= target:
-            return REACHED, it
-        if nonfinite > 0:
-            return NONFINITE, it
-        _copy(u, u2)
-        _copy(v, v2)
-        if unbal is not None:
-            cerr_new = translate_targets(a, b, at, bt, u, v, parts, marg, st)
-        st[CERR] = cerr_new
-        _relax(st, err)
-        if outside > 0:
-            return OUTSIDE, it
+        status = finish_iteration(b, bt, u, v, u2, v2, parts, errs, counts, big, st, target,
+                                  marg, unbal, a, at)
+        if status != CONTINUE:
+            return status, it
+    return BLOCK_END, it
+
+
+def scaling_block_threads(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, unbal,
+                          errs, counts, it, stop):
+    """:func:`scaling_block` with the row chunks in parallel
+    (:func:`.scaling_sweep`): the loop in Python, two compiled calls per
+    iteration (about 10 us), so that no compiled caller generates the parallel sweep's code
+    again."""
+    while it < stop:
+        scaling_sweep(K, a, at, u, v, u2, parts, big, st[_OMEGA], marg[0], errs,
+                                counts)
+        it += 1
+        status = finish_iteration(b, bt, u, v, u2, v2, parts, errs, counts, big, st, target,
+                                  marg, unbal, a, at)
+        if status != CONTINUE:
+            return status, it
     return BLOCK_END, it
 
 

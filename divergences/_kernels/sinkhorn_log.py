@@ -254,15 +254,6 @@ def min_rows(geom, a, b, f, acc, cbuf, lo, hi):
 
 
 @kernel
-def min_columns(parts, g):
-    for j in range(g.shape[0]):
-        mn = np.inf
-        for c in range(parts.shape[0]):
-            mn = min(mn, parts[c, j])
-        g[j] = mn
-
-
-@kernel
 def _min_chunks(geom, a, b, f, parts, cbuf, c0, c1):
     """Chunks ``c0 .. c1-1`` of :func:`hard_init` (rows ``c n / nch .. (c+1) n / nch``)."""
     n, nch = a.shape[0], parts.shape[0]
@@ -280,7 +271,7 @@ def hard_init(geom, a, b, f, g, parts, cbuf, threads=None):
     nothing parallel to compile.
     """
     run_in_ranges(_min_chunks, (geom, a, b, f, parts, cbuf), parts.shape[0], threads)
-    min_columns(parts, g)
+    np.min(parts, axis=0, out=g)  # the columns' minima over the chunks
 
 
 @kernel(parallel=True)

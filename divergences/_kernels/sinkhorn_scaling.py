@@ -181,7 +181,30 @@ def scaling_columns(parts, b, bt, v, v_new, big, omega, lam):
 
 
 @kernel(parallel=True)
-def scaling_pass(K, a, b, at, bt, u, v, u_new, v_new, parts, big, omega, lam_a, lam_b):
+def scaling_sweep(K, a, at, u, v, u_new, parts, big, omega, lam, errs, counts):
+    """The row half of :func:`scaling_pass` in ``parts.shape[0]`` chunks, one parallel task
+    each: rows ``c n / nch .. (c+1) n / nch`` of chunk ``c`` (:func:`scaling_rows`), its
+    column sums into ``parts[c]``, its row error into ``errs[c]`` and its counts of
+    non-finite and out-of-range scalings into ``counts[c]``.
+
+    The only ``prange`` of the dense solver, and a small one: the iteration loop runs in
+    Python around it (:func:`.sinkhorn.scaling_block_threads`), so no compiled caller
+    generates its code again (a ``prange`` sweep inside the compiled block loop took about
+    3 s of a first call, this one about 1 s). Python threads
+    (:mod:`divergences._thread_ranges`) would compile nothing parallel, but waking a pool
+    thread takes about 90 us, as long as the sweep of a 600 x 600 kernel on two threads;
+    numba's threads take 2 us.
+    """
+    n, nch = K.shape[0], parts.shape[0]
+    for c in prange(nch):
+        ci = np.int64(c)  # prange's index is unsigned: one signature of scaling_rows
+        errs[c], counts[c, 0], counts[c, 1] = scaling_rows(
+            K, a, at, u, v, u_new, parts[c], big, omega, lam, ci * n // nch,
+            (ci + 1) * n // nch)
+
+
+def scaling_pass(K, a, b, at, bt, u, v, u_new, v_new, parts, big, omega, lam_a, lam_b,
+                 sweep=scaling_sweep):
     """One fused (over-relaxed) Sinkhorn iteration on the stored kernel ``K``.
 
     ``u_new = u (a / (u K v))**omega`` then ``v_new = v (b / (v K^T u_new))**omega``
@@ -191,18 +214,14 @@ def scaling_pass(K, a, b, at, bt, u, v, u_new, v_new, parts, big, omega, lam_a, 
     ``col_err = ||diag(v_new) K^T u_new - b||_1`` for the plan *after* it (0 for omega = 1);
     the counts are over the new scalings of positive weights (flags of :func:`_new_scaling`).
     A row whose new scaling is not finite adds nothing to the column sums. Rows are split
-    into ``parts.shape[0]`` chunks, one parallel task each.
+    into ``parts.shape[0]`` chunks (``sweep``: :func:`scaling_sweep`, or its serial twin in
+    tests). The block loops of :mod:`.sinkhorn` run the same two halves.
     """
-    n = K.shape[0]
     nch = parts.shape[0]
-    errs = np.zeros(nch)
-    bad = np.zeros((nch, 2), dtype=np.int64)
-    for c in prange(nch):
-        errs[c], bad[c, 0], bad[c, 1] = scaling_rows(K, a, at, u, v, u_new, parts[c], big,
-                                                      omega, lam_a, c * n // nch,
-                                                      (c + 1) * n // nch)
+    errs, counts = np.zeros(nch), np.zeros((nch, 2), dtype=np.int64)
+    sweep(K, a, at, u, v, u_new, parts, big, omega, lam_a, errs, counts)
     cerr, nonfinite, outside = scaling_columns(parts, b, bt, v, v_new, big, omega, lam_b)
-    return errs.sum(), cerr, nonfinite + bad[:, 0].sum(), outside + bad[:, 1].sum()
+    return errs.sum(), cerr, nonfinite + counts[:, 0].sum(), outside + counts[:, 1].sum()
 
 
 @kernel
