@@ -97,14 +97,17 @@ def js_term(x, y, cx, cy):
     return a * log_ratio(2.0 * a, m) + b * log_ratio(2.0 * b, m)
 
 
-@kernel(inline=True)
-def _scratch():
-    """Buffers for :func:`log_block`: two inputs (int64 bits), its scratch, two outputs."""
-    x1 = np.empty(BLOCK, np.int64)
-    x2 = np.empty(BLOCK, np.int64)
-    mb = np.empty(BLOCK, np.int64)
-    eb = np.empty(BLOCK, np.int64)
-    return x1, x2, mb, eb, np.empty(BLOCK), np.empty(BLOCK)
+#: rows of the scratch array of the chunk kernels (:func:`scratch`)
+SCRATCH_ROWS = 6
+
+
+def scratch():
+    """The buffers of :func:`log_block` for the chunk kernels, one int64 array
+    (:data:`SCRATCH_ROWS`, BLOCK): rows 0, 1 the inputs (bits), 2, 3 its scratch, 4, 5 the
+    outputs (as float64 views). One array, not a tuple: a call from Python types it
+    fast. Allocated by the caller (Python, or :func:`divergences._kernels.elementwise`'s
+    tasks kernels with ``np.empty``)."""
+    return np.empty((SCRATCH_ROWS, BLOCK), np.int64)
 
 
 @kernel
@@ -116,7 +119,8 @@ def _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     double), their logs by :func:`log_block`, the weighted sum; the rare lanes whose ratio
     over/underflows are redone with the scalar :func:`log_ratio`.
     """
-    x1, _, mb, eb, l1, _ = scratch
+    x1, mb, eb = scratch[0], scratch[2], scratch[3]
+    l1 = scratch[4].view(np.float64)
     r1 = x1.view(np.float64)
     s0 = 0.0
     s1 = 0.0
@@ -166,7 +170,8 @@ def _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     ``m`` or an underflowing ratio (a term below 1e-308 of the mixture) needs the scalar
     fallback :func:`js_term`.
     """
-    x1, x2, mb, eb, l1, l2 = scratch
+    x1, x2, mb, eb = scratch[0], scratch[1], scratch[2], scratch[3]
+    l1, l2 = scratch[4].view(np.float64), scratch[5].view(np.float64)
     r1 = x1.view(np.float64)
     r2 = x2.view(np.float64)
     s0 = 0.0
