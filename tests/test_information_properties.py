@@ -181,3 +181,15 @@ def test_bad_alpha():
     for alpha in ("2", None, True):
         with pytest.raises(TypeError, match="^alpha"):
             renyi(GOOD, GOOD, alpha)
+
+
+@given(histogram_pairs(), st.sampled_from([0.0, 0.5, 0.99, 2.0, math.inf]))
+def test_one_pair_equals_its_row_in_a_batch(pq, alpha):
+    """One pair of at most CHUNK bins runs its chunk kernel directly; the same pair as a row
+    of a batch runs through the tasks and the combining pass: the same bits."""
+    p, q = pq
+    P, Q = np.stack([p, q, p]), np.stack([q, p, q])
+    for f in (kl, js, tv, hellinger, chi2):
+        assert f(p, q) == f(P, Q, axis=1)[0] == f(P, Q, axis=1)[2]
+        assert f(q, p) == f(P, Q, axis=1)[1]
+    assert renyi(p, q, alpha) == renyi(P, Q, alpha, axis=1)[0]
