@@ -19,7 +19,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._foreign_names import foreign_name_hints
 from ._kernels.cost import EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN
-from ._kernels.univariate import batch_cost, batch_cost_serial, sorted_cost, staircase
+from ._kernels.univariate import (
+    batch_cost,
+    batch_cost_serial,
+    sorted_cost,
+    staircase,
+    uniform_cost,
+)
 from ._scaling import (
     normalise,
     pow_positive,
@@ -41,7 +47,6 @@ from .result import TransportResult
 
 __all__ = ["wasserstein_1d"]
 
-_NO_WEIGHTS = np.zeros(0)
 _NO_WEIGHT_ROWS = np.zeros((1, 1))
 
 
@@ -177,12 +182,12 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
     if uniform_a and uniform_b:
         xs, ys = sort_pair(x, y, order=False)
         scale = _scale_of(xs, ys, exponent=exponent)
-        cost = sorted_cost(xs, _NO_WEIGHTS, ys, _NO_WEIGHTS, exponent, 1.0 / scale, True)
+        cost = uniform_cost(xs, ys, exponent, 1.0 / scale)
     else:  # only a weighted side needs an argsort (constant weights need no permuting)
         (_, xs, wa), (_, ys, wb) = sort_pair(x, y, order=(not uniform_a, not uniform_b),
                                              weights=(a, b))
         scale = _scale_of(xs, ys, exponent=exponent)
-        cost = sorted_cost(xs, wa, ys, wb, exponent, 1.0 / scale, False)
+        cost = sorted_cost(xs, wa, ys, wb, exponent, 1.0 / scale, None)
     if cost < UNDERFLOW_COST:
         return _robust_distance(x, y, a, b, p, exponent)
     return unscale(float(cost), scale, exponent, p)[1]
