@@ -17,7 +17,7 @@ from typing import Any
 
 import numba
 
-__all__ = ["run_in_ranges"]
+__all__ = ["chunk_rows", "run_in_ranges", "run_per_chunk"]
 
 #: ranges per thread: the work of a range can vary (pruning, problem sizes), and threads
 #: that finish early take the next one
@@ -81,3 +81,24 @@ def run_in_ranges(kernel: Callable[..., Any], args: tuple, count: int,
     ranges = [(lo, min(count, lo + step)) for lo in range(0, count, step)]
     for _ in _pool(threads).map(lambda r: kernel(*args, *r), ranges):
         pass
+
+
+def chunk_rows(c, n, nch):
+    """Rows ``lo .. hi-1`` of chunk ``c`` of ``nch`` over ``n`` rows."""
+    return c * n // nch, (c + 1) * n // nch
+
+
+def run_per_chunk(call: Callable[[int], Any], count: int, threads: int | None = None) -> None:
+    """``call(c)`` for every chunk ``c`` in ``0..count-1``, the chunks spread over the
+    threads as by :func:`run_in_ranges`.
+
+    For a compiled kernel over rows called with per-chunk buffers (``call`` a Python
+    closure): no compiled wrapper over the chunks is needed, which a first call would
+    compile, generating the kernel's code once more (issue 12, cold start).
+    """
+
+    def chunks(c0, c1):
+        for c in range(c0, c1):
+            call(c)
+
+    run_in_ranges(chunks, (), count, threads)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from divergences._thread_ranges import run_in_ranges
+from divergences._thread_ranges import chunk_rows, run_in_ranges, run_per_chunk
 
 
 def _mark(hits, lo, hi):
@@ -55,3 +55,31 @@ def test_an_exception_in_a_thread_is_raised():
 
     with pytest.raises(ValueError, match="range"):
         run_in_ranges(boom, (), 100, 4)
+
+
+@settings(deadline=None, max_examples=40)
+@given(n=st.integers(0, 300), nch=st.integers(1, 9), threads=st.sampled_from([None, 1, 2, 3]))
+def test_every_chunk_runs_once_and_the_chunks_cover_the_rows(n, nch, threads):
+    rows = np.zeros(n, np.int64)
+    calls = np.zeros(nch, np.int64)
+
+    def call(c):
+        calls[c] += 1
+        lo, hi = chunk_rows(c, n, nch)
+        rows[lo:hi] += 1
+
+    run_per_chunk(call, nch, threads)
+    assert (calls == 1).all() and (rows == 1).all()
+
+
+def test_an_exception_in_the_calling_threads_range_is_raised_after_the_others_end():
+    done = []
+
+    def boom(lo, hi):
+        if lo == 0:  # the calling thread's range
+            raise ValueError("first")
+        done.append(lo)
+
+    with pytest.raises(ValueError, match="first"):
+        run_in_ranges(boom, (), 2, 2, per_thread=1)
+    assert done == [1]

@@ -110,7 +110,7 @@ def scan_pair(x, y):
     return xs, xm, ys, ym
 
 
-@kernel
+@kernel(inline=True)  # one call site: no layer of its own
 def _row_range(row):
     """``(min, max, z)`` of ``row``, ``z = sum row * 0`` (NaN iff an entry is NaN or inf).
 

@@ -33,7 +33,7 @@ from numba import prange
 from numba.extending import overload
 
 from .._jit import FASTMATH, kernel
-from .._thread_ranges import run_in_ranges
+from .._thread_ranges import chunk_rows, run_per_chunk
 from .cost import EUCLIDEAN, SQEUCLIDEAN, ground_distance
 from .fastexp import exp_inline
 
@@ -253,14 +253,6 @@ def min_rows(geom, a, b, f, acc, cbuf, lo, hi):
                 acc[j] = min(acc[j], row[j] - mn)
 
 
-@kernel
-def _min_chunks(geom, a, b, f, parts, cbuf, c0, c1):
-    """Chunks ``c0 .. c1-1`` of :func:`hard_init` (rows ``c n / nch .. (c+1) n / nch``)."""
-    n, nch = a.shape[0], parts.shape[0]
-    for c in range(c0, c1):
-        min_rows(geom, a, b, f, parts[c], cbuf[c], c * n // nch, (c + 1) * n // nch)
-
-
 def hard_init(geom, a, b, f, g, parts, cbuf, threads=None):
     """``f_i = min_j C_ij``, ``g_j = min_i (C_ij - f_i)`` over positive weights, one sweep.
 
@@ -270,7 +262,9 @@ def hard_init(geom, a, b, f, g, parts, cbuf, threads=None):
     The chunks of rows run in Python threads (``threads=None``: numba's thread count),
     nothing parallel to compile.
     """
-    run_in_ranges(_min_chunks, (geom, a, b, f, parts, cbuf), parts.shape[0], threads)
+    n, nch = a.shape[0], parts.shape[0]
+    run_per_chunk(lambda c: min_rows(geom, a, b, f, parts[c], cbuf[c], *chunk_rows(c, n, nch)),
+                  nch, threads)
     np.min(parts, axis=0, out=g)  # the columns' minima over the chunks
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel
-from .._thread_ranges import run_in_ranges
+from .._thread_ranges import chunk_rows, run_in_ranges, run_per_chunk
 from .fastexp import exp_inline
 from .sinkhorn_log import ZMAX
 
@@ -244,24 +244,18 @@ def plan_rows(K, C, u, v, P, acc, r, lo, hi):
     return tc
 
 
-@kernel
-def _plan_chunks(K, C, u, v, P, parts, r, totals, c0, c1):
-    """Chunks ``c0 .. c1-1`` of :func:`scaled_plan`: rows ``c n / nch .. (c+1) n / nch`` of
-    chunk ``c``, its column sums into ``parts[c]`` and its part of ``<P, C>`` into
-    ``totals[c]``."""
-    n = K.shape[0]
-    nch = parts.shape[0]
-    for c in range(c0, c1):
-        totals[c] = plan_rows(K, C, u, v, P, parts[c], r, c * n // nch, (c + 1) * n // nch)
-
-
 def scaled_plan(K, C, u, v, P, parts, r, threads=None):
     """``P = diag(u) K diag(v)`` (``P`` may be ``K``: in place) with its row sums ``r``,
     per-chunk column sums ``parts`` and ``<P, C>`` (returned), in one pass over ``K`` and
     ``C``; the chunks in Python threads (``threads=None``: numba's thread count), nothing
     parallel to compile."""
-    totals = np.zeros(parts.shape[0])
-    run_in_ranges(_plan_chunks, (K, C, u, v, P, parts, r, totals), parts.shape[0], threads)
+    n, nch = K.shape[0], parts.shape[0]
+    totals = np.zeros(nch)
+
+    def chunk(c):
+        totals[c] = plan_rows(K, C, u, v, P, parts[c], r, *chunk_rows(c, n, nch))
+
+    run_per_chunk(chunk, nch, threads)
     return totals.sum()
 
 
