@@ -187,7 +187,7 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
         (_, xs, wa), (_, ys, wb) = sort_pair(x, y, order=(not uniform_a, not uniform_b),
                                              weights=(a, b))
         scale = _scale_of(xs, ys, exponent=exponent)
-        cost = sorted_cost(xs, wa, ys, wb, exponent, 1.0 / scale, None)
+        cost = sorted_cost(xs, wa, ys, wb, exponent, 1.0 / scale)
     if cost < UNDERFLOW_COST:
         return _robust_distance(x, y, a, b, p, exponent)
     return unscale(float(cost), scale, exponent, p)[1]

@@ -1,4 +1,5 @@
-"""Cold start (issue 12, item 16): no kernel is compiled for a literal argument type.
+"""Cold start (issue 12, item 16): no kernel is compiled for a literal argument type, and a
+second process compiles nothing.
 
 A literal constant at a call site inside compiled code (``f(x, 0)``, ``g(True)``) makes
 numba type that argument as ``Literal[int](0)`` and compile the callee once for it, then
@@ -16,15 +17,8 @@ import subprocess
 import sys
 import textwrap
 
-_SCRIPT = textwrap.dedent(
+_CALLS = textwrap.dedent(
     r"""
-    import importlib, pkgutil, warnings
-    import numpy as np
-    from numba.core.registry import CPUDispatcher
-    import divergences as D
-    import divergences._kernels as K
-
-    warnings.simplefilter("ignore")
     rng = np.random.default_rng(0)
     for n in (50, 200_000):
         p, q = rng.random((2, n))
@@ -50,6 +44,37 @@ _SCRIPT = textwrap.dedent(
     D.sinkhorn(a, 2 * a, C, 0.05, reg_m=1.0)
     D.transport(x, y, method="sinkhorn", reg=0.1, online=True, reg_m=(1.0, np.inf))
     D.sinkhorn_divergence(x, y, reg=0.1, reg_m=1.0)
+    import scipy.sparse
+    D.emd(a, a, scipy.sparse.csr_array(C))
+    D.emd(a, a, C, mass=0.5)
+    D.transport(x[:30], y[:30]).gradient("x")
+    G, H = rng.random((2, 16, 16))
+    D.wasserstein_grid(G, H, metric="cityblock")
+    D.wasserstein_grid(G, H, p=2)
+    D.transport(*rng.random((2, 1500, 2)))
+    T1, T2 = rng.normal(size=(300, 3)), rng.normal(size=(200, 3))
+    D.compare(T1, T2, test=None)
+    D.two_sample_test(x[:, 0], y[:, 0], n_permutations=19, seed=0)
+    D.wgan_critic(x, y, steps=5, seed=0)
+    D.pairwise(rng.random((20, 16)), metric="wasserstein", support=np.arange(16.0))
+    D.pairwise(rng.random((20, 16)), metric="sliced", seed=0, support=rng.random((16, 2)))
+    D.pairwise(rng.random((8, 16)), metric="wasserstein", p=2, support=rng.random((16, 2)))
+    D.pairwise(rng.random((30, 16)), k=3)
+    """
+)
+
+_SCRIPT = textwrap.dedent(
+    r"""
+    import importlib, pkgutil, warnings
+    import numpy as np
+    from numba.core.registry import CPUDispatcher
+    import divergences as D
+    import divergences._kernels as K
+
+    warnings.simplefilter("ignore")
+    """
+) + _CALLS + textwrap.dedent(
+    r"""
 
     bad = []
     mods = [importlib.import_module(f"divergences._kernels.{m.name}")
@@ -78,8 +103,28 @@ _SCRIPT = textwrap.dedent(
     """
 )
 
+# the same calls in a second process on the cache the first one wrote: nothing compiles
+_CACHED = textwrap.dedent(
+    r"""
+    import warnings
+    import numpy as np
+    from numba.core import event
+    import divergences as D
 
-def test_no_kernel_is_compiled_for_a_literal_argument(tmp_path):
+    warnings.simplefilter("ignore")
+    with event.install_recorder("numba:compile") as rec:
+    """
+) + textwrap.indent(_CALLS, "    ") + textwrap.dedent(
+    r"""
+    names = sorted({f"{ev.data['dispatcher'].py_func.__module__}."
+                    f"{ev.data['dispatcher'].py_func.__qualname__}"
+                    for _, ev in rec.buffer if ev.is_start})
+    print("\n".join(names) or "OK")
+    """
+)
+
+
+def test_no_kernel_is_compiled_for_a_literal_argument_nor_again_from_the_cache(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path),
                PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
@@ -87,3 +132,9 @@ def test_no_kernel_is_compiled_for_a_literal_argument(tmp_path):
                           timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == "OK", proc.stdout
+    # a second process finds every kernel in the cache (a kernel passed from Python as an
+    # argument, for one, would be compiled again in every process)
+    proc = subprocess.run([sys.executable, "-c", _CACHED], capture_output=True, text=True,
+                          timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "OK", "compiled again:\n" + proc.stdout

@@ -193,7 +193,7 @@ def _points_pair(P, W, po, Q, V, qo, i, j, metric, q, p, closed, max_iter):
     if closed:
         xs = P.reshape(-1)
         ys = Q.reshape(-1)
-        return (sorted_cost(xs[x0:x1], W[x0:x1], ys[y0:y1], V[y0:y1], p, 1.0, None),
+        return (sorted_cost(xs[x0:x1], W[x0:x1], ys[y0:y1], V[y0:y1], p, 1.0),
                 np.int64(0), 0.0)
     ri = np.empty(x1 - x0, np.int64)
     ci = np.empty(y1 - y0, np.int64)

@@ -65,7 +65,7 @@ def _pair(cdf, P, G, orders, a, b, p, wa, wb):
             for k in range(n):
                 wa[k] = a[order[k]]
                 wb[k] = b[order[k]]
-            s = sorted_cost(P[li], wa, P[li], wb, p, 1.0, None)
+            s = sorted_cost(P[li], wa, P[li], wb, p, 1.0)
         total += s
     return total / L
 

@@ -177,38 +177,57 @@ def uniform_cost(xs, ys, p, inv):
 
 
 @kernel
-def sorted_cost(xs, wa, ys, wb, p, inv, uniform):
-    """``W_p^p`` of one sorted problem: ``uniform`` True ignores ``wa``, ``wb`` (equal
-    masses), False or ``None`` walks the weights. Pass ``None`` where the weights are always
-    walked: numba prunes the uniform branch by the type (a bool argument compiles both
-    branches, about 0.5 s each; one uniform problem is :func:`uniform_cost` itself)."""
-    if uniform is None or not uniform:
-        empty_i = np.empty(0, np.int64)
-        empty_f = np.empty(0, np.float64)
-        cost, _ = staircase(xs, wa, ys, wb, p, inv, False, empty_i, empty_i, empty_f,
-                            empty_f, empty_f)
-        return cost
-    return uniform_cost(xs, ys, p, inv)
+def sorted_cost(xs, wa, ys, wb, p, inv):
+    """``W_p^p`` of one sorted weighted problem (the monotone coupling of
+    :func:`staircase`, no plan recorded); equal masses: :func:`uniform_cost`."""
+    empty_i = np.empty(0, np.int64)
+    empty_f = np.empty(0, np.float64)
+    cost, _ = staircase(xs, wa, ys, wb, p, inv, False, empty_i, empty_i, empty_f, empty_f,
+                        empty_f)
+    return cost
+
+
+@kernel(inline=True)
+def _row(X, k):
+    """Row ``k`` of ``X``, or its only row (shared by every problem of a batch)."""
+    return X[k if X.shape[0] > 1 else 0]
 
 
 @kernel
-def problem_cost(X, A, Y, B, p, inv, uniform, k):
-    """``W_p^p`` of problem ``k`` of a batch: row ``k`` of each array, or its only row."""
-    kx = k if X.shape[0] > 1 else 0
-    ka = k if A.shape[0] > 1 else 0
-    ky = k if Y.shape[0] > 1 else 0
-    kb = k if B.shape[0] > 1 else 0
-    return sorted_cost(X[kx], A[ka], Y[ky], B[kb], p, inv, uniform)
+def _uniform_problem(X, A, Y, B, p, inv, k):
+    """``W_p^p`` of problem ``k`` of a batch of equal-mass problems (``A``, ``B`` unused)."""
+    return uniform_cost(_row(X, k), _row(Y, k), p, inv)
 
 
 @kernel
-def _batch_range(X, A, Y, B, p, inv, uniform, out, t0, t1):
-    """Problems ``t0 .. t1 - 1`` of :func:`batch_cost` into ``out``, on
-    :func:`~.borrow.borrowed` arrays (the rows taken per problem are not
-    reference-counted)."""
+def _weighted_problem(X, A, Y, B, p, inv, k):
+    """``W_p^p`` of problem ``k`` of a batch of weighted problems."""
+    return sorted_cost(_row(X, k), _row(A, k), _row(Y, k), _row(B, k), p, inv)
+
+
+@kernel(inline=True)
+def _batch_range(problem, X, A, Y, B, p, inv, out, t0, t1):
+    """Problems ``t0 .. t1 - 1`` of :func:`batch_cost` into ``out`` (``problem``:
+    :func:`_uniform_problem` or :func:`_weighted_problem`), on :func:`~.borrow.borrowed`
+    arrays (the rows taken per problem are not reference-counted)."""
     X, A, Y, B, out = borrowed(X), borrowed(A), borrowed(Y), borrowed(B), borrowed(out)
     for t in range(t0, t1):
-        out[t] = problem_cost(X, A, Y, B, p, inv, uniform, t)
+        out[t] = problem(X, A, Y, B, p, inv, t)
+
+
+# One range kernel per walk, each passing its problem kernel: a batch compiles its own walk
+# only. (A kernel passed from Python as an argument would not be found in numba's cache
+# by the next process.)
+
+
+@kernel
+def _uniform_range(X, A, Y, B, p, inv, out, t0, t1):
+    _batch_range(_uniform_problem, X, A, Y, B, p, inv, out, t0, t1)
+
+
+@kernel
+def _weighted_range(X, A, Y, B, p, inv, out, t0, t1):
+    _batch_range(_weighted_problem, X, A, Y, B, p, inv, out, t0, t1)
 
 
 def batch_cost(X, A, Y, B, p, inv, uniform, n_problems, threads=None):
@@ -220,8 +239,8 @@ def batch_cost(X, A, Y, B, p, inv, uniform, n_problems, threads=None):
     (shared by every problem) or ``n_problems`` rows.
     """
     out = np.empty(n_problems)
-    run_in_ranges(_batch_range, (X, A, Y, B, float(p), float(inv), bool(uniform), out),
-                  int(n_problems), threads)
+    run_in_ranges(_uniform_range if uniform else _weighted_range,
+                  (X, A, Y, B, float(p), float(inv), out), int(n_problems), threads)
     return out
 
 
