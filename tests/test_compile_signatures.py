@@ -51,6 +51,8 @@ _CALLS = textwrap.dedent(
     G, H = rng.random((2, 16, 16))
     D.wasserstein_grid(G, H, metric="cityblock")
     D.wasserstein_grid(G, H, p=2)
+    D.transport_grid(G, H)
+    D.wasserstein_ci(x[:, 0], y[:, 0], n_resamples=19, seed=0)
     D.transport(*rng.random((2, 1500, 2)))
     T1, T2 = rng.normal(size=(300, 3)), rng.normal(size=(200, 3))
     D.compare(T1, T2, test=None)
