@@ -50,6 +50,7 @@ from .network_simplex import (
     OPTIMAL,
     _pivots,
 )
+from .transport_lp import EPS  # a constant: np.finfo in a kernel compiles 0.25 s
 from .univariate import sorted_cost
 
 #: a pivot budget that is never reached: one call solves a problem to the end
@@ -120,7 +121,7 @@ def exact_cost(flat, n, m, a, b, max_iter):
         absum += abs(supply[u])
         total_supply += supply[u]
     # the rounding the kernel tolerates between the two masses (as min_cost_flow)
-    slack = abs(total_supply) + 4.0 * (N + 2) * np.finfo(np.float64).eps * absum
+    slack = abs(total_supply) + 4.0 * (N + 2) * EPS * absum
     no_arcs = np.empty(0, np.int64)  # dense: arcs are implicit (a local, not a global
     # constant: a read-only global would compile a second _pivots)
     _pivots(flat, no_arcs, no_arcs, supply, tree, fl, ctl, art, slack, np.int64(_UNLIMITED))

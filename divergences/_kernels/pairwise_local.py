@@ -53,6 +53,7 @@ from .network_simplex import (
 from .pairwise_exact import _UNLIMITED, _basis
 from .refine import split_plan
 from .simplex_tree import PRICE_EPS, potentials
+from .transport_lp import EPS  # a constant: np.finfo in a kernel compiles 0.25 s
 from .warm_basis import _forest_round
 
 #: rounds of certificate and re-solve before a pair is handed back as not optimal
@@ -254,7 +255,7 @@ def local_cost(Cp, nb, Cc, nc_all, perm, starts, knn_t, knn_h, a_full, b_full, m
     for u in range(N):
         absum += abs(supply[u])
         total_supply += supply[u]
-    slack = abs(total_supply) + 4.0 * (N + 2) * np.finfo(np.float64).eps * absum
+    slack = abs(total_supply) + 4.0 * (N + 2) * EPS * absum
     # phase 2 at once unless the coupling leaves more than rounding to come from the root
     ctl[_PHASE] = 1
     for u in range(N):
