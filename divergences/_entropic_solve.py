@@ -89,8 +89,11 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None):
     nch = _chunks(a.shape[0], b.shape[0])
     numba.set_num_threads(nch)
     try:
-        run = _run_symmetric if symmetric else _run
-        fields = run(geom, a, b, _schedule(reg, span), tol, max_iter, nch, rho)
+        if symmetric:
+            fields = _run_symmetric(geom, a, b, _schedule(reg, span), tol, max_iter, nch, rho)
+        else:
+            fields = _run(geom, a, b, _schedule(reg, span), tol, max_iter, nch, rho,
+                          lo / scale)
     finally:
         numba.set_num_threads(threads)
     if scale != 1.0:
@@ -242,10 +245,17 @@ class _Work:
         return targets(self.b, self.g, self.rho[1], self.bt) and ok
 
 
-def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
+def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
     """epsilon-scaling Sinkhorn (see :func:`divergences.entropic.sinkhorn` for the rules):
     kernel-domain blocks on the stored kernel (dense), log-domain blocks (online, after
-    repeated underflows, or when an unbalanced target leaves float64's range)."""
+    repeated underflows, or when an unbalanced target leaves float64's range).
+
+    The first potentials: the row and column minima of the costs (:func:`hard_init`: no
+    row or column of the first kernel underflows, whatever the costs' offset), or for a
+    dense one-stage solve given the costs' minimum ``lo``, ``f = lo``, ``g = 0``: every
+    entry of the first kernel is then in ``[exp(-range(C) / reg), 1] a_i b_j`` with
+    ``range(C) / reg <= 1 / SCALING_BELOW = 100``, no underflow either, and one pass over
+    the costs fewer (3 ms of a 2000 x 2000 solve)."""
     n, m = a.shape[0], b.shape[0]
     w = _Work(geom, a, b, nch, rho)
     # Anderson mixing only without epsilon-scaling (reg >= SCALING_BELOW * range(C)): below,
@@ -256,7 +266,10 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
     dense = w.dense
     K = np.empty((n, m)) if dense else None
     u, v, u2, v2 = np.ones(n), np.ones(m), np.empty(n), np.empty(m)
-    w.hard_init(geom, a, b, f, g, w.parts, w.cbuf)
+    if dense and len(eps_list) == 1 and lo is not None:
+        f[...] = lo
+    else:
+        w.hard_init(geom, a, b, f, g, w.parts, w.cbuf)
     it, reached, eps = 0, False, eps_list[0]
     for s, eps in enumerate(eps_list):
         target = tol if s == len(eps_list) - 1 else max(tol, STAGE_TOL)
