@@ -148,6 +148,24 @@ class _Blocks:
         return status, new_it
 
 
+def _scaling_block_threads(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg,
+                           unbal, errs, counts, it, stop):
+    """:func:`divergences._kernels.sinkhorn.scaling_block` with the row chunks in parallel
+    (:func:`divergences._kernels.sinkhorn_scaling.scaling_sweep`): the loop in Python, two
+    compiled calls per iteration (about 10 us), so that no compiled caller generates the
+    parallel sweep's code again (a ``prange`` sweep inside the compiled block loop took
+    about 3 s of a first call)."""
+    while it < stop:
+        _scaling.scaling_sweep(K, a, at, u, v, u2, parts, big, st[_k.OMEGA], marg[0], errs,
+                               counts)
+        it += 1
+        status = _k.finish_iteration(b, bt, u, v, u2, v2, parts, errs, counts, big, st,
+                                     target, marg, unbal, a, at)
+        if status != _k.CONTINUE:
+            return status, it
+    return _k.BLOCK_END, it
+
+
 def _hard_init_serial(geom, a, b, f, g, parts, cbuf):
     _log.min_rows(geom, a, b, f, parts[0], cbuf[0], 0, a.shape[0])
     np.min(parts, axis=0, out=g)
@@ -195,7 +213,7 @@ class _Work:
             np.empty((nch, m))
         self.bad = np.zeros(m, dtype=np.bool_)
         # the kernel-domain blocks: one thread, or the row chunks in threads
-        self.scaling_block = _k.scaling_block if nch == 1 else _k.scaling_block_threads
+        self.scaling_block = _k.scaling_block if nch == 1 else _scaling_block_threads
         # large unbalanced problems: Anderson mixing instead of over-relaxation (a new
         # history at each stage, see stage()); _run keeps it for one-stage solves only
         self.anderson = self.unbal is not None and n * m >= ANDERSON_MIN
@@ -223,12 +241,9 @@ class _Work:
             self.f += eps * shift
             self.g -= eps * shift
             self.st[_k.SHIFT] = 0.0
-        # f += eps log u, u = 1 on the support of a (and g, v); in NumPy: nothing to compile
-        for w, s, pot in ((self.a, u, self.f), (self.b, v, self.g)):
-            pos = w > 0.0
-            with np.errstate(divide="ignore"):  # as the kernels: log 0 = -inf, no warning
-                pot[pos] += eps * np.log(s[pos])
-            s[pos] = 1.0
+        # compiled, not NumPy: the same bits on every CPU (NumPy's SIMD log differs from
+        # libm's by an ulp on some inputs, and the kernel fuses the multiply-add)
+        _k.absorb(u, v, self.a, self.b, self.f, self.g, eps)
 
     def reset(self, u, v):
         """Scalings 1 on the supports of ``a`` and ``b``, 0 elsewhere."""

@@ -24,7 +24,14 @@ so the choices below hold everywhere:
   loop, so that views and calls are not reference-counted (as in a ``prange`` body).
 * indices are int64 (numba's default integer on 64-bit platforms).
 * ``inline=True`` only for the few scalar helpers that must vectorise inside callers' loops
-  (each call site compiles the body again; see :func:`kernel`).
+  (each call site compiles the body again; see :func:`kernel`), and for a body with one
+  compiled call site (it is then typed once either way, and no layer of its own is
+  generated again inside its caller).
+* a choice between implementations is a choice between kernels (in Python, or a kernel
+  passed by a compiled caller), not a run-time flag: numba compiles both branches of an
+  ``if`` on a flag (it prunes a branch only for an argument that is ``None``). A kernel
+  passed from Python as an argument is not found in the cache by the next process
+  (``tests/test_compile_signatures.py`` checks that a second process compiles nothing).
 """
 
 import hashlib
@@ -184,7 +191,10 @@ def kernel(fn=None, *, parallel=False, inline=False):
     numba types and lowers the inlined body again there. A helper called at several sites,
     or only in scalar fallback branches (e.g. :func:`divergences._kernels.kljs.log_ratio`),
     is a plain kernel: compiled once, and LLVM still inlines it where it pays (issue 12:
-    ``chi2`` and ``renyi`` first calls 0.6 s faster, warm speed unchanged).
+    ``chi2`` and ``renyi`` first calls 0.6 s faster, warm speed unchanged). A body called
+    at one compiled site only (e.g. :func:`divergences._kernels.sinkhorn.finish_iteration`
+    in the one-thread block loop) can be inlined too: typed once either way, and its code
+    is not generated a second time inside the caller.
     """
 
     def wrap(f):

@@ -3,9 +3,11 @@
 The kernels of the package release the GIL (``nogil``), so a range of rows, pairs or
 blocks handed to each of a few Python threads runs in parallel without a ``prange``
 kernel, which is slow to compile (seconds of a first call; issue 12, cold start). Used by
-the information-divergence matrices, the Wasserstein matrices and the multiscale
-certificate: each writes disjoint parts of its outputs per range, so the result does not
-depend on the number of threads.
+the information divergences and their matrices, the Wasserstein matrices, the batches of
+1-D problems, the multiscale certificate, the cost checks and the one-shot passes of the
+dense Sinkhorn solver: each writes disjoint parts of its outputs per range, so the result
+does not depend on the number of threads. (The Sinkhorn iterations themselves use a
+``prange`` sweep: waking a pool thread takes about 90 us, too long once per iteration.)
 """
 
 from __future__ import annotations
@@ -59,28 +61,31 @@ def run_in_ranges(kernel: Callable[..., Any], args: tuple, count: int,
     ``threads``: ``None`` for numba's thread count of the calling thread (what the user,
     or a Dask task, set with ``numba.set_num_threads``); ``1`` (or ``count < 2``) runs the
     whole range in the calling thread. The ranges run in a pool of ``threads`` threads kept
-    between calls (and dropped in a forked child). ``per_thread``: ranges per thread (1 for
-    work spread evenly over the indices, e.g. the rows of a dense matrix: fewer calls). The
-    first exception raised in a thread is raised here.
+    between calls (and dropped in a forked child); with one range per thread the calling
+    thread runs the first (one hand-off fewer). ``per_thread``: ranges per thread (1 for
+    work spread evenly over the indices, e.g. the rows of a dense matrix: fewer calls).
+    Every range has ended when this returns or raises; an exception of the calling
+    thread's range is raised first, else the first of the pool's in range order.
     """
     threads = numba.get_num_threads() if threads is None else threads
     if threads <= 1 or count < 2:
         kernel(*args, 0, count)
         return
     step = max(1, -(-count // (per_thread * threads)))
-    if step * threads >= count:  # one range per thread: the calling thread runs the first
-        pool = _pool(threads)
-        later = [pool.submit(kernel, *args, lo, min(count, lo + step))
-                 for lo in range(step, count, step)]
-        try:
-            kernel(*args, 0, step)
-        finally:
-            for future in later:
-                future.result()
-        return
     ranges = [(lo, min(count, lo + step)) for lo in range(0, count, step)]
-    for _ in _pool(threads).map(lambda r: kernel(*args, *r), ranges):
-        pass
+    own = ranges.pop(0) if len(ranges) <= threads else None
+    pool = _pool(threads)
+    from concurrent.futures import wait  # imported by _pool already
+    futures = []
+    try:
+        for lo, hi in ranges:
+            futures.append(pool.submit(kernel, *args, lo, hi))
+        if own is not None:
+            kernel(*args, *own)
+    finally:
+        wait(futures)  # no range still writing when the caller goes on (or unwinds)
+    for future in futures:
+        future.result()
 
 
 def chunk_rows(c, n, nch):

@@ -3,6 +3,7 @@ of the cost (range and finiteness), the hard initialisation (row and column mini
 positive weights), on shapes that exercise the eight-way unrolled loops and their tails."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -54,3 +55,30 @@ def test_hard_init_minima_against_numpy(data, shape):
     rows = a > 0
     ref_acc = (C[rows] - ref_f[rows, None]).min(axis=0) if rows.any() else np.full(m, np.inf)
     np.testing.assert_array_equal(acc, ref_acc)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(9, 60), m=st.integers(9, 60),
+       rel=st.sampled_from([0.05, 0.002]),
+       rho=st.sampled_from([None, (1.0, 1.0), (0.5, np.inf)]))
+def test_the_threaded_block_loop_equals_the_one_thread_kernel(seed, n, m, rel, rho):
+    """Two row chunks (the iteration loop in Python around the prange sweep,
+    _scaling_block_threads) against one (the compiled scaling_block): the same iterations
+    and the same solution to rounding, balanced and unbalanced, with and without
+    epsilon-scaling."""
+    from divergences._entropic_solve import _run, _schedule
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((n, 2)), rng.random((m, 2))
+    C = ((x[:, None] - y[None]) ** 2).sum(-1)
+    a, b = rng.random(n) + 0.1, rng.random(m) + 0.1
+    a, b = (a / a.sum(), b / b.sum()) if rho is None else (a, 1.5 * b)
+    span = C.max() - C.min()
+    reg = rel * span
+    out = [_run((C,), a, b, _schedule(reg, span), 1e-11, 5000, nch, rho, C.min())
+           for nch in (1, 2)]
+    assert out[0]["n_iter"] == out[1]["n_iter"]
+    for key in ("cost", "objective"):
+        assert out[1][key] == pytest.approx(out[0][key], rel=1e-12, abs=1e-15)
+    for key in ("f", "g", "plan"):
+        np.testing.assert_allclose(out[1][key], out[0][key], rtol=1e-11, atol=1e-14 * span)

@@ -36,12 +36,23 @@ from .sinkhorn_scaling import (
     multi_pass,
     scaling_columns,
     scaling_rows,
-    scaling_sweep,
 )
 
-__all__ = ["exact_step", "log_block", "log_pass", "multi_block", "multi_init",
-           "relax_init", "scaling_block", "scaling_block_threads",
-           "symmetric_block"]
+__all__ = ["absorb", "exact_step", "log_block", "log_pass", "multi_block", "multi_init",
+           "relax_init", "scaling_block", "symmetric_block"]
+
+
+@kernel
+def absorb(u, v, a, b, f, g, eps):
+    """Move the scalings into the potentials: ``f += eps log u``, ``u = 1`` (and ``g``, ``v``)."""
+    for i in range(a.shape[0]):
+        if a[i] > 0.0:
+            f[i] += eps * np.log(u[i])
+            u[i] = 1.0
+    for j in range(b.shape[0]):
+        if b[j] > 0.0:
+            g[j] += eps * np.log(v[j])
+            v[j] = 1.0
 
 
 @kernel
@@ -103,6 +114,8 @@ RELAXED_WINDOW = 32.0
 #: error (``ERR``). ``STATE`` slots in all.
 _OMEGA, _K, _BEST, _CAP, _STALL, _K_WINDOW, _ERR_WINDOW = 0, 1, 2, 3, 4, 5, 6
 CERR, ERR, SHIFT, STATE = 7, 8, 9, 10
+#: the slot of omega, for the block loop in Python (:mod:`divergences._entropic_solve`)
+OMEGA = _OMEGA
 #: statuses returned by the block kernels: stop reached at ``tol``; block done (``it ==
 #: stop``); a scaling under/overflowed (the driver takes an exact log step); scalings left
 #: ``[1/big, big]`` (the driver absorbs them into the potentials).
@@ -295,29 +308,13 @@ def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, u
     ``(NONFINITE, it)`` when a new scaling is not finite or zero (``u``, ``v`` unchanged),
     ``(OUTSIDE, it)`` after an update that left some scaling outside ``[1/big, big]``
     (``u``, ``v`` updated: the driver absorbs them), else ``(BLOCK_END, stop)``.
-    :func:`scaling_block_threads` is the same loop with the chunks in threads.
+    :func:`divergences._entropic_solve._scaling_block_threads` is the same loop with the
+    chunks in parallel.
     """
     while it < stop:  # one chunk: scaling_rows itself (each compiled layer costs time)
         errs[0], counts[0, 0], counts[0, 1] = scaling_rows(K, a, at, u, v, u2, parts[0], big,
                                                             st[_OMEGA], marg[0], np.int64(0),
                                                             a.shape[0])
-        it += 1
-        status = finish_iteration(b, bt, u, v, u2, v2, parts, errs, counts, big, st, target,
-                                  marg, unbal, a, at)
-        if status != CONTINUE:
-            return status, it
-    return BLOCK_END, it
-
-
-def scaling_block_threads(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, unbal,
-                          errs, counts, it, stop):
-    """:func:`scaling_block` with the row chunks in parallel
-    (:func:`.scaling_sweep`): the loop in Python, two compiled calls per
-    iteration (about 10 us), so that no compiled caller generates the parallel sweep's code
-    again."""
-    while it < stop:
-        scaling_sweep(K, a, at, u, v, u2, parts, big, st[_OMEGA], marg[0], errs,
-                                counts)
         it += 1
         status = finish_iteration(b, bt, u, v, u2, v2, parts, errs, counts, big, st, target,
                                   marg, unbal, a, at)

@@ -121,8 +121,9 @@ def _new_scaling(target, old, s, omega, big, lam):
 
 @kernel
 def scaling_rows(K, a, at, u, v, u_new, acc, big, omega, lam, lo, hi):
-    """Rows ``lo .. hi-1`` of :func:`scaling_pass`: new ``u``, column sums into ``acc``;
-    returns ``(row_err, n_nonfinite, n_outside)`` over those rows."""
+    """Rows ``lo .. hi-1`` of the row half of an iteration (:func:`scaling_pass`): new ``u``,
+    column sums into ``acc``; returns ``(row_err, n_nonfinite, n_outside)`` over those
+    rows."""
     for j in range(acc.shape[0]):
         acc[j] = 0.0
     inv_lam = 1.0 / lam
@@ -158,8 +159,8 @@ def scaling_rows(K, a, at, u, v, u_new, acc, big, omega, lam, lo, hi):
 
 @kernel
 def scaling_columns(parts, b, bt, v, v_new, big, omega, lam):
-    """The ``v`` half of :func:`scaling_pass` from the per-chunk column sums ``parts``;
-    returns ``(col_err, n_nonfinite, n_outside)``."""
+    """The ``v`` half of an iteration (:func:`scaling_pass`) from the per-chunk column sums
+    ``parts``; returns ``(col_err, n_nonfinite, n_outside)``."""
     nch, m = parts.shape
     inv_lam = 1.0 / lam
     cerr = 0.0
@@ -187,10 +188,10 @@ def scaling_sweep(K, a, at, u, v, u_new, parts, big, omega, lam, errs, counts):
     column sums into ``parts[c]``, its row error into ``errs[c]`` and its counts of
     non-finite and out-of-range scalings into ``counts[c]``.
 
-    The only ``prange`` of the dense solver, and a small one: the iteration loop runs in
-    Python around it (:func:`.sinkhorn.scaling_block_threads`), so no compiled caller
-    generates its code again (a ``prange`` sweep inside the compiled block loop took about
-    3 s of a first call, this one about 1 s). Python threads
+    The only ``prange`` of the kernel-domain iterations, and a small one: the iteration
+    loop runs in Python around it (:func:`divergences._entropic_solve._scaling_block_threads`),
+    so no compiled caller generates its code again (a ``prange`` sweep inside the compiled
+    block loop took about 3 s of a first call, this one about 1 s). Python threads
     (:mod:`divergences._thread_ranges`) would compile nothing parallel, but waking a pool
     thread takes about 90 us, as long as the sweep of a 600 x 600 kernel on two threads;
     numba's threads take 2 us.
