@@ -214,9 +214,6 @@ class _Work:
         self.bad = np.zeros(m, dtype=np.bool_)
         # the kernel-domain blocks: one thread, or the row chunks in threads
         self.scaling_block = _k.scaling_block if nch == 1 else _scaling_block_threads
-        # large unbalanced problems: Anderson mixing instead of over-relaxation (a new
-        # history at each stage, see stage()); _run keeps it for one-stage solves only
-        self.anderson = self.unbal is not None and n * m >= ANDERSON_MIN
         self.errs, self.counts = np.zeros(nch), np.zeros((nch, 2), dtype=np.int64)
         self.st = np.zeros(_k.STATE)
         self.blocks = _Blocks(n * m)
@@ -225,8 +222,6 @@ class _Work:
         """Set the damping of the stage at ``eps`` (1, 1 for a balanced problem) in
         ``marg``, which is returned."""
         self.marg[:2] = damping(self.rho, eps)
-        if self.anderson:
-            self.scaling_block = AndersonBlock(self.b)
         return self.marg
 
     def exact_step(self, geom, a, b, eps, omega=1.0):
@@ -273,10 +268,11 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
     the costs fewer (3 ms of a 2000 x 2000 solve)."""
     n, m = a.shape[0], b.shape[0]
     w = _Work(geom, a, b, nch, rho)
-    # Anderson mixing only without epsilon-scaling (reg >= SCALING_BELOW * range(C)): below,
-    # its nonlinear regime made it slower than over-relaxation (reg = 3e-4..1e-3 x max C,
-    # reg_m = 1: up to 5x the iterations; divergences._anderson)
-    w.anderson = w.anderson and len(eps_list) == 1
+    # large unbalanced problems: Anderson mixing instead of over-relaxation, only without
+    # epsilon-scaling (reg >= SCALING_BELOW * range(C)): below, its nonlinear regime made it
+    # slower (reg = 3e-4..1e-3 x max C, reg_m = 1: up to 5x the iterations; _anderson)
+    if w.unbal is not None and n * m >= ANDERSON_MIN and len(eps_list) == 1:
+        w.scaling_block = AndersonBlock(b)
     f, g, st = w.f, w.g, w.st
     dense = w.dense
     K = np.empty((n, m)) if dense else None
