@@ -13,7 +13,7 @@ depth :data:`DEPTH`; Walker & Ni 2011) combines the last few steps,
 The Jacobian of the Sinkhorn map of a smooth kernel has a few eigenvalues near the plain
 rate and many near 0: the least squares removes the few (on a linear map it is GMRES), and
 the iterates then converge at the rate of the rest. Benchmark problem (2000 x 2000,
-``reg_m = 1``, tol 1e-9): 21 -> 12 iterations at ``reg = 0.05``, 44 -> 26 at ``reg = 0.01``;
+``reg_m = 1``, tol 1e-9): 21 -> 12 iterations at ``reg = 0.05``, 44 -> 25 at ``reg = 0.01``;
 ``benchmarks/iterations_entropic.py`` for the other families. Used only for one-stage solves
 (no epsilon-scaling, ``reg >= 1e-2 range(C)``): at ``reg = 3e-4 .. 1e-3 x max C`` with
 ``reg_m = 1`` it took up to 5x the iterations of over-relaxation.

@@ -146,8 +146,8 @@ def _relax(st, err):
     Relaxed iterations need not decrease the error monotonically; they are abandoned (plain
     iterations again, ``omega_max - 1`` halved) when the error exceeds 100 times the best seen
     or the best has not improved for 200 iterations. (``benchmarks/iterations_entropic.py``: 60
-    problems, uniform, Gaussian, 5-D and small clouds, reg = 2e-4..0.1 x max C: 10337
-    iterations in all, 143641 plain; 32807 with the controller before the re-estimates.)
+    problems, uniform, Gaussian, 5-D and small clouds, reg = 2e-4..0.1 x max C: 10340
+    iterations in all, 143640 plain; 32807 with the controller before the re-estimates.)
     """
     st[_K] += 1.0
     if st[_OMEGA] == 1.0:
