@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -27,7 +28,11 @@ import numba
 import numpy as np
 import ot
 
-from divergences import sinkhorn
+# the checkout this script lives in (``python /path/to/checkout/benchmarks/bench_entropic.py``
+# measures that checkout: an A/B against another commit is a git worktree away)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from divergences import sinkhorn  # noqa: E402
 
 #: see :func:`_time_settled`.
 SETTLE_S = 0.15
