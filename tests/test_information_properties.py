@@ -193,3 +193,28 @@ def test_one_pair_equals_its_row_in_a_batch(pq, alpha):
         assert f(p, q) == f(P, Q, axis=1)[0] == f(P, Q, axis=1)[2]
         assert f(q, p) == f(P, Q, axis=1)[1]
     assert renyi(p, q, alpha) == renyi(P, Q, alpha, axis=1)[0]
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(2, 8), st.sampled_from([0.9, 0.99, 1.1]))
+def test_a_few_chunks_equal_their_row_in_a_batch(seed, chunks, alpha):
+    """One row of up to 8 chunks is combined in Python; the same row in a batch of more
+    chunks goes through the compiled task loop and combining pass: the same bits (the
+    merge order and arithmetic are the same), with and without threads."""
+    from divergences._kernels import elementwise as ew
+
+    rng = np.random.default_rng(seed)
+    n = (chunks - 1) * ew.CHUNK + int(rng.integers(1, ew.CHUNK))
+    p, q = rng.random((1, n)), rng.random((1, n))
+    p[rng.random((1, n)) < 0.1] = 0.0
+    q[:, :: int(rng.integers(5, 50))] *= 1e-30
+    ps, qs = p.sum(1), q.sum(1)
+    one = np.zeros(1, dtype=np.int64)
+    rows = np.zeros(ew.FEW_CHUNKS // chunks + 1, dtype=np.int64)  # > FEW_CHUNKS chunks
+    for code, a in ((ew.KL, 1.0), (ew.JS, 1.0), (ew.TV, 1.0), (ew.HELLINGER, 1.0),
+                    (ew.CHI2, 1.0), (ew.RENYI, 2.5), (ew.RENYI0, 0.0), (ew.RENYIINF, math.inf),
+                    (ew.RENYI1, alpha)):
+        run = ew.rows_kernel(code)
+        want = run(code, a, p, q, ps, qs, rows, rows, 1)
+        assert np.all(want == want[0])
+        for threads in (1, 2):
+            assert run(code, a, p, q, ps, qs, one, one, threads)[0] == want[0]

@@ -318,16 +318,48 @@ def combine_rows(code, alpha, B, nch, parts):
     return out
 
 
+#: one row of at most this many chunks, in one thread (below PARALLEL_MIN bins): the
+#: chunk kernel is called from Python, once per chunk, and the chunks are combined in
+#: Python (:func:`_combine_few`), so a first call compiles neither the task loop nor
+#: :func:`combine_rows` (about 0.9 s of a first ``kl`` of 10^5 bins); a call costs a few
+#: microseconds, a few percent of a chunk's work
+FEW_CHUNKS = 8
+
+
+def _combine_few(code, alpha, parts):
+    """:func:`combine_rows` in Python for one row of a few chunks: the same merge, in the
+    same order, in the same double arithmetic (``math.exp`` is the C library's, as the
+    compiled one), then the compiled :func:`finish`."""
+    rows = parts.tolist()
+    s0, s1, s2, s3 = rows[0]
+    for t0, t1, t2, t3 in rows[1:]:
+        if code == RENYI or code == RENYI1:
+            m = max(s0, t0)
+            if m > -math.inf:
+                s1 = s1 * math.exp(s0 - m) + t1 * math.exp(t0 - m)
+            s0, s2, s3 = m, max(s2, t2), s3 + t3
+        elif code == RENYIINF:
+            s0, s1 = max(s0, t0), max(s1, t1)
+        elif code == KL or code == CHI2:
+            s0, s1 = s0 + t0, max(s1, t1)
+        else:
+            s0, s1, s2, s3 = s0 + t0, s1 + t1, s2 + t2, s3 + t3
+    parts[0] = s0, s1, s2, s3
+    return np.array([finish(code, alpha, parts[0])])
+
+
 def _entry(tasks, chunk):
     """The entry point of one family over its range kernel ``tasks`` (over its chunk kernel
     ``chunk``): called as ``run(code, alpha, p, q, ps, qs, ip, iq, threads)``, it runs the
     tasks in ``threads`` Python threads (:func:`divergences._thread_ranges.run_in_ranges`:
     nothing parallel to compile; ``None`` for numba's thread count, 1 in the calling
     thread), then one serial pass combining the chunks in a fixed order, so the result
-    does not depend on the number of threads. One pair of at most :data:`CHUNK` bins (the
-    common call) is one chunk: ``chunk`` and :func:`finish` are called directly, the same
-    arithmetic without the two layers around them, which a first call would compile (a
-    first ``kl`` of 100 bins: about 1 s less)."""
+    does not depend on the number of threads. One pair (the common call) of up to
+    :data:`FEW_CHUNKS` chunks, in one thread, calls ``chunk`` once per chunk from Python
+    and combines in Python (one chunk: :func:`finish` of its accumulators), the same
+    arithmetic without the two compiled layers around the chunk kernel, which a first call
+    would compile (a first
+    ``kl`` of 100 bins: about 1 s less, of 10^5 bins: 0.9 s)."""
 
     def run(code, alpha, p, q, ps, qs, ip, iq, threads=None):
         B = ip.shape[0]
@@ -337,6 +369,14 @@ def _entry(tasks, chunk):
             chunk(code, alpha, p[ip[0]], q[iq[0]], 1.0 / ps[ip[0]], 1.0 / qs[iq[0]], 0,
                   p.shape[1], acc, scratch())
             return np.array([finish(code, alpha, acc)])
+        if B == 1 and nch <= FEW_CHUNKS and threads == 1:
+            n = p.shape[1]
+            pr, qr, cp, cq = p[ip[0]], q[iq[0]], float(1.0 / ps[ip[0]]), float(1.0 / qs[iq[0]])
+            parts, block = np.empty((nch, NACC)), scratch()
+            for c in range(nch):
+                chunk(code, alpha, pr, qr, cp, cq, c * CHUNK, min(n, (c + 1) * CHUNK),
+                      parts[c], block)
+            return _combine_few(code, alpha, parts)
         parts = np.empty((B * nch, NACC))
         if threads == 1:  # the common small call: through run_in_ranges 2 us more (~4%)
             tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, 0, T)
