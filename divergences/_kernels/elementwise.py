@@ -14,8 +14,9 @@ rounding, whatever the number of threads.
 
 KL and JS take their logarithms in blocks with :func:`.fastlog.log_block`, which LLVM
 vectorises (numba's ``math.log`` is a scalar libm call: no SVML in llvmlite's wheels);
-lanes whose argument is not a normal double are redone with the scalar
-:func:`.kljs.log_ratio_scaled` (these chunk kernels live in :mod:`.kljs`).
+lanes whose argument is not a normal double are left out and counted, and their terms
+added from Python by the scalar kernel :func:`.kljs.rare_terms`, compiled only when such
+lanes occur (these chunk kernels live in :mod:`.kljs`).
 
 Normalisation is folded into the loop: ``a = p * cp`` with ``cp = 1 / P``; no normalised
 copy is made. The caller guarantees ``P >= 2**-900`` (:func:`lift_tiny_rows` rescales rows
@@ -57,6 +58,7 @@ from .kljs import (
     chi2_term,
     log_ratio_scaled,
     log_scaled,
+    rare_terms,
     scratch,
 )
 
@@ -348,6 +350,19 @@ def _combine_few(code, alpha, parts):
     return np.array([finish(code, alpha, parts[0])])
 
 
+def _add_rare(code, p, q, ps, qs, ip, iq, nch, parts):
+    """KL and JS: add to each chunk's ``parts[u, 0]`` the terms of the rare bins its chunk
+    kernel left out (counted in ``parts[u, 3]``; :func:`.kljs.rare_terms`), before the
+    chunks are combined. Called on every path, so they all sum in the same order."""
+    if (code != KL and code != JS) or (parts.shape[0] == 1 and not parts[0, 3] > 0.0):
+        return
+    n = p.shape[1]
+    for u in np.flatnonzero(parts[:, 3] > 0.0).tolist():
+        b, c = divmod(u, nch)
+        parts[u, 0] += rare_terms(code, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]],
+                                  c * CHUNK, min(n, (c + 1) * CHUNK))
+
+
 def _entry(tasks, chunk):
     """The entry point of one family over its range kernel ``tasks`` (over its chunk kernel
     ``chunk``): called as ``run(code, alpha, p, q, ps, qs, ip, iq, threads)``, it runs the
@@ -358,24 +373,25 @@ def _entry(tasks, chunk):
     :data:`FEW_CHUNKS` chunks, in one thread, calls ``chunk`` once per chunk from Python
     and combines in Python (one chunk: :func:`finish` of its accumulators), the same
     arithmetic without the two compiled layers around the chunk kernel, which a first call
-    would compile (a first
-    ``kl`` of 100 bins: about 1 s less, of 10^5 bins: 0.9 s)."""
+    would compile (a first ``kl`` of 100 bins: about 1 s less, of 10^5 bins: 0.9 s)."""
 
     def run(code, alpha, p, q, ps, qs, ip, iq, threads=None):
         B = ip.shape[0]
-        nch, R, T = task_layout(B, p.shape[1])
+        n = p.shape[1]
+        nch, R, T = task_layout(B, n)
         if B == 1 and nch == 1:
-            acc = np.empty(NACC)
-            chunk(code, alpha, p[ip[0]], q[iq[0]], 1.0 / ps[ip[0]], 1.0 / qs[iq[0]], 0,
-                  p.shape[1], acc, scratch())
-            return np.array([finish(code, alpha, acc)])
+            parts = np.empty((1, NACC))
+            chunk(code, alpha, p[ip[0]], q[iq[0]], 1.0 / ps[ip[0]], 1.0 / qs[iq[0]], 0, n,
+                  parts[0], scratch())
+            _add_rare(code, p, q, ps, qs, ip, iq, nch, parts)
+            return np.array([finish(code, alpha, parts[0])])
         if B == 1 and nch <= FEW_CHUNKS and threads == 1:
-            n = p.shape[1]
             pr, qr, cp, cq = p[ip[0]], q[iq[0]], float(1.0 / ps[ip[0]]), float(1.0 / qs[iq[0]])
             parts, block = np.empty((nch, NACC)), scratch()
             for c in range(nch):
                 chunk(code, alpha, pr, qr, cp, cq, c * CHUNK, min(n, (c + 1) * CHUNK),
                       parts[c], block)
+            _add_rare(code, p, q, ps, qs, ip, iq, nch, parts)
             return _combine_few(code, alpha, parts)
         parts = np.empty((B * nch, NACC))
         if threads == 1:  # the common small call: through run_in_ranges 2 us more (~4%)
@@ -383,6 +399,7 @@ def _entry(tasks, chunk):
         else:
             run_in_ranges(tasks, (code, alpha, p, q, ps, qs, ip, iq, nch, R, parts), T, threads,
                           per_thread=1)
+        _add_rare(code, p, q, ps, qs, ip, iq, nch, parts)
         return combine_rows(code, alpha, B, nch, parts)
 
     run.__doc__ = f"The rows of one family, over :func:`{tasks.__name__}`."

@@ -2,8 +2,8 @@
 
 Part of :mod:`.elementwise` (split out for length): see there for the layout. The
 per-block passes are branch-free so that LLVM vectorises them, with the logarithms taken
-by :func:`.fastlog.log_block`; lanes whose argument is not a normal double are redone
-with the scalar :func:`log_ratio_scaled`.
+by :func:`.fastlog.log_block`; lanes whose argument is not a normal double are left
+out, counted, and added by the caller with the scalar :func:`rare_terms`.
 """
 
 import math
@@ -129,8 +129,9 @@ def _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     and ``alpha`` unused: the signature of every chunk kernel, see :mod:`.elementwise`).
 
     Per block: the ratios ``a/b`` (1.0 where a term is 0 or the ratio is not a normal
-    double), their logs by :func:`log_block`, the weighted sum; the rare lanes whose ratio
-    over/underflows are redone with the scalar :func:`log_ratio`.
+    double), their logs by :func:`log_block`, the weighted sum. The rare lanes whose ratio
+    over/underflows are left out and counted in ``acc[3]``: the caller adds their terms,
+    :func:`rare_terms` (compiled only when such lanes occur: a smaller first call).
     """
     x1, mb, eb = scratch[0], scratch[2], scratch[3]
     l1 = scratch[4].view(np.float64)
@@ -138,6 +139,7 @@ def _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
+    rare = 0.0
     for start in range(lo, hi, BLOCK):
         nb = min(BLOCK, hi - start)
         special = 0.0
@@ -163,16 +165,11 @@ def _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
             # normalisation costs digits when p ~ q (the rounded r is read back from memory)
             r = r1[k]
             s0 += (p[start + k] * cp) * (l1[k] + (1.0 - r) / r)
-        if special > 0.0:
-            for k in range(nb):
-                x = p[start + k]
-                y = q[start + k]
-                r = (x * cp) / (y * cq)
-                if x > 0.0 and y > 0.0 and not (r >= _TINY and r <= _HUGE):
-                    s0 += (x * cp) * log_ratio_scaled(x, y, cp, cq)
+        rare += special
     acc[0] = s0 + s2
     acc[1] = s1
     acc[2] = 0.0
+    acc[3] = rare
 
 
 @kernel
@@ -181,7 +178,8 @@ def _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
 
     Vectorised like :func:`_kl_chunk`; ``2a/m`` is in (0, 2], so only a subnormal mixture
     ``m`` or an underflowing ratio (a term below 1e-308 of the mixture) needs the scalar
-    fallback :func:`js_term`.
+    :func:`js_term`: those lanes are left out and counted in ``acc[3]``, and the caller
+    adds their :func:`rare_terms`.
     """
     x1, x2, mb, eb = scratch[0], scratch[1], scratch[2], scratch[3]
     l1, l2 = scratch[4].view(np.float64), scratch[5].view(np.float64)
@@ -190,6 +188,7 @@ def _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
+    rare = 0.0
     for start in range(lo, hi, BLOCK):
         nb = min(BLOCK, hi - start)
         special = 0.0
@@ -221,14 +220,35 @@ def _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
             v = r2[k]
             s0 += (p[start + k] * cp) * (l1[k] + (1.0 - u) / u) + (q[start + k] * cq) * (
                 l2[k] + (1.0 - v) / v)
-        if special > 0.0:
-            for k in range(nb):
-                a = p[start + k] * cp
-                b = q[start + k] * cq
-                m = a + b
-                if a > 0.0 and b > 0.0 and a != b and not (
-                        m >= _TINY and a * (2.0 / m) >= _TINY and b * (2.0 / m) >= _TINY):
-                    s0 += js_term(p[start + k], q[start + k], cp, cq)
+        rare += special
     acc[0] = s0
     acc[1] = s1
     acc[2] = s2
+    acc[3] = rare
+
+
+@kernel
+def rare_terms(code, p, q, cp, cq, lo, hi):
+    """The terms of bins ``lo .. hi-1`` that :func:`_kl_chunk` (``code`` 0) or
+    :func:`_js_chunk` (``code`` 1) leave out (their count is in ``acc[3]``): a ratio that
+    over/underflows (KL, :func:`log_ratio_scaled`), a subnormal mixture or an underflowing
+    ratio to it (JS, :func:`js_term`). A separate kernel, called only for chunks that have
+    such bins, so that the common first call does not compile these scalar paths (issue
+    12, cold start); its sum is added to the chunk's ``acc[0]``."""
+    s = 0.0
+    if code == 0:
+        for k in range(lo, hi):
+            x = p[k]
+            y = q[k]
+            r = (x * cp) / (y * cq)
+            if x > 0.0 and y > 0.0 and not (r >= _TINY and r <= _HUGE):
+                s += (x * cp) * log_ratio_scaled(x, y, cp, cq)
+    else:
+        for k in range(lo, hi):
+            a = p[k] * cp
+            b = q[k] * cq
+            m = a + b
+            if a > 0.0 and b > 0.0 and a != b and not (
+                    m >= _TINY and a * (2.0 / m) >= _TINY and b * (2.0 / m) >= _TINY):
+                s += js_term(p[k], q[k], cp, cq)
+    return s
