@@ -193,13 +193,13 @@ def _row(X, k):
     return X[k if X.shape[0] > 1 else 0]
 
 
-@kernel
+@kernel(inline=True)
 def _uniform_problem(X, A, Y, B, p, inv, k):
     """``W_p^p`` of problem ``k`` of a batch of equal-mass problems (``A``, ``B`` unused)."""
     return uniform_cost(_row(X, k), _row(Y, k), p, inv)
 
 
-@kernel
+@kernel(inline=True)
 def _weighted_problem(X, A, Y, B, p, inv, k):
     """``W_p^p`` of problem ``k`` of a batch of weighted problems."""
     return sorted_cost(_row(X, k), _row(A, k), _row(Y, k), _row(B, k), p, inv)
