@@ -59,7 +59,7 @@ def _normalise(x, s, a, aux, code):
                 aux[k] = math.log(x[k]) + math.log(c) if x[k] > 0.0 else -np.inf
 
 
-@kernel
+@kernel(inline=True)
 def _pair_js(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
     """JS accumulators of one pair of rows (the arguments of :func:`_any_pair`)."""
     mbuf, sb1, sb2, lm = scratch
@@ -214,11 +214,18 @@ def _row(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, i, j0, mirror, out, acc,
 
 
 @kernel
-def _prepare(code, X, xs):
-    A = np.empty(X.shape)
-    LA = np.zeros(X.shape)
+def _normalise_rows(code, X, xs, A, LA):
+    """:func:`_normalise` of every row of ``X`` into ``A`` and ``LA`` (allocated by the
+    caller, ``LA`` zeroed: allocations and array expressions here would compile NumPy's
+    implementations on a first call)."""
     for i in range(X.shape[0]):
         _normalise(X[i], xs[i], A[i], LA[i], code)
+
+
+def _prepare(code, X, xs):
+    """The normalised rows ``A``, their auxiliaries ``LA`` and the inverse row sums."""
+    A, LA = np.empty(X.shape), np.zeros(X.shape)
+    _normalise_rows(code, X, xs, A, LA)
     return A, LA, 1.0 / xs
 
 
