@@ -368,14 +368,14 @@ def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
     n = a.shape[0]
     w = _Work(geom, a, a, nch, rho)
     f, st, la = w.f, w.st, w.la
-    ft = np.empty(n)
+    ft, gl = np.empty(n), np.empty(n)
     w.hard_init(geom, a, a, f, ft, w.parts, w.cbuf)
     f += ft
     f *= 0.5
     it, reached = 0, False
     for s, eps in enumerate(eps_list):
         target = tol if s == len(eps_list) - 1 else max(tol, STAGE_TOL)
-        args = (geom, a, la, f, ft, eps, w.stage(eps), w.parts, w.buf, w.cbuf, st, target,
+        args = (geom, a, la, f, ft, gl, eps, w.stage(eps), w.parts, w.buf, w.cbuf, st, target,
                 w.par)
         reached = False
         while it < max_iter and not reached:

@@ -349,22 +349,25 @@ def log_block(geom, a, b, la, lb, f, g, f_old, g_old, eps, marg, parts, buf, cbu
 
 
 @kernel
-def symmetric_block(geom, a, la, f, ft, eps, marg, parts, buf, cbuf, st, target, par, it, stop):
+def symmetric_block(geom, a, la, f, ft, gl, eps, marg, parts, buf, cbuf, st, target, par, it,
+                    stop):
     """Averaged iterations ``f <- (f + T(f)) / 2`` of ``OT_eps(a, a)`` from ``it`` to
     ``stop`` (unbalanced, both sides relaxed alike: ``f <- (f + lam T(f)) / 2``).
 
     ``T(f)_i = -eps logsumexp_j((f_j - C_ij)/eps + log a_j)``; the optimal potentials are
     ``f = g`` (Feydy et al. 2019). The error is ``2 ||P 1 - a||_1`` (both marginals: the
     plan of ``(f, f)`` is symmetric). Returns ``(REACHED, it)`` with ``f`` the potential
-    whose plan met ``target``, else ``(BLOCK_END, stop)``.
+    whose plan met ``target``, else ``(BLOCK_END, stop)``. ``gl`` (n,): scratch.
     """
     n = a.shape[0]
+    inv = 1.0 / eps
     while it < stop:
         _copy(ft, f)
         if par is None:  # log_rows itself: each compiled layer re-optimises its callees
-            err = 2.0 * marg[2] * log_rows(geom, a, ft, f * (1.0 / eps) + la, 1.0 / eps, eps,
-                                           1.0, marg[0], parts[0], buf[0], cbuf[0],
-                                           np.int64(0), n)
+            for i in range(n):  # a loop: an array expression compiles a NumPy-like kernel
+                gl[i] = f[i] * inv + la[i]
+            err = 2.0 * marg[2] * log_rows(geom, a, ft, gl, inv, eps, 1.0, marg[0], parts[0],
+                                           buf[0], cbuf[0], np.int64(0), n)
         else:
             err = 2.0 * marg[2] * log_row_pass(geom, a, ft, f, la, eps, 1.0, marg[0], parts,
                                                buf, cbuf)
