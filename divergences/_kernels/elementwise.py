@@ -55,7 +55,6 @@ from .kljs import (
     SCRATCH_ROWS,
     _js_chunk,
     _kl_chunk,
-    chi2_term,
     log_ratio_scaled,
     log_scaled,
     rare_terms,
@@ -128,9 +127,9 @@ def _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
                 # LLVM may compute a - b as fma(p, cp, -b), the rounding error of a
                 d = 0.0 if a == b else a - b
                 s0 += d * (d / b)
-            elif q[i] > 0.0:  # b subnormal or 0: the term is b (a/b - 1)^2, in logs
-                if p[i] > 0.0:
-                    s0 += chi2_term(p[i], q[i], cp, cq)
+            elif q[i] > 0.0:  # b subnormal or 0: the term is b (a/b - 1)^2, in logs,
+                if p[i] > 0.0:  # added by the caller (kljs.rare_terms); counted in s3
+                    s3 += 1.0
                 else:
                     s0 += b
             elif p[i] > 0.0:
@@ -351,10 +350,11 @@ def _combine_few(code, alpha, parts):
 
 
 def _add_rare(code, p, q, ps, qs, ip, iq, nch, parts):
-    """KL and JS: add to each chunk's ``parts[u, 0]`` the terms of the rare bins its chunk
+    """KL, JS, chi2: add to each chunk's ``parts[u, 0]`` the terms of the rare bins its chunk
     kernel left out (counted in ``parts[u, 3]``; :func:`.kljs.rare_terms`), before the
     chunks are combined. Called on every path, so they all sum in the same order."""
-    if (code != KL and code != JS) or (parts.shape[0] == 1 and not parts[0, 3] > 0.0):
+    if (code != KL and code != JS and code != CHI2) or (
+            parts.shape[0] == 1 and not parts[0, 3] > 0.0):
         return
     n = p.shape[1]
     for u in np.flatnonzero(parts[:, 3] > 0.0).tolist():

@@ -229,12 +229,15 @@ def _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
 
 @kernel
 def rare_terms(code, p, q, cp, cq, lo, hi):
-    """The terms of bins ``lo .. hi-1`` that :func:`_kl_chunk` (``code`` 0) or
-    :func:`_js_chunk` (``code`` 1) leave out (their count is in ``acc[3]``): a ratio that
-    over/underflows (KL, :func:`log_ratio_scaled`), a subnormal mixture or an underflowing
-    ratio to it (JS, :func:`js_term`). A separate kernel, called only for chunks that have
-    such bins, so that the common first call does not compile these scalar paths (issue
-    12, cold start); its sum is added to the chunk's ``acc[0]``."""
+    """The terms of bins ``lo .. hi-1`` that :func:`_kl_chunk` (``code`` 0),
+    :func:`_js_chunk` (``code`` 1) or the chi2 loop of
+    :func:`divergences._kernels.elementwise._simple_chunk` (``code`` 4) leave out (their
+    count is in ``acc[3]``): a ratio that over/underflows (KL, :func:`log_ratio_scaled`), a
+    subnormal mixture or an underflowing ratio to it (JS, :func:`js_term`), a subnormal
+    normalised ``q`` under a positive ``p`` (chi2, :func:`chi2_term`). A separate kernel,
+    called only for chunks that have such bins, so that the common first call does not
+    compile these scalar paths (issue 12, cold start); its sum is added to the chunk's
+    ``acc[0]``."""
     s = 0.0
     if code == 0:
         for k in range(lo, hi):
@@ -243,7 +246,7 @@ def rare_terms(code, p, q, cp, cq, lo, hi):
             r = (x * cp) / (y * cq)
             if x > 0.0 and y > 0.0 and not (r >= _TINY and r <= _HUGE):
                 s += (x * cp) * log_ratio_scaled(x, y, cp, cq)
-    else:
+    elif code == 1:
         for k in range(lo, hi):
             a = p[k] * cp
             b = q[k] * cq
@@ -251,4 +254,8 @@ def rare_terms(code, p, q, cp, cq, lo, hi):
             if a > 0.0 and b > 0.0 and a != b and not (
                     m >= _TINY and a * (2.0 / m) >= _TINY and b * (2.0 / m) >= _TINY):
                 s += js_term(p[k], q[k], cp, cq)
+    else:
+        for k in range(lo, hi):
+            if p[k] > 0.0 and q[k] > 0.0 and not q[k] * cq >= _TINY:
+                s += chi2_term(p[k], q[k], cp, cq)
     return s
