@@ -230,7 +230,8 @@ def _prepare(code, X, xs):
 
 
 @kernel(inline=True)
-def _tasks(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
+def _tasks(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2, f3,
+           t0, t1):
     """Tasks ``t0 .. t1 - 1``, in the calling thread (the kernel releases the GIL:
     :func:`_run` runs ranges of tasks in Python threads). Task ``t``: row ``t`` of
     ``out``, or with ``symmetric`` the pairs (i, j > i) of rows ``i = t`` and
@@ -241,14 +242,14 @@ def _tasks(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1
     slower than the same body in a ``prange``). One call site of :func:`_row` and of the
     pair kernel, inlined into the entry kernel of the family: a chain of compiled calls
     would generate the pair kernel's code again at each level (issue 12, cold start).
+    ``acc`` (NACC,), ``i0``, ``i1``, ``i2`` (n,) int64 and ``f3`` (n,): the scratch of the
+    pair kernels, allocated by the caller (:func:`_run`: an allocation here compiles
+    NumPy's).
     """
     A, LA, X, cx = borrowed(A), borrowed(LA), borrowed(X), borrowed(cx)
     B, LB, Y, cy, out = borrowed(B), borrowed(LB), borrowed(Y), borrowed(cy), borrowed(out)
-    n = A.shape[1]
     N = A.shape[0]
-    acc = np.empty(NACC)
-    bufs = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n))
-    scratch = (borrowed(bufs[0]), borrowed(bufs[1]), borrowed(bufs[2]), borrowed(bufs[3]))
+    scratch = (borrowed(i0), borrowed(i1), borrowed(i2), borrowed(f3))
     acc_b = borrowed(acc)
     for t in range(t0, t1):
         both = symmetric and N - 1 - t != t
@@ -264,18 +265,24 @@ def _tasks(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1
 
 
 @kernel
-def _js_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
-    _tasks(_pair_js, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
+def _js_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2, f3,
+              t0, t1):
+    _tasks(_pair_js, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2, f3,
+           t0, t1)
 
 
 @kernel
-def _simple_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
-    _tasks(_pair_other, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
+def _simple_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2, f3,
+                  t0, t1):
+    _tasks(_pair_other, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2,
+           f3, t0, t1)
 
 
 @kernel
-def _any_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1):
-    _tasks(_any_pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, t0, t1)
+def _any_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2, f3,
+               t0, t1):
+    _tasks(_any_pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2, f3,
+           t0, t1)
 
 
 def _run(tasks, code, alpha, X, Y, xs, ys, symmetric, threads):
@@ -291,7 +298,14 @@ def _run(tasks, code, alpha, X, Y, xs, ys, symmetric, threads):
     N = X.shape[0]
     ntask = (N + 1) // 2 if symmetric else N
     args = (code, alpha, A, LA, X, cx, B, LB, Y, cy, bool(symmetric), out)
-    run_in_ranges(tasks, args, ntask, threads)
+    n = X.shape[1]
+
+    def tasks_with_scratch(*args_and_range):  # scratch of its own for each range
+        *head, t0, t1 = args_and_range
+        tasks(*head, np.empty(NACC), np.empty(n, np.int64), np.empty(n, np.int64),
+              np.empty(n, np.int64), np.empty(n), t0, t1)
+
+    run_in_ranges(tasks_with_scratch, args, ntask, threads)
     return out
 
 
