@@ -166,7 +166,6 @@ def _arc_numbers(pts, axes, blocks):
     return fwd, rev
 
 
-@kernel
 def path_decomposition(tails, heads, flows, excess, src, dst, mass):
     """Split an acyclic flow into paths from supply to demand nodes: a coupling.
 
@@ -178,22 +177,22 @@ def path_decomposition(tails, heads, flows, excess, src, dst, mass):
     ``(start, end, amount)`` in ``src``, ``dst``, ``mass`` (room for ``N + K``). Returns
     the number of paths. Every path of an optimal flow is a shortest path, so the
     coupling's cost equals the flow's cost when the ground cost is the path metric.
+
+    The out-arcs of each node (in arc order) are listed in NumPy, the walk is compiled
+    (:func:`_walk_paths`; allocations there would compile NumPy's on a first call).
     """
     N = excess.shape[0]
-    K = tails.shape[0]
     off = np.zeros(N + 1, np.int64)
-    for k in range(K):
-        off[tails[k] + 1] += 1
-    for u in range(N):
-        off[u + 1] += off[u]
-    ptr = off[:N].copy()
-    adj = np.empty(K, np.int64)
-    for k in range(K):
-        adj[ptr[tails[k]]] = k
-        ptr[tails[k]] += 1
-    for u in range(N):
-        ptr[u] = off[u]
-    rem = flows.copy()
+    off[1:] = np.cumsum(np.bincount(tails, minlength=N))
+    adj = np.argsort(tails, kind="stable")  # arcs grouped by tail, each group in arc order
+    return _walk_paths(heads, flows.copy(), excess, off, adj, off[:N].copy(), src, dst, mass)
+
+
+@kernel
+def _walk_paths(heads, rem, excess, off, adj, ptr, src, dst, mass):
+    """The walk of :func:`path_decomposition`: ``rem`` the flows left, the out-arcs of node
+    ``u`` are ``adj[off[u]:off[u + 1]]``, ``ptr[u]`` the first one that may have flow left."""
+    N = excess.shape[0]
     count = 0
     for s in range(N):
         while excess[s] > 0.0:
