@@ -60,20 +60,25 @@ def split_cost(zs, order, labels, counts, n, m, p):
     return s / (float(n) * float(m))
 
 
-@kernel
 def split_costs(zs, orders, labels, counts, n, m, p):
     """For each row of ``labels`` or ``counts`` (one of them may have a single row shared
     by all), the mean over the rows of ``zs`` (sorted values, one row per direction) of
     :func:`split_cost`. Serial: under load on two cores a ``prange`` version was no faster
     and its compilation doubled the first call (3.3 -> 6 s)."""
-    rows = max(labels.shape[0], counts.shape[0])
+    out = np.empty(max(labels.shape[0], counts.shape[0]))
+    _split_costs_into(zs, orders, labels, counts, n, m, p, out)
+    return out
+
+
+@kernel
+def _split_costs_into(zs, orders, labels, counts, n, m, p, out):
+    """:func:`split_costs` into ``out`` (allocated by the caller: an allocation here
+    compiles NumPy's on a first call)."""
     n_dir = zs.shape[0]
-    out = np.empty(rows)
-    for b in range(rows):
+    for b in range(out.shape[0]):
         lab = labels[b if labels.shape[0] > 1 else 0]
         cnt = counts[b if counts.shape[0] > 1 else 0]
         acc = 0.0
         for d in range(n_dir):
             acc += split_cost(zs[d], orders[d], lab, cnt, n, m, p)
         out[b] = acc / n_dir
-    return out
