@@ -51,8 +51,6 @@ from .._thread_ranges import run_in_ranges
 from .kljs import (
     _HUGE,
     _TINY,
-    BLOCK,
-    SCRATCH_ROWS,
     _js_chunk,
     _kl_chunk,
     log_ratio_scaled,
@@ -88,8 +86,8 @@ def lift_tiny_rows(rows, sums):
 
 
 @kernel
-def _bounded_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
-    """The chunk kernel of TV and Hellinger (``alpha``, ``scratch`` unused)."""
+def _bounded_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch, fscratch):
+    """The chunk kernel of TV and Hellinger (``alpha``, ``scratch``, ``fscratch`` unused)."""
     s0 = 0.0
     s1 = 0.0
     if code == TV:
@@ -112,7 +110,7 @@ def _bounded_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
 
 
 @kernel
-def _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
+def _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch, fscratch):
     """The chunk kernel of the metrics other than KL, JS, TV and Hellinger (scalar loops)."""
     s0 = 0.0
     s1 = 0.0
@@ -193,17 +191,17 @@ def _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
 
 
 @kernel
-def _any_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
+def _any_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch, fscratch):
     """The chunk kernel of metric ``code``, chosen at run time (every family compiled:
     :func:`divergence_rows`)."""
     if code == KL:
-        _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
+        _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch, fscratch)
     elif code == JS:
-        _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
+        _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch, fscratch)
     elif code == TV or code == HELLINGER:
-        _bounded_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
+        _bounded_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch, fscratch)
     else:
-        _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch)
+        _simple_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch, fscratch)
 
 
 @kernel(inline=True)
@@ -280,7 +278,7 @@ def task_layout(B, n):
     task, number of tasks.
 
     Long rows are cut into chunks (one task each); short rows are grouped, R per task, so
-    a task always has about CHUNK bins of work and allocates its scratch once.
+    a task always has about CHUNK bins of work.
     """
     nch = (n + CHUNK - 1) // CHUNK
     if nch > 1:
@@ -290,10 +288,11 @@ def task_layout(B, n):
 
 
 @kernel(inline=True)
-def _rows_tasks(chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1):
+def _rows_tasks(chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, scratch, fscratch,
+                t0, t1):
     """Tasks ``t0..t1-1`` of :func:`task_layout`: the accumulators of each chunk ``c`` of
-    row ``b`` into ``parts[b * nch + c]``."""
-    scratch = np.empty((SCRATCH_ROWS, BLOCK), np.int64)  # as kljs.scratch()
+    row ``b`` into ``parts[b * nch + c]``; ``scratch``, ``fscratch``: :func:`.kljs.scratch`
+    of the calling thread."""
     n = p.shape[1]
     for t in range(t0, t1):
         first, last = (t, t + 1) if nch > 1 else (t * R, min(ip.shape[0], (t + 1) * R))
@@ -302,7 +301,7 @@ def _rows_tasks(chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1)
             lo = (u % nch) * CHUNK
             hi = min(n, lo + CHUNK)
             chunk(code, alpha, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]], lo, hi,
-                  parts[u], scratch)
+                  parts[u], scratch, fscratch)
 
 
 @kernel
@@ -363,6 +362,13 @@ def _add_rare(code, p, q, ps, qs, ip, iq, nch, parts):
                                   c * CHUNK, min(n, (c + 1) * CHUNK))
 
 
+def _with_scratch(tasks, *args_and_range):
+    """``tasks(*args, scratch, fscratch, t0, t1)`` with the scratch of the calling thread
+    (a range of :func:`divergences._thread_ranges.run_in_ranges`)."""
+    *args, t0, t1 = args_and_range
+    tasks(*args, *scratch(), t0, t1)
+
+
 def _entry(tasks, chunk):
     """The entry point of one family over its range kernel ``tasks`` (over its chunk kernel
     ``chunk``): called as ``run(code, alpha, p, q, ps, qs, ip, iq, threads)``, it runs the
@@ -382,23 +388,23 @@ def _entry(tasks, chunk):
         if B == 1 and nch == 1:
             parts = np.empty((1, NACC))
             chunk(code, alpha, p[ip[0]], q[iq[0]], 1.0 / ps[ip[0]], 1.0 / qs[iq[0]], 0, n,
-                  parts[0], scratch())
+                  parts[0], *scratch())
             _add_rare(code, p, q, ps, qs, ip, iq, nch, parts)
             return np.array([finish(code, alpha, parts[0])])
         if B == 1 and nch <= FEW_CHUNKS and threads == 1:
             pr, qr, cp, cq = p[ip[0]], q[iq[0]], float(1.0 / ps[ip[0]]), float(1.0 / qs[iq[0]])
-            parts, block = np.empty((nch, NACC)), scratch()
+            parts, (bits, floats) = np.empty((nch, NACC)), scratch()
             for c in range(nch):
                 chunk(code, alpha, pr, qr, cp, cq, c * CHUNK, min(n, (c + 1) * CHUNK),
-                      parts[c], block)
+                      parts[c], bits, floats)
             _add_rare(code, p, q, ps, qs, ip, iq, nch, parts)
             return _combine_few(code, alpha, parts)
         parts = np.empty((B * nch, NACC))
         if threads == 1:  # the common small call: through run_in_ranges 2 us more (~4%)
-            tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, 0, T)
+            tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, *scratch(), 0, T)
         else:
-            run_in_ranges(tasks, (code, alpha, p, q, ps, qs, ip, iq, nch, R, parts), T, threads,
-                          per_thread=1)
+            run_in_ranges(_with_scratch, (tasks, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts),
+                          T, threads, per_thread=1)
         _add_rare(code, p, q, ps, qs, ip, iq, nch, parts)
         return combine_rows(code, alpha, B, nch, parts)
 
@@ -407,8 +413,9 @@ def _entry(tasks, chunk):
 
 
 @kernel
-def _any_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1):
-    _rows_tasks(_any_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1)
+def _any_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, scratch, fscratch, t0, t1):
+    _rows_tasks(_any_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, scratch,
+                fscratch, t0, t1)
 
 
 #: every metric (``code`` chosen at run time), e.g. ``divergence_rows(code, alpha, p, q,
@@ -422,23 +429,27 @@ divergence_rows = _entry(_any_tasks, _any_chunk)
 
 
 @kernel
-def _kl_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1):
-    _rows_tasks(_kl_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1)
+def _kl_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, scratch, fscratch, t0, t1):
+    _rows_tasks(_kl_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, scratch,
+                fscratch, t0, t1)
 
 
 @kernel
-def _js_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1):
-    _rows_tasks(_js_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1)
+def _js_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, scratch, fscratch, t0, t1):
+    _rows_tasks(_js_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, scratch,
+                fscratch, t0, t1)
 
 
 @kernel
-def _simple_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1):
-    _rows_tasks(_simple_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1)
+def _simple_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, scratch, fscratch, t0, t1):
+    _rows_tasks(_simple_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, scratch,
+                fscratch, t0, t1)
 
 
 @kernel
-def _bounded_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1):
-    _rows_tasks(_bounded_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, t0, t1)
+def _bounded_tasks(code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, scratch, fscratch, t0, t1):
+    _rows_tasks(_bounded_chunk, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts, scratch,
+                fscratch, t0, t1)
 
 
 _kl_rows = _entry(_kl_tasks, _kl_chunk)

@@ -103,28 +103,28 @@ SCRATCH_ROWS = 6
 
 
 def scratch():
-    """The buffers of :func:`log_block` for the chunk kernels, one int64 array
-    (:data:`SCRATCH_ROWS`, BLOCK): rows 0, 1 the inputs (bits), 2, 3 its scratch, 4, 5 the
-    outputs (as float64 views). One array, not a tuple: a call from Python types it
-    fast. For calls from Python: one array per thread, made once, aligned to 64 bytes (a
-    cache line, an AVX-512 vector: 16-byte aligned blocks ran ~5% slower); a chunk kernel
-    holds it only while it runs, so calls in one thread can share it. (The tasks kernels
-    of :mod:`divergences._kernels.elementwise` allocate theirs with ``np.empty``.)"""
+    """The buffers of :func:`log_block` for the chunk kernels: one int64 array
+    (:data:`SCRATCH_ROWS`, BLOCK) and its float64 view, ``(bits, floats)``: rows 0, 1 the
+    inputs (bits), 2, 3 its scratch, 4, 5 the outputs (floats). The view is taken here, in
+    NumPy: a ``.view`` in a kernel compiles numba's (0.1 s of a first call). For calls from
+    Python: one pair per thread, made once, aligned to 64 bytes (a cache line, an AVX-512
+    vector: 16-byte aligned blocks ran ~5% slower); a chunk kernel holds it only while it
+    runs, so calls in one thread can share it."""
     try:
         return _per_thread.block
     except AttributeError:
         raw = np.empty(SCRATCH_ROWS * BLOCK + 8, np.int64)
         start = (-raw.ctypes.data % 64) // 8
-        block = raw[start:start + SCRATCH_ROWS * BLOCK].reshape(SCRATCH_ROWS, BLOCK)
-        _per_thread.block = block
-        return block
+        bits = raw[start:start + SCRATCH_ROWS * BLOCK].reshape(SCRATCH_ROWS, BLOCK)
+        _per_thread.block = bits, bits.view(np.float64)
+        return _per_thread.block
 
 
 _per_thread = threading.local()
 
 
 @kernel
-def _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
+def _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch, fscratch):
     """KL accumulators (sum a log(a/b), inf flag) with vectorised logarithms (``code``
     and ``alpha`` unused: the signature of every chunk kernel, see :mod:`.elementwise`).
 
@@ -134,8 +134,7 @@ def _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     :func:`rare_terms` (compiled only when such lanes occur: a smaller first call).
     """
     x1, mb, eb = scratch[0], scratch[2], scratch[3]
-    l1 = scratch[4].view(np.float64)
-    r1 = x1.view(np.float64)
+    r1, mf, ef, l1 = fscratch[0], fscratch[2], fscratch[3], fscratch[4]
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
@@ -157,7 +156,7 @@ def _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
             special += 1.0 if both != ok else 0.0  # ok implies both: "both and not ok"
             s1 += 1.0 if (x > 0.0) & (y == 0.0) else 0.0  # a sum, not max(): vectorises
             s2 += 0.0 if ok else b - a
-        log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
+        log_block(x1, nb, mb, eb, mf, ef, l1)
         for k in range(nb):
             # a log r + (b - a) = a (log r + (1 - r) / r) ~ a (r - 1)^2 / 2: the terms sum
             # to KL (sum b - a = 0, the other lanes are in s2) but are all >= 0 and flat at
@@ -173,7 +172,7 @@ def _kl_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
 
 
 @kernel
-def _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
+def _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch, fscratch):
     """JS accumulators: overlap terms a log(2a/m) + b log(2b/m), overlap mass, the rest.
 
     Vectorised like :func:`_kl_chunk`; ``2a/m`` is in (0, 2], so only a subnormal mixture
@@ -182,9 +181,8 @@ def _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
     adds their :func:`rare_terms`.
     """
     x1, x2, mb, eb = scratch[0], scratch[1], scratch[2], scratch[3]
-    l1, l2 = scratch[4].view(np.float64), scratch[5].view(np.float64)
-    r1 = x1.view(np.float64)
-    r2 = x2.view(np.float64)
+    r1, r2, mf, ef = fscratch[0], fscratch[1], fscratch[2], fscratch[3]
+    l1, l2 = fscratch[4], fscratch[5]
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
@@ -211,8 +209,8 @@ def _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch):
             s1 += w
             s2 += 0.0 if both else m  # a select, not m - w: under reassoc LLVM would
             # sum the m and the w apart and cancel (JS lost 2e-16 absolute on a zero bin)
-        log_block(x1, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l1)
-        log_block(x2, nb, mb, eb, mb.view(np.float64), eb.view(np.float64), l2)
+        log_block(x1, nb, mb, eb, mf, ef, l1)
+        log_block(x2, nb, mb, eb, mf, ef, l2)
         for k in range(nb):
             # a log u + b log v = a g(u) + b g(v), g(u) = log u + (1 - u) / u ~ (u - 1)^2 / 2,
             # as a / u + b / v = m: flat at u = v = 1, so p ~ q keeps its digits (see KL)

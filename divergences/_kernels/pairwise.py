@@ -62,7 +62,9 @@ def _normalise(x, s, a, aux, code):
 @kernel(inline=True)
 def _pair_js(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
     """JS accumulators of one pair of rows (the arguments of :func:`_any_pair`)."""
-    mbuf, sb1, sb2, lm = scratch
+    bits, floats = scratch
+    mbuf, sb1, sb2 = bits[0], bits[1], bits[2]
+    mf, lm = floats[0], floats[3]
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
@@ -70,7 +72,6 @@ def _pair_js(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
     # a log(2a/m) + b log(2b/m) = a log a + b log b - m (log m - log 2) per bin of the
     # overlap (log 2 inside: a bin with a == b then adds ~0, not m log 2 that a final
     # sum would cancel); log m vectorised by log_block, lanes with a subnormal m scalar
-    mf = mbuf.view(np.float64)
     special = 0.0
     for k in range(n):  # branch-free, so that LLVM vectorises it
         u = a[k]
@@ -84,7 +85,7 @@ def _pair_js(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
         s1 += w
         s2 += 0.0 if both else m  # a select, not m - w: under reassoc LLVM would
         # sum the m and the w apart and cancel (JS lost 2e-16 absolute on a zero bin)
-    log_block(mbuf, n, sb1, sb2, sb1.view(np.float64), sb2.view(np.float64), lm)
+    log_block(mbuf, n, sb1, sb2, floats[1], floats[2], lm)
     for k in range(n):
         ok = (a[k] > 0.0) & (b[k] > 0.0) & (a[k] + b[k] >= _TINY)
         s0 += (la[k] + lb[k] - mf[k] * (lm[k] - LOG2)) if ok else 0.0
@@ -190,10 +191,10 @@ def _any_pair(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
     the metric chosen at run time.
 
     ``x``, ``y`` are the raw rows and ``cx``, ``cy`` the inverses of their sums (for the
-    rare bins whose normalised weight is subnormal); ``scratch`` holds three int64 and one
-    float64 buffers of the row length for :func:`log_block`. Every pair kernel has this
-    signature: the task loop gets one of :func:`_pair_js`, :func:`_pair_other` (a family
-    alone) or this one as an argument.
+    rare bins whose normalised weight is subnormal); ``scratch`` is ``(bits, floats)``, an
+    int64 array (4, row length) and its float64 view, the buffers of :func:`log_block`.
+    Every pair kernel has this signature: the task loop gets one of :func:`_pair_js`,
+    :func:`_pair_other` (a family alone) or this one as an argument.
     """
     if code == JS:
         _pair_js(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch)
@@ -230,7 +231,7 @@ def _prepare(code, X, xs):
 
 
 @kernel(inline=True)
-def _tasks(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2, f3,
+def _tasks(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
            t0, t1):
     """Tasks ``t0 .. t1 - 1``, in the calling thread (the kernel releases the GIL:
     :func:`_run` runs ranges of tasks in Python threads). Task ``t``: row ``t`` of
@@ -242,14 +243,14 @@ def _tasks(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i
     slower than the same body in a ``prange``). One call site of :func:`_row` and of the
     pair kernel, inlined into the entry kernel of the family: a chain of compiled calls
     would generate the pair kernel's code again at each level (issue 12, cold start).
-    ``acc`` (NACC,), ``i0``, ``i1``, ``i2`` (n,) int64 and ``f3`` (n,): the scratch of the
-    pair kernels, allocated by the caller (:func:`_run`: an allocation here compiles
-    NumPy's).
+    ``acc`` (NACC,), ``bits`` (4, n) int64 and ``floats``, its float64 view: the scratch of
+    the pair kernels, allocated by the caller (:func:`_run`: an allocation or a ``.view``
+    here compiles NumPy's).
     """
     A, LA, X, cx = borrowed(A), borrowed(LA), borrowed(X), borrowed(cx)
     B, LB, Y, cy, out = borrowed(B), borrowed(LB), borrowed(Y), borrowed(cy), borrowed(out)
     N = A.shape[0]
-    scratch = (borrowed(i0), borrowed(i1), borrowed(i2), borrowed(f3))
+    scratch = (borrowed(bits), borrowed(floats))
     acc_b = borrowed(acc)
     for t in range(t0, t1):
         both = symmetric and N - 1 - t != t
@@ -265,23 +266,23 @@ def _tasks(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i
 
 
 @kernel
-def _js_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2, f3,
+def _js_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
               t0, t1):
-    _tasks(_pair_js, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2, f3,
+    _tasks(_pair_js, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
            t0, t1)
 
 
 @kernel
-def _simple_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2, f3,
+def _simple_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
                   t0, t1):
-    _tasks(_pair_other, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2,
-           f3, t0, t1)
+    _tasks(_pair_other, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits,
+           floats, t0, t1)
 
 
 @kernel
-def _any_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2, f3,
+def _any_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
                t0, t1):
-    _tasks(_any_pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, i0, i1, i2, f3,
+    _tasks(_any_pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
            t0, t1)
 
 
@@ -302,8 +303,8 @@ def _run(tasks, code, alpha, X, Y, xs, ys, symmetric, threads):
 
     def tasks_with_scratch(*args_and_range):  # scratch of its own for each range
         *head, t0, t1 = args_and_range
-        tasks(*head, np.empty(NACC), np.empty(n, np.int64), np.empty(n, np.int64),
-              np.empty(n, np.int64), np.empty(n), t0, t1)
+        bits = np.empty((4, n), np.int64)
+        tasks(*head, np.empty(NACC), bits, bits.view(np.float64), t0, t1)
 
     run_in_ranges(tasks_with_scratch, args, ntask, threads)
     return out
