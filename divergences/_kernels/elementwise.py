@@ -228,38 +228,72 @@ def _merge(code, acc, part):
 
 
 @kernel
-def finish(code, alpha, acc):
-    """The divergence (natural log) of a row from its combined accumulators."""
+def _finish_sum(code, alpha, acc):
+    """:func:`finish` of KL, chi2 and Renyi of order inf: the sum, or inf when flagged."""
+    return np.inf if acc[1] > 0.0 else max(acc[0], 0.0)
+
+
+@kernel
+def _finish_js(code, alpha, acc):
+    """:func:`finish` of JS."""
     s0, s1, s2 = acc[0], acc[1], acc[2]
-    if code == KL or code == CHI2:
-        return np.inf if s1 > 0.0 else max(s0, 0.0)
-    if code == JS:
-        # non-overlapping mass: summed directly (exact 0 when p == q) or as 2 - overlap
-        # (exact 2 on disjoint supports), whichever sum is smaller and so more accurate.
-        rest = s2 if s2 < s1 else max(2.0 - s1, 0.0)
-        return min(max(0.5 * s0 + LOG2 * (0.5 * rest), 0.0), LOG2)
-    if code == TV:
-        half = 0.5 * s0
-        return min(max(half if half < 0.5 else 1.0 - s1, 0.0), 1.0)
-    if code == HELLINGER:
-        half = 0.5 * s0
-        return math.sqrt(min(max(half if half < 0.5 else 1.0 - s1, 0.0), 1.0))
-    if code == RENYI or code == RENYI1:
-        if s2 > 1.0 or s1 == 0.0:  # p > 0 = q with alpha > 1; no common support
-            return np.inf
-        if s2 == 0.0:  # the same normalised weights: exactly 0 (not log(1 + eps))
-            return 0.0
-        if code == RENYI1 and acc[3] > -0.5:  # S > 1/2: log1p(S - 1) keeps the digits
-            d = math.log1p(acc[3]) / (alpha - 1.0)
-        else:
-            d = (s0 + math.log(s1)) / (alpha - 1.0)
-        return d if d > 0.0 else 0.0  # not max(): it keeps -0.0
+    # non-overlapping mass: summed directly (exact 0 when p == q) or as 2 - overlap
+    # (exact 2 on disjoint supports), whichever sum is smaller and so more accurate.
+    rest = s2 if s2 < s1 else max(2.0 - s1, 0.0)
+    return min(max(0.5 * s0 + LOG2 * (0.5 * rest), 0.0), LOG2)
+
+
+@kernel
+def _finish_bounded(code, alpha, acc):
+    """:func:`finish` of TV and Hellinger."""
+    half = 0.5 * acc[0]
+    d = min(max(half if half < 0.5 else 1.0 - acc[1], 0.0), 1.0)
+    return d if code == TV else math.sqrt(d)
+
+
+@kernel
+def _finish_renyi(code, alpha, acc):
+    """:func:`finish` of the Renyi divergences of finite order."""
+    s0, s1, s2 = acc[0], acc[1], acc[2]
     if code == RENYI0:
         if s0 <= 0.0:
             return np.inf
         r = s1 / s0  # the raw masses off and on the support of p
         return math.log1p(r) if r <= _HUGE else math.log(s1) - math.log(s0)
-    return np.inf if s1 > 0.0 else max(s0, 0.0)
+    if s2 > 1.0 or s1 == 0.0:  # p > 0 = q with alpha > 1; no common support
+        return np.inf
+    if s2 == 0.0:  # the same normalised weights: exactly 0 (not log(1 + eps))
+        return 0.0
+    if code == RENYI1 and acc[3] > -0.5:  # S > 1/2: log1p(S - 1) keeps the digits
+        d = math.log1p(acc[3]) / (alpha - 1.0)
+    else:
+        d = (s0 + math.log(s1)) / (alpha - 1.0)
+    return d if d > 0.0 else 0.0  # not max(): it keeps -0.0
+
+
+def finish_kernel(code):
+    """The kernel of :func:`finish` for metric ``code`` alone (a first call compiles one
+    family's, not every metric's)."""
+    if code == JS:
+        return _finish_js
+    if code == TV or code == HELLINGER:
+        return _finish_bounded
+    if code == RENYI or code == RENYI1 or code == RENYI0:
+        return _finish_renyi
+    return _finish_sum
+
+
+@kernel
+def finish(code, alpha, acc):
+    """The divergence (natural log) of a row from its combined accumulators: the kernel of
+    its family (:func:`finish_kernel`), so that every path returns the same bits."""
+    if code == JS:
+        return _finish_js(code, alpha, acc)
+    if code == TV or code == HELLINGER:
+        return _finish_bounded(code, alpha, acc)
+    if code == RENYI or code == RENYI1 or code == RENYI0:
+        return _finish_renyi(code, alpha, acc)
+    return _finish_sum(code, alpha, acc)
 
 
 @kernel(inline=True)
@@ -329,7 +363,7 @@ FEW_CHUNKS = 8
 def _combine_few(code, alpha, parts):
     """:func:`combine_rows` in Python for one row of a few chunks: the same merge, in the
     same order, in the same double arithmetic (``math.exp`` is the C library's, as the
-    compiled one), then the compiled :func:`finish`."""
+    compiled one), then the compiled :func:`finish` of the family."""
     rows = parts.tolist()
     s0, s1, s2, s3 = rows[0]
     for t0, t1, t2, t3 in rows[1:]:
@@ -345,7 +379,7 @@ def _combine_few(code, alpha, parts):
         else:
             s0, s1, s2, s3 = s0 + t0, s1 + t1, s2 + t2, s3 + t3
     parts[0] = s0, s1, s2, s3
-    return np.array([finish(code, alpha, parts[0])])
+    return np.array([finish_kernel(code)(code, alpha, parts[0])])
 
 
 def _add_rare(code, p, q, ps, qs, ip, iq, nch, parts):
@@ -390,7 +424,7 @@ def _entry(tasks, chunk):
             chunk(code, alpha, p[ip[0]], q[iq[0]], 1.0 / ps[ip[0]], 1.0 / qs[iq[0]], 0, n,
                   parts[0], *scratch())
             _add_rare(code, p, q, ps, qs, ip, iq, nch, parts)
-            return np.array([finish(code, alpha, parts[0])])
+            return np.array([finish_kernel(code)(code, alpha, parts[0])])
         if B == 1 and nch <= FEW_CHUNKS and threads == 1:
             pr, qr, cp, cq = p[ip[0]], q[iq[0]], float(1.0 / ps[ip[0]]), float(1.0 / qs[iq[0]])
             parts, (bits, floats) = np.empty((nch, NACC)), scratch()
