@@ -18,7 +18,8 @@ Gaussians, gradients, two-sample tests, the WGAN critic and ``compare``.
 ``python benchmarks/bench_cold_start.py [--quick] [CASE ...]`` prints the table; ``--quick``
 runs three cases, names (e.g. ``compare "transport multiscale"``) run those alone.
 ``--against DIR [CASE ...]`` compares the CPU seconds of those first calls (``all``: every
-case in one process) with another checkout, e.g. ``git worktree add /tmp/base REV``. The
+case in one process, ``functions``: one per public function) with another checkout, e.g.
+``git worktree add /tmp/base REV``. The
 ``cpu`` column is the CPU time of the first call: compiling is single-threaded, so on a
 machine shared with other jobs it is a steadier figure than the wall time (which the
 targets are about, on a quiet machine).
@@ -193,12 +194,14 @@ def against(other, names, rounds=2):
     """A/B: the cold first call's CPU seconds of each case here and in the checkout
     ``other`` (e.g. a ``git worktree`` of an older commit), alternately, ``rounds`` times,
     the least of each printed (steady on a machine shared with other jobs). The name
-    ``all`` is every case in one process."""
+    ``all`` is every case in one process, ``functions`` the cases of
+    :data:`ONE_PER_FUNCTION` in one process."""
     rows = []
     for name in names:
-        if name == "all":
-            imports = "\n".join(v[0] for v in CASES.values())
-            calls = "\n".join(v[1] for v in CASES.values())
+        if name in ("all", "functions"):
+            subset = list(CASES) if name == "all" else ONE_PER_FUNCTION
+            imports = "\n".join(CASES[n][0] for n in subset)
+            calls = "\n".join(CASES[n][1] for n in subset)
         else:
             imports, calls, _ = CASES[name]
         cpu = {_ROOT: [], other: []}
