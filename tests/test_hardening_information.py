@@ -151,6 +151,23 @@ def test_js_no_nan_on_weights_spanning_the_whole_range(pq):
     assert close(pairwise([p], [q])[0, 0], reference, 1e-12, 1e-15)
 
 
+@given(wide_pairs(), st.integers(1, 3))
+def test_kl_on_weights_spanning_the_whole_range(pq, chunks):
+    """KL's lanes whose ratio over/underflows are summed apart (kljs.rare_terms) from the
+    vectorised ones, in one chunk or spread over several (zero bins in between)."""
+    from divergences._kernels.elementwise import CHUNK
+
+    p, q = pq
+    reference = ref_kl(p, q)
+    if chunks > 1:  # the bins spread over `chunks` chunks of the kernel
+        at = np.linspace(0, chunks * CHUNK - 1, p.shape[0]).astype(np.int64)
+        p, q = np.zeros(chunks * CHUNK), np.zeros(chunks * CHUNK)
+        p[at], q[at] = pq
+    # 1e-30 absolute: the normalisation rounds each weight, and the terms are quadratic in
+    # that ~1e-16 relative error (as JS's, above)
+    assert close(kl(p, q), reference, 1e-12, 1e-30)
+
+
 # --- defect 5: renyi near alpha = 1 lost S when the overlap S was tiny ---
 
 
