@@ -362,8 +362,11 @@ FEW_CHUNKS = 8
 
 def _combine_few(code, alpha, parts):
     """:func:`combine_rows` in Python for one row of a few chunks: the same merge, in the
-    same order, in the same double arithmetic (``math.exp`` is the C library's, as the
-    compiled one), then the compiled :func:`finish` of the family."""
+    same order (``math.exp`` is the C library's, as the compiled one), then the compiled
+    :func:`finish` of the family. The result agrees with the same row in a batch to
+    rounding, not always to the bit: compiled alone or inside the task loop, a chunk kernel
+    may sum its vectorised lanes in another order (``reassoc``), and the compiled Renyi
+    merge may fuse a product into an FMA (``contract``)."""
     rows = parts.tolist()
     s0, s1, s2, s3 = rows[0]
     for t0, t1, t2, t3 in rows[1:]:

@@ -29,6 +29,7 @@ from .elementwise import (
     RENYI0,
     RENYI1,
     TV,
+    _finish_js,
     finish,
 )
 from .fastlog import log_block
@@ -203,12 +204,15 @@ def _any_pair(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
 
 
 @kernel(inline=True)
-def _row(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, i, j0, mirror, out, acc, scratch):
+def _row(pair, fin, code, alpha, A, LA, X, cx, B, LB, Y, cy, i, j0, mirror, out, acc,
+         scratch):
     """Pairs (i, j >= j0) of the rows of ``A`` and ``B``, written to ``out`` (and with
-    ``mirror`` to its transpose), by the pair kernel ``pair``."""
+    ``mirror`` to its transpose), by the pair kernel ``pair`` and the finishing kernel
+    ``fin`` (:func:`~.elementwise.finish` or its family's: a first call compiles no
+    other family's)."""
     for j in range(j0, B.shape[0]):
         pair(code, alpha, A[i], LA[i], B[j], LB[j], X[i], Y[j], cx[i], cy[j], acc, scratch)
-        d = finish(code, alpha, acc)
+        d = fin(code, alpha, acc)
         out[i, j] = d
         if mirror:
             out[j, i] = d
@@ -223,15 +227,23 @@ def _normalise_rows(code, X, xs, A, LA):
         _normalise(X[i], xs[i], A[i], LA[i], code)
 
 
+@kernel
+def _normalise_rows_js(code, X, xs, A, LA):
+    """:func:`_normalise_rows` for JS alone (``code`` a constant there: the first pairwise
+    JS compiles its branch only)."""
+    for i in range(X.shape[0]):
+        _normalise(X[i], xs[i], A[i], LA[i], JS)
+
+
 def _prepare(code, X, xs):
     """The normalised rows ``A``, their auxiliaries ``LA`` and the inverse row sums."""
     A, LA = np.empty(X.shape), np.zeros(X.shape)
-    _normalise_rows(code, X, xs, A, LA)
+    (_normalise_rows_js if code == JS else _normalise_rows)(code, X, xs, A, LA)
     return A, LA, 1.0 / xs
 
 
 @kernel(inline=True)
-def _tasks(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
+def _tasks(pair, fin, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
            t0, t1):
     """Tasks ``t0 .. t1 - 1``, in the calling thread (the kernel releases the GIL:
     :func:`_run` runs ranges of tasks in Python threads). Task ``t``: row ``t`` of
@@ -256,11 +268,12 @@ def _tasks(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, b
         both = symmetric and N - 1 - t != t
         for k in range(2 if both else 1):
             i = t if k == 0 else N - 1 - t
-            _row(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, i, i + 1 if symmetric else 0,
-                 symmetric, out, acc_b, scratch)
+            _row(pair, fin, code, alpha, A, LA, X, cx, B, LB, Y, cy, i,
+                 i + 1 if symmetric else 0, symmetric, out, acc_b, scratch)
 
 
-# The entry kernels, one per family, with the signature of _tasks less the pair kernel:
+# The entry kernels, one per family, with the signature of _tasks less the pair and finish
+# kernels:
 # _js_tasks compiles JS alone, _simple_tasks the other metrics alone; _any_tasks (the
 # metric chosen at run time) compiles every metric (tests and the generic pairwise_matrix).
 
@@ -268,22 +281,22 @@ def _tasks(pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, b
 @kernel
 def _js_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
               t0, t1):
-    _tasks(_pair_js, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
-           t0, t1)
+    _tasks(_pair_js, _finish_js, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc,
+           bits, floats, t0, t1)
 
 
 @kernel
 def _simple_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
                   t0, t1):
-    _tasks(_pair_other, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits,
-           floats, t0, t1)
+    _tasks(_pair_other, finish, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc,
+           bits, floats, t0, t1)
 
 
 @kernel
 def _any_tasks(code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
                t0, t1):
-    _tasks(_any_pair, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc, bits, floats,
-           t0, t1)
+    _tasks(_any_pair, finish, code, alpha, A, LA, X, cx, B, LB, Y, cy, symmetric, out, acc,
+           bits, floats, t0, t1)
 
 
 def _run(tasks, code, alpha, X, Y, xs, ys, symmetric, threads):
