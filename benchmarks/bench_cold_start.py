@@ -43,6 +43,7 @@ _SETUP = textwrap.dedent(
     rng = np.random.default_rng(0)
     p, q = rng.random(100_000), rng.random(100_000)
     X = rng.random((300, 64))
+    P2, Q2 = rng.random((2, 1000, 256))  # a batch of 2.6e5 bins: the threaded paths
     x1, y1 = rng.normal(size=(2, 2000))
     x, y = rng.random(size=(2, 300, 2))  # unit square: reg = 0.1 is 5% of the largest cost
     a = np.full(300, 1 / 300)
@@ -64,6 +65,8 @@ CASES = {
            "from scipy.stats import entropy; entropy(p, q)"),
     "kl 100 bins": ("from divergences import kl", "kl(p[:100], q[:100])",
                     "from scipy.stats import entropy; entropy(p[:100], q[:100])"),
+    "kl batch": ("from divergences import kl", "kl(P2, Q2, axis=1)",
+                 "from scipy.stats import entropy; entropy(P2, Q2, axis=1)"),
     "js": ("from divergences import js", "js(p, q)",
            "from scipy.spatial.distance import jensenshannon; jensenshannon(p, q)"),
     "js_distance": ("from divergences import js_distance", "js_distance(p, q)", None),

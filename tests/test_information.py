@@ -13,7 +13,6 @@ from scipy.stats import entropy
 from strategies import histograms
 
 from divergences import chi2, hellinger, js, js_distance, kl, pairwise, renyi, tv
-from divergences._jit import serial_twin
 from divergences._kernels import elementwise as ew
 from divergences._kernels import scan
 
@@ -154,9 +153,16 @@ def test_parallel_equals_serial_kernel():
         ser = ew.divergence_rows(code, alpha, p, q, ps, qs, ip, iq, 1)
         # same chunks, same order; only LLVM's vectorisation of a chunk may differ
         np.testing.assert_allclose(par, ser, rtol=1e-14, atol=0)
-    for twin in (serial_twin(scan.scan_rows), scan.scan_rows_serial):
-        np.testing.assert_allclose(twin(p)[0], scan.scan_rows(p)[0], rtol=1e-14, atol=0)
-        np.testing.assert_array_equal(twin(p)[1], scan.scan_rows(p)[1])
+    # the validation scan: the same chunks whatever the threads; NumPy's sums agree
+    threaded, one = scan.scan_rows(p, threads=2), scan.scan_rows(p, threads=1)
+    np.testing.assert_array_equal(threaded[0], one[0])
+    np.testing.assert_array_equal(threaded[1], one[1])
+    np.testing.assert_allclose(scan.scan_rows_serial(p)[0], one[0], rtol=1e-14, atol=0)
+    np.testing.assert_array_equal(scan.scan_rows_serial(p)[1], one[1])
+    xs, xm, ys, ym = scan.scan_pair(p, q, threads=2)
+    np.testing.assert_array_equal(xs, one[0])
+    np.testing.assert_array_equal(ys, scan.scan_rows(q, threads=1)[0])
+    np.testing.assert_array_equal(ym, q.min(axis=1))
     # short rows grouped several per task
     u, v = random_hist(rng, (300, 700)) + 0.5, random_hist(rng, (300, 700)) + 0.5
     idx = np.arange(300, dtype=np.int64)

@@ -227,13 +227,13 @@ def _merge(code, acc, part):
         acc[3] += part[3]
 
 
-@kernel
+@kernel(inline=True)
 def _finish_sum(code, alpha, acc):
     """:func:`finish` of KL, chi2 and Renyi of order inf: the sum, or inf when flagged."""
     return np.inf if acc[1] > 0.0 else max(acc[0], 0.0)
 
 
-@kernel
+@kernel(inline=True)
 def _finish_js(code, alpha, acc):
     """:func:`finish` of JS."""
     s0, s1, s2 = acc[0], acc[1], acc[2]
@@ -243,7 +243,7 @@ def _finish_js(code, alpha, acc):
     return min(max(0.5 * s0 + LOG2 * (0.5 * rest), 0.0), LOG2)
 
 
-@kernel
+@kernel(inline=True)
 def _finish_bounded(code, alpha, acc):
     """:func:`finish` of TV and Hellinger."""
     half = 0.5 * acc[0]
@@ -251,7 +251,7 @@ def _finish_bounded(code, alpha, acc):
     return d if code == TV else math.sqrt(d)
 
 
-@kernel
+@kernel(inline=True)
 def _finish_renyi(code, alpha, acc):
     """:func:`finish` of the Renyi divergences of finite order."""
     s0, s1, s2 = acc[0], acc[1], acc[2]
