@@ -19,6 +19,12 @@ from ._kernels import sinkhorn as _k
 from ._kernels import sinkhorn_log as _log
 from ._kernels import sinkhorn_scaling as _scaling
 from ._kernels.sinkhorn_log import online_plan_stats, soft_transform
+from ._log_threads import (
+    exact_step_threads,
+    log_block_threads,
+    log_pass_threads,
+    symmetric_block_threads,
+)
 from ._unbalanced import constant_cost_solution, damping, relaxed_stats, targets
 
 #: epsilon-scaling: ratio between stages, and marginal error ending a non-final stage.
@@ -225,8 +231,9 @@ class _Work:
         return self.marg
 
     def exact_step(self, geom, a, b, eps, omega=1.0):
-        return _k.exact_step(geom, a, b, self.la, self.lb, self.f, self.g, eps, omega,
-                             self.marg, self.parts, self.buf, self.cbuf, self.bad, self.par)
+        step = _k.exact_step if self.par is None else exact_step_threads
+        return step(geom, a, b, self.la, self.lb, self.f, self.g, eps, omega, self.marg,
+                    self.parts, self.buf, self.cbuf, self.bad)
 
     def absorb(self, u, v, eps):
         """Move the scalings (and the translation accumulated by the kernel-domain blocks of
@@ -315,9 +322,10 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
         if use_log:  # log-domain iterations (online: costs recomputed on the fly)
             f_old, g_old = np.empty(n), np.empty(m)
             args = (geom, a, b, w.la, w.lb, f, g, f_old, g_old, eps, marg, w.parts, w.buf,
-                    w.cbuf, w.bad, st, target, w.unbal, w.par)
+                    w.cbuf, w.bad, st, target, w.unbal)
+            block = _k.log_block if w.par is None else log_block_threads
             while it < max_iter and not reached:
-                status, it = w.blocks.run(_k.log_block, args, it, max_iter)
+                status, it = w.blocks.run(block, args, it, max_iter)
                 reached = status == _k.REACHED
             if dense:  # back to the kernel form: K = plan, u = v = 1
                 w.rebuild(geom[0], eps, K)
@@ -373,13 +381,13 @@ def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
     f += ft
     f *= 0.5
     it, reached = 0, False
+    block = _k.symmetric_block if w.par is None else symmetric_block_threads
     for s, eps in enumerate(eps_list):
         target = tol if s == len(eps_list) - 1 else max(tol, STAGE_TOL)
-        args = (geom, a, la, f, ft, gl, eps, w.stage(eps), w.parts, w.buf, w.cbuf, st, target,
-                w.par)
+        args = (geom, a, la, f, ft, gl, eps, w.stage(eps), w.parts, w.buf, w.cbuf, st, target)
         reached = False
         while it < max_iter and not reached:
-            status, it = w.blocks.run(_k.symmetric_block, args, it, max_iter)
+            status, it = w.blocks.run(block, args, it, max_iter)
             reached = status == _k.REACHED
         if not reached:
             break
@@ -389,8 +397,8 @@ def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
         # so the plan of min(f, h), entrywise below it, has mass <= 1 (unbalanced: h is the
         # damped transform, the plan of min(f, h) is below the plan of (h, f)).
         ft[:] = f
-        _k.log_pass(geom, a, ft, f, la, reg, 1.0, w.stage(reg)[0], w.parts, w.buf, w.cbuf,
-                    w.par)
+        (_k.log_pass if w.par is None else log_pass_threads)(
+            geom, a, ft, f, la, reg, 1.0, w.stage(reg)[0], w.parts, w.buf, w.cbuf)
         np.minimum(f, ft, out=f)
     r = np.zeros(n)
     if len(geom) == 1:

@@ -31,7 +31,7 @@ when it absorbs.
 import numpy as np
 
 from .._jit import kernel
-from .sinkhorn_log import ZMAX, log_row_pass, log_rows, soft_transform, update_g
+from .sinkhorn_log import ZMAX, log_rows, soft_transform, update_g
 from .sinkhorn_scaling import (
     multi_pass,
     scaling_columns,
@@ -56,22 +56,22 @@ def absorb(u, v, a, b, f, g, eps):
 
 
 @kernel
-def log_pass(geom, a, f, g, lb, eps, omega, lam, parts, buf, cbuf, par):
-    """:func:`log_row_pass` (``par`` True) or the same on one thread (``par`` None, ``parts``
-    of shape ``(1, m)``: the parallel kernel is then not even compiled, numba pruning the
-    branch by the type of ``par``)."""
-    if par is None:
-        inv = 1.0 / eps
-        return log_rows(geom, a, f, g * inv + lb, inv, eps, omega, lam, parts[0], buf[0],
-                        cbuf[0], np.int64(0), a.shape[0])
-    return log_row_pass(geom, a, f, g, lb, eps, omega, lam, parts, buf, cbuf)
+def log_pass(geom, a, f, g, lb, eps, omega, lam, parts, buf, cbuf):
+    """:func:`.sinkhorn_log.log_row_pass` on one thread (``parts`` of shape ``(1, m)``):
+    :func:`.sinkhorn_log.log_rows` over every row. The threaded pass is the Python one of
+    :mod:`divergences._log_threads` (nothing parallel to compile)."""
+    inv = 1.0 / eps
+    return log_rows(geom, a, f, g * inv + lb, inv, eps, omega, lam, parts[0], buf[0],
+                    cbuf[0], np.int64(0), a.shape[0])
 
 
 @kernel
-def exact_step(geom, a, b, la, lb, f, g, eps, omega, marg, parts, buf, cbuf, bad, par):
-    """f-update then g-update (log domain); returns (row error before, column error after),
-    unweighted (``marg``: the module's docstring)."""
-    err = log_pass(geom, a, f, g, lb, eps, omega, marg[0], parts, buf, cbuf, par)
+def exact_step(geom, a, b, la, lb, f, g, eps, omega, marg, parts, buf, cbuf, bad):
+    """f-update then g-update (log domain), on one thread; returns (row error before, column
+    error after), unweighted (``marg``: the module's docstring).
+    :func:`divergences._log_threads.exact_step_threads` is the same with the f-update's row
+    chunks in threads."""
+    err = log_pass(geom, a, f, g, lb, eps, omega, marg[0], parts, buf, cbuf)
     nbad, cerr = update_g(parts, b, lb, g, eps, omega, marg[1], bad)
     if nbad > 0:
         cols = np.nonzero(bad)[0]
@@ -325,15 +325,17 @@ def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, u
 
 @kernel
 def log_block(geom, a, b, la, lb, f, g, f_old, g_old, eps, marg, parts, buf, cbuf, bad, st,
-              target, unbal, par, it, stop):
+              target, unbal, it, stop):
     """Log-domain (over-relaxed) iterations from ``it`` to ``stop`` (online mode, and the
-    dense mode's fallback; ``unbal`` as in :func:`scaling_block`). Returns ``(REACHED, it)``
-    with ``(f, g)`` the potentials whose plan met ``target``, else ``(BLOCK_END, stop)``."""
+    dense mode's fallback; ``unbal`` as in :func:`scaling_block`), on one thread. Returns
+    ``(REACHED, it)`` with ``(f, g)`` the potentials whose plan met ``target``, else
+    ``(BLOCK_END, stop)``. :func:`divergences._log_threads.log_block_threads` is the same
+    loop in Python around the threaded pass."""
     while it < stop:
         _copy(f_old, f)
         _copy(g_old, g)
         rerr, cerr_new = exact_step(geom, a, b, la, lb, f, g, eps, st[_OMEGA], marg, parts, buf,
-                                    cbuf, bad, par)
+                                    cbuf, bad)
         it += 1
         err = rerr * marg[2] + st[CERR] * marg[3]
         st[ERR] = err
@@ -349,28 +351,26 @@ def log_block(geom, a, b, la, lb, f, g, f_old, g_old, eps, marg, parts, buf, cbu
 
 
 @kernel
-def symmetric_block(geom, a, la, f, ft, gl, eps, marg, parts, buf, cbuf, st, target, par, it,
-                    stop):
+def symmetric_block(geom, a, la, f, ft, gl, eps, marg, parts, buf, cbuf, st, target, it, stop):
     """Averaged iterations ``f <- (f + T(f)) / 2`` of ``OT_eps(a, a)`` from ``it`` to
-    ``stop`` (unbalanced, both sides relaxed alike: ``f <- (f + lam T(f)) / 2``).
+    ``stop`` (unbalanced, both sides relaxed alike: ``f <- (f + lam T(f)) / 2``), on one
+    thread.
 
     ``T(f)_i = -eps logsumexp_j((f_j - C_ij)/eps + log a_j)``; the optimal potentials are
     ``f = g`` (Feydy et al. 2019). The error is ``2 ||P 1 - a||_1`` (both marginals: the
     plan of ``(f, f)`` is symmetric). Returns ``(REACHED, it)`` with ``f`` the potential
     whose plan met ``target``, else ``(BLOCK_END, stop)``. ``gl`` (n,): scratch.
+    :func:`divergences._log_threads.symmetric_block_threads` is the same loop in Python
+    around the threaded pass.
     """
     n = a.shape[0]
     inv = 1.0 / eps
     while it < stop:
         _copy(ft, f)
-        if par is None:  # log_rows itself: each compiled layer re-optimises its callees
-            for i in range(n):  # a loop: an array expression compiles a NumPy-like kernel
-                gl[i] = f[i] * inv + la[i]
-            err = 2.0 * marg[2] * log_rows(geom, a, ft, gl, inv, eps, 1.0, marg[0], parts[0],
-                                           buf[0], cbuf[0], np.int64(0), n)
-        else:
-            err = 2.0 * marg[2] * log_row_pass(geom, a, ft, f, la, eps, 1.0, marg[0], parts,
-                                               buf, cbuf)
+        for i in range(n):  # a loop: an array expression compiles a NumPy-like kernel
+            gl[i] = f[i] * inv + la[i]
+        err = 2.0 * marg[2] * log_rows(geom, a, ft, gl, inv, eps, 1.0, marg[0], parts[0],
+                                       buf[0], cbuf[0], np.int64(0), n)
         it += 1
         st[ERR] = err
         if err <= target:

@@ -29,7 +29,6 @@ condition ``(P 1) exp(f / rho) = a`` (``rho = eps lam / (1 - lam)``).
 """
 
 import numpy as np
-from numba import prange
 from numba.extending import overload
 
 from .._jit import FASTMATH, kernel
@@ -157,22 +156,29 @@ def log_rows(geom, a, f, gl, inv, eps, omega, lam, acc, z, cbuf, lo, hi):
     return e
 
 
-@kernel(parallel=True)
-def log_row_pass(geom, a, f, g, lb, eps, omega, lam, parts, buf, cbuf):
+def log_row_pass(geom, a, f, g, lb, eps, omega, lam, parts, buf, cbuf, threads=None):
     """One exact f-update; returns ``||P 1 - a||_1`` of the plan *before* the update
     (unbalanced: ``||(P 1) exp(f / rho) - a||_1``).
 
     ``f`` moves ``omega`` times the step to the soft c-transform of ``g`` (``omega = 1``: onto
     it; times ``lam`` for an unbalanced problem); ``parts`` receive the column sums (per
-    chunk) of the plan *after* the update.
+    chunk) of the plan *after* the update. The chunks of rows (:func:`log_rows`) run in
+    Python threads (:func:`divergences._thread_ranges.run_per_chunk`; ``threads=None``:
+    numba's thread count): nothing parallel to compile (a ``prange`` pass, generated again
+    inside the compiled block loops, cost 2 s of a first threaded log-domain call). A pass
+    costs an exponential per entry, milliseconds at the sizes that use threads, against
+    about 0.1 ms to hand the chunks to the threads.
     """
     n, nch = a.shape[0], parts.shape[0]
     inv = 1.0 / eps
     gl = g * inv + lb  # the column terms of every exponent
     errs = np.zeros(nch)
-    for c in prange(nch):
+
+    def chunk(c):
         errs[c] = log_rows(geom, a, f, gl, inv, eps, omega, lam, parts[c], buf[c], cbuf[c],
-                            c * n // nch, (c + 1) * n // nch)
+                           *chunk_rows(c, n, nch))
+
+    run_per_chunk(chunk, nch, threads)
     return errs.sum()
 
 
@@ -209,17 +215,19 @@ def update_g(parts, b, lb, g, eps, omega, lam, bad):
     return bad.sum(), cerrs.sum()
 
 
-@kernel(parallel=True)
+@kernel
 def soft_transform(geom, pot, lw, eps, idx, out, columns):
     """Exact soft c-transforms for the indices ``idx``.
 
     Rows (``columns=False``): ``out_i = -eps * logsumexp_j((pot_j - C_ij)/eps + lw_j)``;
     columns (``columns=True``): the same over ``i`` with ``C_ij`` read as ``C_ji`` of the
     transposed problem, i.e. ``out_j = -eps * logsumexp_i((pot_i - C_ij)/eps + lw_i)``.
+    Serial: only zero weights and under/overflowed columns need it (a ``prange`` here was
+    compiled into every log-domain block loop).
     """
     n = pot.shape[0]
     inv = 1.0 / eps
-    for k in prange(idx.shape[0]):
+    for k in range(idx.shape[0]):
         t = idx[k]
         mx = -np.inf
         for s in range(n):
@@ -268,29 +276,40 @@ def hard_init(geom, a, b, f, g, parts, cbuf, threads=None):
     np.min(parts, axis=0, out=g)  # the columns' minima over the chunks
 
 
-@kernel(parallel=True)
-def online_plan_stats(geom, f, g, la, lb, eps, parts, cbuf, r):
+@kernel
+def _plan_stats_rows(geom, f, gl, la, inv, acc, cbuf, r, lo, hi):
+    """Rows ``lo .. hi-1`` of :func:`online_plan_stats`: their sums into ``r``, their column
+    sums into ``acc``; returns their part of ``<P, C>``."""
+    m = gl.shape[0]
+    for j in range(m):
+        acc[j] = 0.0
+    tc = 0.0
+    for i in range(lo, hi):
+        s = 0.0
+        if la[i] > -np.inf:
+            row = _row(geom, i, cbuf)
+            fi = f[i] * inv + la[i]
+            for j in range(m):
+                pij = exp_inline(min(fi + gl[j] - row[j] * inv, ZMAX))
+                s += pij
+                acc[j] += pij
+                tc += pij * row[j]
+        r[i] = s
+    return tc
+
+
+def online_plan_stats(geom, f, g, la, lb, eps, parts, cbuf, r, threads=None):
     """Row sums ``r``, per-chunk column sums ``parts`` and ``<P, C>`` (returned) of the plan
-    of ``(f, g)``, recomputed entry by entry from the points (online ``geom``), never stored."""
-    n, m, nch = r.shape[0], g.shape[0], parts.shape[0]
+    of ``(f, g)``, recomputed entry by entry from the points (online ``geom``), never stored.
+    Chunks of rows in Python threads (``threads=None``: numba's thread count)."""
+    n, nch = r.shape[0], parts.shape[0]
     inv = 1.0 / eps
     gl = g * inv + lb  # the column terms of every exponent
     totals = np.zeros(nch)
-    for c in prange(nch):
-        acc = parts[c]
-        for j in range(m):
-            acc[j] = 0.0
-        tc = 0.0
-        for i in range(c * n // nch, (c + 1) * n // nch):
-            s = 0.0
-            if la[i] > -np.inf:
-                row = _row(geom, i, cbuf[c])
-                fi = f[i] * inv + la[i]
-                for j in range(m):
-                    pij = exp_inline(min(fi + gl[j] - row[j] * inv, ZMAX))
-                    s += pij
-                    acc[j] += pij
-                    tc += pij * row[j]
-            r[i] = s
-        totals[c] = tc
+
+    def chunk(c):
+        totals[c] = _plan_stats_rows(geom, f, gl, la, inv, parts[c], cbuf[c], r,
+                                     *chunk_rows(c, n, nch))
+
+    run_per_chunk(chunk, nch, threads)
     return totals.sum()
