@@ -17,27 +17,34 @@ the Lipschitz bound gives the reverse inequality: equality holds.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from ._jit import kernel
 from ._kernels.cost import SQEUCLIDEAN, ground_distance
 from ._scaling import half_range, power_of_two_scale
+from ._thread_ranges import run_in_ranges
 from ._validation import check_points
 
 __all__ = ["evaluate_critic"]
 
 
-@kernel(parallel=True)
-def critic_values(z, y, g, metric, q):
-    """``out[k] = min_j d(z[k], y[j]) - g[j]``, parallel over the points ``z``."""
-    out = np.empty(z.shape[0])
-    for k in prange(z.shape[0]):
+@kernel
+def _critic_rows(z, y, g, metric, q, out, lo, hi):
+    """``out[k] = min_j d(z[k], y[j]) - g[j]`` for ``k`` in ``lo .. hi-1``."""
+    for k in range(lo, hi):
         best = np.inf
         for j in range(y.shape[0]):
             v = ground_distance(z[k], y[j], metric, q) - g[j]
             if v < best:
                 best = v
         out[k] = best
+
+
+def critic_values(z, y, g, metric, q, threads=None):
+    """``out[k] = min_j d(z[k], y[j]) - g[j]``, ranges of the points ``z`` in Python threads
+    (:func:`divergences._thread_ranges.run_in_ranges`; ``threads=None``: numba's thread
+    count): nothing parallel to compile (a ``prange`` kernel: about 1 s of a first call)."""
+    out = np.empty(z.shape[0])
+    run_in_ranges(_critic_rows, (z, y, g, metric, q, out), z.shape[0], threads)
     return out
 
 
