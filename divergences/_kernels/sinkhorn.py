@@ -158,7 +158,7 @@ def _relax(st, err):
                 eta = (err / st[_BEST]) ** 0.25
                 omega = 2.0 / (1.0 + np.sqrt(1.0 - eta)) + OMEGA_BIAS
                 omega = omega if eta <= ETA_PLATEAU else OMEGA_PLATEAU
-                st[_OMEGA] = min(omega, st[_CAP])
+                st[_OMEGA] = st[_CAP] if st[_CAP] < omega else omega  # min(omega, cap)
                 st[_BEST] = err
                 st[_STALL] = 0.0
                 st[_K_WINDOW], st[_ERR_WINDOW] = 0.0, err
@@ -177,10 +177,14 @@ def _relax(st, err):
         start = st[_ERR_WINDOW]
         rho = (err / start) ** (1.0 / RELAXED_WINDOW) if err < start else 1.0
         if rho < 1.0 and rho > omega - 0.9:
-            eta = (rho + omega - 1.0) ** 2 / (rho * omega * omega)
+            t = rho + omega - 1.0
+            eta = t * t / (rho * omega * omega)
             if eta < 1.0:
                 raised = 2.0 / (1.0 + np.sqrt(1.0 - eta)) + OMEGA_BIAS
-                st[_OMEGA] = max(omega, min(raised, st[_CAP]))
+                # max(omega, min(raised, cap)), as selects: the builtins compile a
+                # function each (the same selects, the same bits)
+                capped = st[_CAP] if st[_CAP] < raised else raised
+                st[_OMEGA] = capped if capped > omega else omega
         st[_K_WINDOW], st[_ERR_WINDOW] = 0.0, err
     return st[_OMEGA]
 
