@@ -38,9 +38,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels import sinkhorn as _k
-from ._kernels.sinkhorn_scaling import scaling_sweep
+from ._kernels.sinkhorn_scaling import build_kernel, scaling_sweep
 
-__all__ = ["AndersonBlock", "DEPTH", "ANDERSON_MIN"]
+__all__ = ["AndersonBlock", "DEPTH", "ANDERSON_MIN", "first_kernel"]
 
 #: steps combined by the least squares.
 DEPTH = 12
@@ -51,6 +51,23 @@ REG = 1e-12
 ANDERSON_MIN = 1 << 20
 
 
+def first_kernel(C, la, lb, reg, limit):
+    """The kernel at ``reg`` of the potentials ``f`` = the costs' row minima, ``g = 0``, built
+    in the pass over ``C`` that also checks it: ``(K, f, lo, hi, finite)`` with ``lo``,
+    ``hi``, ``finite`` as from :func:`divergences._kernels.scan.value_range`
+    (:func:`divergences._kernels.sinkhorn_scaling.kernel_rows`). Rows whose range exceeds
+    ``limit * reg`` are left unbuilt (the solve then needs epsilon-scaling and drops ``K``).
+
+    Any ``f`` gives the same iterates: the first update of ``u`` replaces the row potential
+    whatever it was (``f <- lambda T(g)``), and the kernel only stores ``exp(f / reg)``
+    factors that the scalings undo. The row minima bound every entry by ``a_i b_j`` (no
+    overflow) and, within a one-stage range, keep it above ``exp(-limit) a_i b_j``."""
+    n, m = C.shape
+    f, K, ranges = np.empty(n), np.empty((n, m)), np.empty((n, 3))
+    build_kernel(C, f, np.zeros(m), la, lb, reg, K, ranges=ranges, limit=limit)
+    return K, f, ranges[:, 0].min(), ranges[:, 1].max(), ranges[:, 2].sum() == 0.0
+
+
 class AndersonBlock:
     """A drop-in for :func:`._entropic_solve._scaling_block_threads` (same arguments, same
     statuses, same meaning of ``u``, ``v``, ``st[CERR]``, ``st[ERR]``, ``st[SHIFT]``), with
@@ -58,15 +75,18 @@ class AndersonBlock:
     One object per epsilon stage.
 
     The differences of the last :data:`DEPTH` steps are kept in ring buffers with their Gram
-    matrix, updated by one row per iteration: O(DEPTH m) per iteration."""
+    matrix, updated by one row per iteration: O(DEPTH m) per iteration. The ring ``dxf``
+    holds ``dx + df``, the one combination the next iterate needs (one product with the
+    history instead of two)."""
 
     def __init__(self, b):
         # the support of b: a slice when it is everything (views, no copies)
         self.pos = slice(None) if np.all(b > 0.0) else np.flatnonzero(b > 0.0)
         m = b[self.pos].shape[0]
-        self.dx, self.df = np.empty((DEPTH, m)), np.empty((DEPTH, m))
+        self.dxf, self.df = np.empty((DEPTH, m)), np.empty((DEPTH, m))
         self.gram = np.empty((DEPTH, DEPTH))
         self.best = np.inf
+        self.pa = None  # the support of a (set by the first call)
         self.restart()
 
     def restart(self):
@@ -78,11 +98,12 @@ class AndersonBlock:
         f = fx - x
         if self.x_prev is not None:
             k, i = self.slot, self.count
-            np.subtract(x, self.x_prev, out=self.dx[k])
-            np.subtract(f, self.f_prev, out=self.df[k])
+            df = np.subtract(f, self.f_prev, out=self.df[k])
+            dxf = np.subtract(x, self.x_prev, out=self.dxf[k])
+            dxf += df
             self.count = i = min(i + 1, DEPTH)
             self.slot = (k + 1) % DEPTH
-            row = self.df[:i] @ self.df[k]
+            row = self.df[:i] @ df
             self.gram[k, :i] = row
             self.gram[:i, k] = row
         self.x_prev, self.f_prev = x, f
@@ -96,8 +117,10 @@ class AndersonBlock:
         except np.linalg.LinAlgError:  # a NaN Gram matrix: a plain step
             self.restart()
             return fx
-        nxt = fx - gamma @ self.dx[:i] - gamma @ self.df[:i]
-        if not np.all(np.isfinite(nxt)):
+        nxt = fx - gamma @ self.dxf[:i]
+        # an entry that is not finite makes the sum so (a finite sum that overflows only
+        # where exp(nxt) would)
+        if not np.isfinite(nxt.sum()):
             self.restart()
             return fx
         return nxt
@@ -105,19 +128,26 @@ class AndersonBlock:
     def __call__(self, K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, unbal,
                  errs, counts, it, stop):
         pos = self.pos
-        lam_b = marg[1]
-        bp_weight = b[pos]
+        if self.pa is None:
+            self.pa = slice(None) if np.all(a > 0.0) else np.flatnonzero(a > 0.0)
+        pa = self.pa
+        lam_a, lam_b, w_a, w_b = marg[0], marg[1], marg[2], marg[3]
+        ka, kb = 1.0 / lam_a - 1.0, 1.0 / lam_b - 1.0
+        inv_lam_b = 1.0 / lam_b
+        bw = b[pos]
         while it < stop:
-            scaling_sweep(K, a, at, u, v, u2, parts, big, 1.0, marg[0], errs, counts)
+            scaling_sweep(K, a, at, u, v, u2, parts, big, 1.0, lam_a, errs, counts)
             it += 1
-            err = errs.sum() * marg[2] + st[_k.CERR] * marg[3]
+            err = errs.sum() * w_a + st[_k.CERR] * w_b
             st[_k.ERR] = err
             if err <= target:
                 return _k.REACHED, it
             t = parts.sum(axis=0)[pos]
             with np.errstate(all="ignore"):
                 vt = (bt[pos] / t) ** lam_b
-            if counts[:, 0].sum() > 0 or not np.all((vt > 0.0) & (vt < np.inf)):
+                log_vt = np.log(vt)
+            # log(vt) is finite iff 0 < vt < inf, and a sum of finite logs cannot overflow
+            if counts[:, 0].sum() > 0 or not np.isfinite(log_vt.sum()):
                 self.restart()
                 return _k.NONFINITE, it
             if err > 10.0 * self.best:
@@ -126,8 +156,6 @@ class AndersonBlock:
             x = np.log(v[pos]) - st[_k.SHIFT]
             u[:] = u2
             if unbal is not None:  # the translation (module docstring of _kernels.sinkhorn)
-                ka, kb = 1.0 / marg[0] - 1.0, 1.0 / lam_b - 1.0
-                pa = a > 0.0
                 big_a = at[pa].sum() if ka == 0.0 else (at[pa] * u[pa] ** -ka).sum()
                 big_b = bt[pos].sum() if kb == 0.0 else (bt[pos] * vt ** -kb).sum()
                 s = np.log(big_a / big_b) / (ka + kb)
@@ -136,16 +164,20 @@ class AndersonBlock:
                     bt *= np.exp(s * kb)
                     st[_k.SHIFT] += s
             shift = st[_k.SHIFT]
-            nxt = self._mix(x, np.log(vt) - shift)
+            log_vt -= shift
+            nxt = self._mix(x, log_vt)
+            nxt += shift
             with np.errstate(all="ignore"):
-                vn = np.exp(nxt + shift)
-            if not np.all((vn > 0.0) & (vn < np.inf)):
+                vn = np.exp(nxt, out=nxt)
+            lo, hi = vn.min(), vn.max()
+            if not (lo > 0.0 and hi < np.inf):  # also NaN
                 self.restart()
                 vn = vt  # the plain step
+                lo, hi = vn.min(), vn.max()
             v[pos] = vn
             bp = bt[pos]
-            st[_k.CERR] = (np.abs(vn ** (1.0 / lam_b) * t - bp) * (bp_weight / bp)).sum()
-            if counts[:, 1].sum() > 0 or np.any((vn > big) | (vn < 1.0 / big)):
+            st[_k.CERR] = (np.abs(vn ** inv_lam_b * t - bp) * (bw / bp)).sum()
+            if counts[:, 1].sum() > 0 or hi > big or lo < 1.0 / big:
                 self.restart()
                 return _k.OUTSIDE, it
         return _k.BLOCK_END, it

@@ -14,7 +14,7 @@ import time
 import numba
 import numpy as np
 
-from ._anderson import ANDERSON_MIN, AndersonBlock
+from ._anderson import ANDERSON_MIN, AndersonBlock, first_kernel
 from ._kernels import sinkhorn as _k
 from ._kernels import sinkhorn_log as _log
 from ._kernels import sinkhorn_scaling as _scaling
@@ -60,7 +60,7 @@ def _span(lo, hi, reg):
     return max(min(hi - lo, np.finfo(float).max), reg)
 
 
-def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None):
+def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None, first=None):
     """Run one problem on the geometry ``geom`` (``(C,)`` dense or the online tuple of
     :func:`divergences._kernels.sinkhorn_log.online_geometry`); a dict of the raw fields.
 
@@ -71,6 +71,9 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None):
     ``[1e-100, 1e100]`` are solved as ``(C / s, reg / s, rho / s)`` with ``s = max|C|`` (the
     problem is scale invariant) and the results scaled back, so that neither ``C / reg`` nor
     the potentials overflow.
+
+    ``first``: the ``(K, f)`` of :func:`_first_kernel` (the kernel at ``reg`` built with
+    the cost check), used when the solve is the one-stage, unscaled one it was built for.
     """
     if lo == hi:
         return _constant_cost(lo, a, b, reg, tol, dense=len(geom) == 1, rho=rho)
@@ -85,15 +88,17 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None):
     if reg < 1e-250 * max(span, 1.0):
         raise ValueError(f"reg={reg * scale:g} is too small for costs spanning a range of "
                          f"{span * scale:g}: reg / max(range(cost), 1) must be >= 1e-250")
+    schedule = _schedule(reg, span)
+    if scale != 1.0 or len(schedule) > 1:
+        first = None
     threads = numba.get_num_threads()
     nch = _chunks(a.shape[0], b.shape[0])
     numba.set_num_threads(nch)
     try:
         if symmetric:
-            fields = _run_symmetric(geom, a, b, _schedule(reg, span), tol, max_iter, nch, rho)
+            fields = _run_symmetric(geom, a, b, schedule, tol, max_iter, nch, rho)
         else:
-            fields = _run(geom, a, b, _schedule(reg, span), tol, max_iter, nch, rho,
-                          lo / scale)
+            fields = _run(geom, a, b, schedule, tol, max_iter, nch, rho, lo / scale, first)
     finally:
         numba.set_num_threads(threads)
     if scale != 1.0:
@@ -102,6 +107,18 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None):
         fields["f"] *= scale
         fields["g"] *= scale
     return fields
+
+
+def _first_kernel(C, a, b, reg, rho):
+    """For a dense unbalanced problem on the Anderson path (:data:`ANDERSON_MIN` entries
+    or more), the cost check and the first kernel in one pass over ``C``
+    (:func:`divergences._anderson.first_kernel`): ``((K, f), lo, hi, finite)``, the kernel
+    dropped by :func:`_solve` if the costs turn out to need epsilon-scaling. ``None`` for
+    other problems (the caller then scans ``C`` alone)."""
+    if rho is None or rho == (np.inf, np.inf) or C.size < ANDERSON_MIN:
+        return None
+    K, f, lo, hi, finite = first_kernel(C, _logs(a), _logs(b), reg, 1.0 / SCALING_BELOW)
+    return (K, f), float(lo), float(hi), bool(finite)
 
 
 def _chunks(n, m):
@@ -172,7 +189,7 @@ def _hard_init_serial(geom, a, b, f, g, parts, cbuf):
 
 
 def _build_kernel_serial(C, f, g, la, lb, eps, K):
-    _scaling.kernel_rows(C, f, g / eps + lb, la, 1.0 / eps, K, 0, K.shape[0])
+    _scaling.kernel_rows(C, f, g / eps + lb, la, 1.0 / eps, None, np.inf, K, 0, K.shape[0])
 
 
 def _scaled_plan_serial(K, C, u, v, P, parts, r):
@@ -245,17 +262,19 @@ class _Work:
         u[...] = self.a > 0.0
         v[...] = self.b > 0.0
 
-    def rebuild(self, C, eps, K):
-        """``K`` = the plan of the potentials, and the targets of an unbalanced problem;
-        False when a target left float64's range (the stage then goes on in the log domain)."""
-        self.build_kernel(C, self.f, self.g, self.la, self.lb, eps, K)
+    def rebuild(self, C, eps, K, built=False):
+        """``K`` = the plan of the potentials (``built``: it is already), and the targets of
+        an unbalanced problem; False when a target left float64's range (the stage then goes
+        on in the log domain)."""
+        if not built:
+            self.build_kernel(C, self.f, self.g, self.la, self.lb, eps, K)
         if self.rho is None:
             return True
         ok = targets(self.a, self.f, self.rho[0], self.at)
         return targets(self.b, self.g, self.rho[1], self.bt) and ok
 
 
-def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
+def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None, first=None):
     """epsilon-scaling Sinkhorn (see :func:`divergences.entropic.sinkhorn` for the rules):
     kernel-domain blocks on the stored kernel (dense), log-domain blocks (online, after
     repeated underflows, or when an unbalanced target leaves float64's range).
@@ -265,7 +284,8 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
     dense one-stage solve given the costs' minimum ``lo``, ``f = lo``, ``g = 0``: every
     entry of the first kernel is then in ``[exp(-range(C) / reg), 1] a_i b_j`` with
     ``range(C) / reg <= 1 / SCALING_BELOW = 100``, no underflow either, and one pass over
-    the costs fewer (3 ms of a 2000 x 2000 solve)."""
+    the costs fewer (3 ms of a 2000 x 2000 solve). ``first``: the kernel of the first
+    stage and its potentials (:func:`_first_kernel`: ``f`` the row minima, ``g = 0``)."""
     n, m = a.shape[0], b.shape[0]
     w = _Work(geom, a, b, nch, rho)
     # large unbalanced problems: Anderson mixing instead of over-relaxation, only without
@@ -275,9 +295,11 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
         w.scaling_block = AndersonBlock(b)
     f, g, st = w.f, w.g, w.st
     dense = w.dense
-    K = np.empty((n, m)) if dense else None
+    K = np.empty((n, m)) if dense and first is None else None
     u, v, u2, v2 = np.ones(n), np.ones(m), np.empty(n), np.empty(m)
-    if dense and len(eps_list) == 1 and lo is not None:
+    if first is not None:
+        K, f[...] = first
+    elif dense and len(eps_list) == 1 and lo is not None:
         f[...] = lo
     else:
         w.hard_init(geom, a, b, f, g, w.parts, w.cbuf)
@@ -289,7 +311,7 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
         st[_k.CERR] = np.inf  # column error of the current plan (unknown before an update)
         reached, use_log = False, not dense
         if dense:  # scaling blocks on the stabilised kernel, absorbed when they drift
-            use_log = not w.rebuild(geom[0], eps, K)
+            use_log = not w.rebuild(geom[0], eps, K, built=first is not None and s == 0)
             w.reset(u, v)
             n_bad = 0
             args = (K, a, b, w.at, w.bt, u, v, u2, v2, w.parts, BIG, st, target, marg, w.unbal,

@@ -110,7 +110,7 @@ def scan_pair(x, y):
     return xs, xm, ys, ym
 
 
-@kernel(inline=True)  # one call site: no layer of its own
+@kernel(inline=True)  # two call sites (here, sinkhorn_scaling.kernel_rows): no layer
 def _row_range(row):
     """``(min, max, z)`` of ``row``, ``z = sum row * 0`` (NaN iff an entry is NaN or inf).
 

@@ -26,6 +26,7 @@ from numba import prange
 from .._jit import kernel
 from .._thread_ranges import chunk_rows, run_in_ranges, run_per_chunk
 from .fastexp import exp_inline
+from .scan import _row_range
 from .sinkhorn_log import ZMAX
 
 #: rows per step of the scaling sweep.
@@ -33,10 +34,24 @@ GROUP = 8
 
 
 @kernel
-def kernel_rows(C, f, gl, la, inv, K, lo, hi):
-    """Rows ``lo .. hi-1`` of :func:`build_kernel` (``gl = g / eps + lb``, ``inv = 1 / eps``)."""
+def kernel_rows(C, f, gl, la, inv, ranges, limit, K, lo, hi):
+    """Rows ``lo .. hi-1`` of :func:`build_kernel` (``gl = g / eps + lb``, ``inv = 1 / eps``).
+
+    ``ranges`` not None (an ``(n, 3)`` array): the cost check of the same pass, row ``i``'s
+    ``(min, max, z)`` into ``ranges[i]`` (:func:`.scan._row_range`: ``z`` is NaN iff the row
+    holds a NaN or an infinity), ``f[i]`` set to the row's minimum before its exponentials
+    are taken (no entry above ``a_i b_j exp(g_j / eps)``), and the exponentials of a row
+    whose range exceeds ``limit * eps`` skipped (such costs need epsilon-scaling: the
+    caller drops this kernel). The row, just read, is still in L1 for its exponentials:
+    one read of ``C`` from memory instead of two."""
     m = K.shape[1]
     for i in range(lo, hi):
+        if ranges is not None:
+            rlo, rhi, z = _row_range(C[i])
+            ranges[i, 0], ranges[i, 1], ranges[i, 2] = rlo, rhi, z
+            f[i] = rlo
+            if (rhi - rlo) * inv > limit:
+                continue
         if la[i] == -np.inf:
             for j in range(m):
                 K[i, j] = 0.0
@@ -46,15 +61,18 @@ def kernel_rows(C, f, gl, la, inv, K, lo, hi):
             K[i, j] = exp_inline(min(fi + gl[j] - C[i, j] * inv, ZMAX))
 
 
-def build_kernel(C, f, g, la, lb, eps, K, threads=None):
-    """``K_ij = exp((f_i + g_j - C_ij)/eps + la_i + lb_j)``: the plan of the potentials.
+def build_kernel(C, f, g, la, lb, eps, K, threads=None, ranges=None, limit=np.inf):
+    """``K_ij = exp((f_i + g_j - C_ij)/eps + la_i + lb_j)``: the plan of the potentials
+    (with ``ranges``, ``f`` is the costs' row minima and ``ranges`` their row ranges:
+    :func:`kernel_rows`).
 
     Ranges of rows of :func:`kernel_rows` in Python threads
     (:func:`divergences._thread_ranges.run_in_ranges`; ``threads=None``: numba's thread
     count): nothing parallel to compile."""
     inv = 1.0 / eps
     gl = g * inv + lb  # the column terms of every exponent
-    run_in_ranges(kernel_rows, (C, f, gl, la, inv, K), K.shape[0], threads, per_thread=1)
+    run_in_ranges(kernel_rows, (C, f, gl, la, inv, ranges, float(limit), K), K.shape[0],
+                  threads, per_thread=1)
 
 
 @kernel(inline=True)
