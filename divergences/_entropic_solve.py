@@ -14,7 +14,7 @@ import time
 import numba
 import numpy as np
 
-from ._anderson import ANDERSON_MIN, AndersonBlock, first_kernel
+from ._anderson import ANDERSON_MIN, PREDICTED, AndersonBlock, first_kernel
 from ._kernels import sinkhorn as _k
 from ._kernels import sinkhorn_log as _log
 from ._kernels import sinkhorn_scaling as _scaling
@@ -321,7 +321,15 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None, first=None
                 if status == _k.REACHED:
                     reached = True
                     break
-                if status == _k.NONFINITE:  # a row or column underflowed: exact log step
+                if status == PREDICTED:  # (one stage) the plan pass measures the plan
+                    fields = _dense_result(w, geom, K, u, v, eps, tol, it)
+                    if fields["converged"]:
+                        return fields
+                    # not met: K is the plan of the potentials now, with u = v = 1
+                    use_log = not w.rebuild(geom[0], eps, K, built=True)
+                    w.reset(u, v)
+                    st[_k.CERR] = np.inf
+                elif status == _k.NONFINITE:  # a row or column underflowed: exact log step
                     w.absorb(u, v, eps)
                     n_bad += 1
                     if n_bad > 2:  # keeps happening: log-domain blocks for this stage
@@ -361,14 +369,23 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None, first=None
         if dense:
             w.rebuild(geom[0], reg, K)
             w.reset(u, v)
+    if dense:
+        return _dense_result(w, geom, K, u, v, reg, tol, it)
     r = np.zeros(n)
-    if dense:  # the plan diag(u) K diag(v), in place, and its statistics
-        cost = w.scaled_plan(K, geom[0], u, v, K, w.parts, r)
-        w.absorb(u, v, reg)
     _zero_weight_potentials(geom, a, b, f, g, w.la, w.lb, reg, w.marg)
-    if not dense:
-        cost = online_plan_stats(geom, f, g, w.la, w.lb, reg, w.parts, w.cbuf, r)
+    cost = online_plan_stats(geom, f, g, w.la, w.lb, reg, w.parts, w.cbuf, r)
     return _fields(K, cost, f, g, r, w.parts.sum(axis=0), a, b, reg, tol, it, rho)
+
+
+def _dense_result(w, geom, K, u, v, reg, tol, it):
+    """The fields of the plan ``diag(u) K diag(v)``, written into ``K`` with its statistics
+    in one pass; the scalings are absorbed into ``w.f``, ``w.g`` (``K`` is then the plan of
+    the potentials, ``u = v = 1``: a solve can go on from there)."""
+    r = np.zeros(K.shape[0])
+    cost = w.scaled_plan(K, geom[0], u, v, K, w.parts, r)
+    w.absorb(u, v, reg)
+    _zero_weight_potentials(geom, w.a, w.b, w.f, w.g, w.la, w.lb, reg, w.marg)
+    return _fields(K, cost, w.f, w.g, r, w.parts.sum(axis=0), w.a, w.b, reg, tol, it, w.rho)
 
 
 def _zero_weight_potentials(geom, a, b, f, g, la, lb, reg, lam=(1.0, 1.0)):
