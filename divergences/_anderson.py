@@ -13,7 +13,7 @@ depth :data:`DEPTH`; Walker & Ni 2011) combines the last few steps,
 The Jacobian of the Sinkhorn map of a smooth kernel has a few eigenvalues near the plain
 rate and many near 0: the least squares removes the few (on a linear map it is GMRES), and
 the iterates then converge at the rate of the rest. Benchmark problem (2000 x 2000,
-``reg_m = 1``, tol 1e-9): 21 -> 11 iterations at ``reg = 0.05``, 44 -> 24 at ``reg = 0.01``;
+``reg_m = 1``, tol 1e-9): 21 -> 10 iterations at ``reg = 0.05``, 44 -> 23 at ``reg = 0.01``;
 ``benchmarks/iterations_entropic.py`` for the other families. Used only for one-stage solves
 (no epsilon-scaling, ``reg >= 1e-2 range(C)``): at ``reg = 3e-4 .. 1e-3 x max C`` with
 ``reg_m = 1`` it took up to 5x the iterations of over-relaxation.
@@ -55,8 +55,8 @@ __all__ = ["AndersonBlock", "DEPTH", "ANDERSON_MIN", "PREDICTED", "first_kernel"
 DEPTH = 12
 #: Tikhonov term of the least squares, relative to the trace of its Gram matrix (1e-13: on
 #: 48 problems (n = 400, reg 0.011 .. 0.1, reg_m 0.1 .. 10) 634 iterations against 645 at
-#: 1e-12, none more; iterations_entropic.py: 3109 -> 3092, 642 -> 525, 74 -> 72; 1e-14 is
-#: worse on u_clusters, 879).
+#: 1e-12, none more; iterations_entropic.py: 3109 -> 3092, 642 -> 525, 74 -> 72 (then 3046,
+#: 520, 69 with the predicted last sweep); 1e-14 is worse on u_clusters, 879).
 REG = 1e-13
 #: status: the current plan is predicted to meet the rule (the module's docstring).
 PREDICTED = 4
