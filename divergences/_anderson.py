@@ -44,12 +44,15 @@ acceleration", 2023 (numerical study on entropic OT).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._kernels import sinkhorn as _k
-from ._kernels.sinkhorn_scaling import build_kernel, scaling_sweep
+from ._kernels.sinkhorn_scaling import first_kernel_rows, scaling_sweep
+from ._unbalanced import damping
 
-__all__ = ["AndersonBlock", "DEPTH", "ANDERSON_MIN", "PREDICTED", "first_kernel"]
+__all__ = ["AndersonBlock", "DEPTH", "ANDERSON_MIN", "PREDICTED", "FirstKernel", "first_kernel"]
 
 #: steps combined by the least squares.
 DEPTH = 12
@@ -71,21 +74,38 @@ PREDICT_BELOW = 1e-5
 ANDERSON_MIN = 1 << 20
 
 
-def first_kernel(C, la, lb, reg, limit):
-    """The kernel at ``reg`` of the potentials ``f`` = the costs' row minima, ``g = 0``, built
-    in the pass over ``C`` that also checks it: ``(K, f, lo, hi, finite)`` with ``lo``,
-    ``hi``, ``finite`` as from :func:`divergences._kernels.scan.value_range`
-    (:func:`divergences._kernels.sinkhorn_scaling.kernel_rows`). Rows whose range exceeds
-    ``limit * reg`` are left unbuilt (the solve then needs epsilon-scaling and drops ``K``).
+class FirstKernel(NamedTuple):
+    """The first kernel of a one-stage solve on the Anderson path and the row half of its
+    first iteration, from one pass over the costs (:func:`first_kernel`)."""
 
-    Any ``f`` gives the same iterates: the first update of ``u`` replaces the row potential
-    whatever it was (``f <- lambda T(g)``), and the kernel only stores ``exp(f / reg)``
-    factors that the scalings undo. The row minima bound every entry by ``a_i b_j`` (no
-    overflow) and, within a one-stage range, keep it above ``exp(-limit) a_i b_j``."""
-    n, m = C.shape
-    f, K, ranges = np.empty(n), np.empty((n, m)), np.empty((n, 3))
-    build_kernel(C, f, np.zeros(m), la, lb, reg, K, ranges=ranges, limit=limit)
-    return K, f, ranges[:, 0].min(), ranges[:, 1].max(), ranges[:, 2].sum() == 0.0
+    K: np.ndarray  # the kernel of f, g = 0 at reg
+    f: np.ndarray  # the costs' row minima
+    at: np.ndarray  # the row targets a exp(-f / rho_a) the half-sweep used
+    u_new: np.ndarray  # its new row scalings
+    parts: np.ndarray  # its column sums, one row per chunk
+    stats: np.ndarray  # per chunk: row error, non-finite and out-of-range counts
+
+
+def first_kernel(C, a, b, reg, rho, big, limit, nch):
+    """The cost check, the first kernel and the row half of the first iteration in one pass
+    over ``C`` (:func:`divergences._kernels.sinkhorn_scaling.first_kernel_rows`):
+    ``(FirstKernel, lo, hi, finite)`` with ``lo``, ``hi``, ``finite`` as from
+    :func:`divergences._kernels.scan.value_range`. Rows whose range exceeds ``limit * reg``
+    are left unbuilt (the solve then needs epsilon-scaling and drops the kernel).
+
+    The kernel is that of the potentials ``f`` = the row minima, ``g = 0``. Any ``f`` gives
+    the same iterates: the first update of ``u`` replaces the row potential whatever it was
+    (``f <- lambda T(g)``), and the kernel only stores ``exp(f / reg)`` factors that the
+    scalings undo. The row minima bound every entry by ``a_i b_j`` (no overflow) and, within
+    a one-stage range, keep it above ``exp(-limit) a_i b_j``."""
+    with np.errstate(divide="ignore"):
+        la, lb = np.log(a), np.log(b)
+    lam = damping(rho, reg)[0]
+    parts = np.empty((nch, b.shape[0]))
+    K, f, at, u_new, ranges, stats = first_kernel_rows(C, a, la, lb, reg, rho[0], lam, big,
+                                                       limit, parts, threads=nch)
+    lo, hi, finite = ranges[:, 0].min(), ranges[:, 1].max(), ranges[:, 2].sum() == 0.0
+    return FirstKernel(K, f, at, u_new, parts, stats), float(lo), float(hi), bool(finite)
 
 
 class AndersonBlock:
@@ -107,6 +127,8 @@ class AndersonBlock:
         self.gram = np.empty((DEPTH, DEPTH))
         self.best = np.inf
         self.pa = None  # the support of a (set by the first call)
+        # the row half of the next iteration is done already (by the first kernel's pass)
+        self.swept = False
         self.restart()
 
     def restart(self):
@@ -162,7 +184,10 @@ class AndersonBlock:
             if cerr <= PREDICT_BELOW and (self.ratio + 1.0) * cerr <= PREDICT_MARGIN * target:
                 self.restart()
                 return PREDICTED, it
-            scaling_sweep(K, a, at, u, v, u2, parts, big, 1.0, lam_a, errs, counts)
+            if self.swept:
+                self.swept = False
+            else:
+                scaling_sweep(K, a, at, u, v, u2, parts, big, 1.0, lam_a, errs, counts)
             it += 1
             row = errs.sum() * w_a
             err = row + cerr

@@ -72,8 +72,9 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None, fi
     problem is scale invariant) and the results scaled back, so that neither ``C / reg`` nor
     the potentials overflow.
 
-    ``first``: the ``(K, f)`` of :func:`_first_kernel` (the kernel at ``reg`` built with
-    the cost check), used when the solve is the one-stage, unscaled one it was built for.
+    ``first``: the :class:`~divergences._anderson.FirstKernel` of :func:`_first_kernel`
+    (built with the cost check), used when the solve is the one-stage, unscaled one it was
+    built for.
     """
     if lo == hi:
         return _constant_cost(lo, a, b, reg, tol, dense=len(geom) == 1, rho=rho)
@@ -111,14 +112,14 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None, fi
 
 def _first_kernel(C, a, b, reg, rho):
     """For a dense unbalanced problem on the Anderson path (:data:`ANDERSON_MIN` entries
-    or more), the cost check and the first kernel in one pass over ``C``
-    (:func:`divergences._anderson.first_kernel`): ``((K, f), lo, hi, finite)``, the kernel
-    dropped by :func:`_solve` if the costs turn out to need epsilon-scaling. ``None`` for
-    other problems (the caller then scans ``C`` alone)."""
+    or more), the cost check, the first kernel and the row half of the first iteration in
+    one pass over ``C`` (:func:`divergences._anderson.first_kernel`): ``(FirstKernel, lo, hi,
+    finite)``, the kernel dropped by :func:`_solve` if the costs turn out to need
+    epsilon-scaling or rescaling. ``None`` for other problems (the caller then scans ``C``
+    alone)."""
     if rho is None or rho == (np.inf, np.inf) or C.size < ANDERSON_MIN:
         return None
-    K, f, lo, hi, finite = first_kernel(C, _logs(a), _logs(b), reg, 1.0 / SCALING_BELOW)
-    return (K, f), float(lo), float(hi), bool(finite)
+    return first_kernel(C, a, b, reg, rho, BIG, 1.0 / SCALING_BELOW, _chunks(*C.shape))
 
 
 def _chunks(n, m):
@@ -189,7 +190,7 @@ def _hard_init_serial(geom, a, b, f, g, parts, cbuf):
 
 
 def _build_kernel_serial(C, f, g, la, lb, eps, K):
-    _scaling.kernel_rows(C, f, g / eps + lb, la, 1.0 / eps, None, np.inf, K, 0, K.shape[0])
+    _scaling.kernel_rows(C, f, g / eps + lb, la, 1.0 / eps, None, K, 0, K.shape[0])
 
 
 def _scaled_plan_serial(K, C, u, v, P, parts, r):
@@ -285,7 +286,8 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None, first=None
     entry of the first kernel is then in ``[exp(-range(C) / reg), 1] a_i b_j`` with
     ``range(C) / reg <= 1 / SCALING_BELOW = 100``, no underflow either, and one pass over
     the costs fewer (3 ms of a 2000 x 2000 solve). ``first``: the kernel of the first
-    stage and its potentials (:func:`_first_kernel`: ``f`` the row minima, ``g = 0``)."""
+    stage, its potentials (``f`` the row minima, ``g = 0``) and the row half of the first
+    iteration (:func:`_first_kernel`), handed to the Anderson block."""
     n, m = a.shape[0], b.shape[0]
     w = _Work(geom, a, b, nch, rho)
     # large unbalanced problems: Anderson mixing instead of over-relaxation, only without
@@ -298,7 +300,7 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None, first=None
     K = np.empty((n, m)) if dense and first is None else None
     u, v, u2, v2 = np.ones(n), np.ones(m), np.empty(n), np.empty(m)
     if first is not None:
-        K, f[...] = first
+        K, f[...] = first.K, first.f
     elif dense and len(eps_list) == 1 and lo is not None:
         f[...] = lo
     else:
@@ -313,6 +315,10 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None, first=None
         if dense:  # scaling blocks on the stabilised kernel, absorbed when they drift
             use_log = not w.rebuild(geom[0], eps, K, built=first is not None and s == 0)
             w.reset(u, v)
+            if first is not None and s == 0 and not use_log:  # the first row half is done
+                w.at[...], u2[...], w.parts[...] = first.at, first.u_new, first.parts
+                w.errs[...], w.counts[...] = first.stats[:, 0], first.stats[:, 1:]
+                w.scaling_block.swept = True
             n_bad = 0
             args = (K, a, b, w.at, w.bt, u, v, u2, v2, w.parts, BIG, st, target, marg, w.unbal,
                     w.errs, w.counts)

@@ -1,9 +1,9 @@
-"""The cost check folded into the first kernel of large unbalanced solves
-(:func:`divergences._anderson.first_kernel`, :func:`divergences._entropic_solve._first_kernel`):
-one pass over the costs gives their range, their finiteness and the kernel of the row-minimum
-potentials. Checked against NumPy (the pass itself), against POT (the solves it starts, and
-those where it is dropped: epsilon-scaling, extreme magnitudes), and for the errors it must
-still raise.
+"""The first pass of large unbalanced solves (:func:`divergences._anderson.first_kernel`,
+:func:`divergences._entropic_solve._first_kernel`): one pass over the costs gives their
+range, their finiteness, the kernel of the row-minimum potentials and the row half of the
+first iteration. Checked against NumPy (the pass itself), against POT (the solves it starts,
+and those where it is dropped: epsilon-scaling, extreme magnitudes), and for the errors it
+must still raise.
 """
 
 from unittest import mock
@@ -16,7 +16,7 @@ import test_unbalanced as T
 import divergences._entropic_solve as solve_layer
 from divergences import sinkhorn
 from divergences._anderson import ANDERSON_MIN, first_kernel
-from divergences._kernels.sinkhorn_scaling import build_kernel
+from divergences._kernels.sinkhorn_scaling import first_kernel_rows
 
 
 def _costs(n, m, seed=0):
@@ -28,48 +28,64 @@ def _costs(n, m, seed=0):
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_pass_against_numpy(threads):
-    """Range, finiteness, row-minimum potentials and kernel as NumPy computes them, zero
-    weights included (their rows of K are 0, their costs still checked)."""
+    """Range, finiteness, row-minimum potentials, kernel, targets and the row half of the
+    first iteration (scalings 1) as NumPy computes them from their definitions, zero weights
+    included (their rows and columns of K are 0, their costs still checked); 70 rows: blocks
+    of 32 and a partial one per chunk."""
     rng = np.random.default_rng(1)
-    C = _costs(37, 29) * 3.0 + 0.5
-    a, b = rng.random(37), rng.random(29)
+    n, m, reg, rho, lam = 70, 29, 0.3, 0.7, 0.7 / (0.7 + 0.3)
+    C = _costs(n, m) * 3.0 + 0.5
+    a, b = rng.random(n), rng.random(m)
     a[4], b[7] = 0.0, 0.0
     with np.errstate(divide="ignore"):
         la, lb = np.log(a), np.log(b)
-    f, K, ranges = np.empty(37), np.empty((37, 29)), np.empty((37, 3))
-    build_kernel(C, f, np.zeros(29), la, lb, 0.3, K, threads=threads, ranges=ranges,
-                 limit=np.inf)
+    parts = np.empty((threads, m))
+    K, f, at, u_new, ranges, stats = first_kernel_rows(C, a, la, lb, reg, rho, lam, 1e10,
+                                                       np.inf, parts, threads=threads)
     np.testing.assert_array_equal(ranges[:, 0], C.min(axis=1))
     np.testing.assert_array_equal(ranges[:, 1], C.max(axis=1))
     assert np.all(ranges[:, 2] == 0.0)
     np.testing.assert_array_equal(f, C.min(axis=1))
-    ref = np.outer(a, b) * np.exp((C.min(axis=1)[:, None] - C) / 0.3)
+    ref = np.outer(a, b) * np.exp((C.min(axis=1)[:, None] - C) / reg)
     np.testing.assert_allclose(K, ref, rtol=1e-14, atol=0)
     assert np.all(K[4] == 0.0) and np.all(K[:, 7] == 0.0)
-    K2, f2, lo, hi, finite = first_kernel(C, la, lb, 0.3, np.inf)
-    np.testing.assert_array_equal(K2, K)
+    at_ref = a * np.exp(-f / rho)
+    np.testing.assert_allclose(at, at_ref, rtol=1e-15, atol=0)
+    s = ref.sum(axis=1)
+    pa = a > 0
+    u_ref = np.zeros(n)
+    u_ref[pa] = (at_ref[pa] / s[pa]) ** lam
+    np.testing.assert_allclose(u_new, u_ref, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(parts.sum(axis=0), ref.T @ u_ref, rtol=1e-13, atol=0)
+    err_ref = (np.abs(s[pa] - at_ref[pa]) * a[pa] / at_ref[pa]).sum()
+    np.testing.assert_allclose(stats[:, 0].sum(), err_ref, rtol=1e-12)
+    assert np.all(stats[:, 1:] == 0.0)
+    fk, lo, hi, finite = first_kernel(C, a, b, reg, (rho, 2.0), 1e10, np.inf, threads)
+    np.testing.assert_array_equal(fk.K, K)
     assert (lo, hi, finite) == (C.min(), C.max(), True)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_pass_flags_every_non_finite_entry(bad):
-    C = _costs(16, 11)
-    la, lb = np.log(np.full(16, 1 / 16)), np.log(np.full(11, 1 / 11))
-    for i, j in [(0, 0), (15, 10), (7, 3)]:
+    C = _costs(40, 11)
+    a, b = np.full(40, 1 / 40), np.full(11, 1 / 11)
+    for i, j in [(0, 0), (39, 10), (33, 3)]:
         Cb = C.copy()
         Cb[i, j] = bad
-        assert not first_kernel(Cb, la, lb, 0.1, np.inf)[4]
+        assert not first_kernel(Cb, a, b, 0.1, (1.0, 1.0), 1e10, np.inf, 2)[3]
 
 
 def test_rows_beyond_the_limit_are_not_built():
-    """A row whose range exceeds limit * reg is left as it was (the solve drops K)."""
-    C = _costs(8, 6)
-    C[3] *= 100.0  # range > 20 * 0.1
-    f, K, ranges = np.empty(8), np.full((8, 6), -1.0), np.empty((8, 3))
-    build_kernel(C, f, np.zeros(6), np.zeros(8), np.zeros(6), 0.1, K, ranges=ranges,
-                 limit=20.0)
-    assert np.all(K[3] == -1.0) and np.all(K[np.arange(8) != 3] > 0.0)
-    np.testing.assert_array_equal(ranges[3, :2], [C[3].min(), C[3].max()])
+    """A row whose range exceeds limit * reg is left as it was, and its block of rows is not
+    swept (the solve drops the kernel)."""
+    C = _costs(40, 6)
+    C[35] *= 100.0  # range > 20 * 0.1
+    a, b = np.full(40, 1 / 40), np.full(6, 1 / 6)
+    fk = first_kernel(C, a, b, 0.1, (1.0, 1.0), 1e10, 20.0, 1)[0]
+    rows = np.arange(40) != 35
+    assert np.all(fk.K[rows] > 0.0) and np.all(fk.u_new[:32] > 0.0)
+    ref = np.outer(a, b)[:32] * np.exp((C[:32].min(axis=1)[:, None] - C[:32]) / 0.1)
+    np.testing.assert_allclose(fk.parts[0], ref.T @ fk.u_new[:32], rtol=1e-13)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

@@ -33,46 +33,107 @@ from .sinkhorn_log import ZMAX
 GROUP = 8
 
 
+#: rows of the first kernel built before their first row half-sweep (:func:`kernel_rows`):
+#: 32 rows (512 kB at m = 2000) stay in L2 for it.
+FIRST_BLOCK_ROWS = 32
+
+
+@kernel(inline=True)
+def _kernel_row(C, fi, gl, la, inv, K, i):
+    """Row ``i`` of :func:`build_kernel`, ``fi`` its potential."""
+    m = K.shape[1]
+    if la[i] == -np.inf:
+        for j in range(m):
+            K[i, j] = 0.0
+        return
+    e = fi * inv + la[i]
+    for j in range(m):
+        K[i, j] = exp_inline(min(e + gl[j] - C[i, j] * inv, ZMAX))
+
+
 @kernel
-def kernel_rows(C, f, gl, la, inv, ranges, limit, K, lo, hi):
+def kernel_rows(C, f, gl, la, inv, first, K, lo, hi):
     """Rows ``lo .. hi-1`` of :func:`build_kernel` (``gl = g / eps + lb``, ``inv = 1 / eps``).
 
-    ``ranges`` not None (an ``(n, 3)`` array): the cost check of the same pass, row ``i``'s
-    ``(min, max, z)`` into ``ranges[i]`` (:func:`.scan._row_range`: ``z`` is NaN iff the row
-    holds a NaN or an infinity), ``f[i]`` set to the row's minimum before its exponentials
-    are taken (no entry above ``a_i b_j exp(g_j / eps)``), and the exponentials of a row
-    whose range exceeds ``limit * eps`` skipped (such costs need epsilon-scaling: the
-    caller drops this kernel). The row, just read, is still in L1 for its exponentials:
-    one read of ``C`` from memory instead of two."""
+    ``first`` not None: the first kernel of an unbalanced solve (:func:`first_kernel_rows`),
+    the tuple ``(ranges, limit, a, rho_a, lam, big, at, u, v, u_new, acc, tmp, stats)``:
+
+    * the cost check in the same pass: row ``i``'s ``(min, max, z)`` into ``ranges[i]``
+      (:func:`.scan._row_range`: ``z`` is NaN iff the row holds a NaN or an infinity), read
+      just before its exponentials (the row is then in L1: one read of ``C`` from memory);
+    * ``f[i]`` = the row's minimum (no entry above ``a_i b_j exp(g_j / eps)``) and the target
+      ``at[i] = a_i exp(-f_i / rho_a)`` (``rho_a = inf``: a hard side, ``at = a``);
+    * the row half of the first iteration (:func:`scaling_rows`, scalings ``u``, ``v``: 1 on
+      the supports) on every :data:`FIRST_BLOCK_ROWS` rows just built, still in L2: the new
+      scalings into ``u_new``, the column sums into ``acc`` (through ``tmp``), the row error
+      and the two flag counts added into ``stats``: one read of ``K`` fewer;
+    * a row whose range exceeds ``limit * eps`` is left unbuilt and its block unswept (such
+      costs need epsilon-scaling: the caller drops this kernel)."""
+    if first is None:
+        for i in range(lo, hi):
+            _kernel_row(C, f[i], gl, la, inv, K, i)
+        return
+    ranges, limit, a, rho_a, lam, big, at, u, v, u_new, acc, tmp, stats = first
     m = K.shape[1]
-    for i in range(lo, hi):
-        if ranges is not None:
+    for j in range(m):
+        acc[j] = 0.0
+    i0 = lo
+    while i0 < hi:
+        i1 = min(hi, i0 + FIRST_BLOCK_ROWS)
+        built = True
+        for i in range(i0, i1):
             rlo, rhi, z = _row_range(C[i])
             ranges[i, 0], ranges[i, 1], ranges[i, 2] = rlo, rhi, z
             f[i] = rlo
+            at[i] = a[i] * exp_inline(-rlo / rho_a) if a[i] > 0.0 else 0.0
             if (rhi - rlo) * inv > limit:
+                built = False
                 continue
-        if la[i] == -np.inf:
+            _kernel_row(C, rlo, gl, la, inv, K, i)
+        if built:
+            e, nonfinite, outside = scaling_rows(K, a, at, u, v, u_new, tmp, big, 1.0, lam,
+                                                 i0, i1)
+            stats[0] += e
+            stats[1] += nonfinite
+            stats[2] += outside
             for j in range(m):
-                K[i, j] = 0.0
-            continue
-        fi = f[i] * inv + la[i]
-        for j in range(m):
-            K[i, j] = exp_inline(min(fi + gl[j] - C[i, j] * inv, ZMAX))
+                acc[j] += tmp[j]
+        i0 = i1
 
 
-def build_kernel(C, f, g, la, lb, eps, K, threads=None, ranges=None, limit=np.inf):
-    """``K_ij = exp((f_i + g_j - C_ij)/eps + la_i + lb_j)``: the plan of the potentials
-    (with ``ranges``, ``f`` is the costs' row minima and ``ranges`` their row ranges:
-    :func:`kernel_rows`).
+def build_kernel(C, f, g, la, lb, eps, K, threads=None):
+    """``K_ij = exp((f_i + g_j - C_ij)/eps + la_i + lb_j)``: the plan of the potentials.
 
     Ranges of rows of :func:`kernel_rows` in Python threads
     (:func:`divergences._thread_ranges.run_in_ranges`; ``threads=None``: numba's thread
     count): nothing parallel to compile."""
     inv = 1.0 / eps
     gl = g * inv + lb  # the column terms of every exponent
-    run_in_ranges(kernel_rows, (C, f, gl, la, inv, ranges, float(limit), K), K.shape[0],
-                  threads, per_thread=1)
+    run_in_ranges(kernel_rows, (C, f, gl, la, inv, None, K), K.shape[0], threads,
+                  per_thread=1)
+
+
+def first_kernel_rows(C, a, la, lb, eps, rho_a, lam, big, limit, parts, threads=None):
+    """The first kernel of a one-stage unbalanced solve with the cost check and the row half
+    of its first iteration (:func:`kernel_rows` with ``first``), the potentials ``f`` = the
+    row minima, ``g = 0``: ``(K, f, at, u_new, ranges, stats)``, the column sums in
+    ``parts`` (one row per chunk, as :func:`scaling_sweep` leaves them), per chunk ``stats``
+    = (row error, non-finite count, out-of-range count). Chunks of rows in Python threads
+    (:func:`divergences._thread_ranges.run_per_chunk`)."""
+    n, m = la.shape[0], lb.shape[0]
+    nch = parts.shape[0]
+    f, at, u_new, K = np.empty(n), np.empty(n), np.empty(n), np.empty((n, m))
+    ranges, stats, tmp = np.empty((n, 3)), np.zeros((nch, 3)), np.empty((nch, m))
+    u, v = (a > 0.0).astype(np.float64), (lb > -np.inf).astype(np.float64)
+    inv = 1.0 / eps
+
+    def chunk(c):
+        first = (ranges, float(limit), a, float(rho_a), float(lam), float(big), at, u, v,
+                 u_new, parts[c], tmp[c], stats[c])
+        kernel_rows(C, f, lb, la, inv, first, K, *chunk_rows(c, n, nch))
+
+    run_per_chunk(chunk, nch, threads)
+    return K, f, at, u_new, ranges, stats
 
 
 @kernel(inline=True)
