@@ -181,7 +181,8 @@ class AndersonBlock:
         bw = b[pos]
         while it < stop:
             cerr = st[_k.CERR] * w_b
-            if cerr <= PREDICT_BELOW and (self.ratio + 1.0) * cerr <= PREDICT_MARGIN * target:
+            if (cerr <= PREDICT_BELOW and self.ratio < np.inf
+                    and (self.ratio + 1.0) * cerr <= PREDICT_MARGIN * target):
                 self.restart()
                 return PREDICTED, it
             if self.swept:
