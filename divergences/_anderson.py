@@ -18,8 +18,10 @@ the iterates then converge at the rate of the rest. Benchmark problem (2000 x 20
 (no epsilon-scaling, ``reg >= 1e-2 range(C)``): at ``reg = 3e-4 .. 1e-3 x max C`` with
 ``reg_m = 1`` it took up to 5x the iterations of over-relaxation.
 
-Everything here is O(DEPTH (n + m)) per iteration, in NumPy (nothing compiled: no
-cold-start cost); the O(n m) sweep is the compiled one of the over-relaxed solver. The state
+The mixing is O(DEPTH (n + m)) per iteration, in NumPy (nothing compiled: no cold-start
+cost); the O(n m) sweep is the compiled one of the over-relaxed solver, and the first one is
+done in the pass that builds the first kernel (:func:`first_kernel`, with the cost check:
+about 0.5 s of compiling in a first large call, none for small problems). The state
 ``x`` is the column potential over ``eps``, ``log v - st[SHIFT]`` on the support of ``b``:
 the same quantity whatever the translation has accumulated. A mixed step that is not
 finite, or an error 10 times above the best seen, restarts the history (a plain step); an
