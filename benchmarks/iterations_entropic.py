@@ -27,9 +27,9 @@ Run ``python benchmarks/iterations_entropic.py`` (about 50 s) or ``--quick``. Ou
     clusters     18 problems   relaxed    4847 iterations (0 not converged)   plain   11654 ...
     1d_l1         8 problems   relaxed    2928 iterations (0 not converged)   plain   34818 ...
     square        2 problems   relaxed    1123 iterations (0 not converged)   plain   18767 ...
-    u_mixed      96 problems   relaxed    3815   plain   13907 (0 not converged)   anderson 3109
-    u_clusters   24 problems   relaxed    2442   plain   17701 (0 not converged)   anderson  642
-    u_bench       4 problems   relaxed     128   plain     370 (0 not converged)   anderson   74
+    u_mixed      96 problems   relaxed    3815   plain   13907 (0 not converged)   anderson 3046
+    u_clusters   24 problems   relaxed    2442   plain   17701 (0 not converged)   anderson  520
+    u_bench       4 problems   relaxed     128   plain     370 (0 not converged)   anderson   69
     u_small_reg  24 problems   relaxed    5856   plain   81212 (2 not converged)   anderson 5856
 
 (``u_small_reg`` is solved with epsilon-scaling: Anderson mixing is not used there.)

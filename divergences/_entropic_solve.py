@@ -14,7 +14,7 @@ import time
 import numba
 import numpy as np
 
-from ._anderson import ANDERSON_MIN, AndersonBlock
+from ._anderson import ANDERSON_MIN, PREDICTED, AndersonBlock, first_kernel
 from ._kernels import sinkhorn as _k
 from ._kernels import sinkhorn_log as _log
 from ._kernels import sinkhorn_scaling as _scaling
@@ -66,7 +66,7 @@ def _span(lo, hi, reg):
     return max(min(hi - lo, np.finfo(float).max), reg)
 
 
-def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None):
+def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None, first=None):
     """Run one problem on the geometry ``geom`` (``(C,)`` dense or the online tuple of
     :func:`divergences._kernels.sinkhorn_log.online_geometry`); a dict of the raw fields.
 
@@ -77,6 +77,10 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None):
     ``[1e-100, 1e100]`` are solved as ``(C / s, reg / s, rho / s)`` with ``s = max|C|`` (the
     problem is scale invariant) and the results scaled back, so that neither ``C / reg`` nor
     the potentials overflow.
+
+    ``first``: the :class:`~divergences._anderson.FirstKernel` of :func:`_first_kernel`
+    (built with the cost check), used when the solve is the one-stage, unscaled one it was
+    built for.
     """
     if lo == hi:
         return _constant_cost(lo, a, b, reg, tol, dense=len(geom) == 1, rho=rho)
@@ -91,15 +95,17 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None):
     if reg < 1e-250 * max(span, 1.0):
         raise ValueError(f"reg={reg * scale:g} is too small for costs spanning a range of "
                          f"{span * scale:g}: reg / max(range(cost), 1) must be >= 1e-250")
+    schedule = _schedule(reg, span)
+    if scale != 1.0 or len(schedule) > 1:
+        first = None
     threads = numba.get_num_threads()
     nch = _chunks(a.shape[0], b.shape[0])
     numba.set_num_threads(nch)
     try:
         if symmetric:
-            fields = _run_symmetric(geom, a, b, _schedule(reg, span), tol, max_iter, nch, rho)
+            fields = _run_symmetric(geom, a, b, schedule, tol, max_iter, nch, rho)
         else:
-            fields = _run(geom, a, b, _schedule(reg, span), tol, max_iter, nch, rho,
-                          lo / scale)
+            fields = _run(geom, a, b, schedule, tol, max_iter, nch, rho, lo / scale, first)
     finally:
         numba.set_num_threads(threads)
     if scale != 1.0:
@@ -108,6 +114,18 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None):
         fields["f"] *= scale
         fields["g"] *= scale
     return fields
+
+
+def _first_kernel(C, a, b, reg, rho):
+    """For a dense unbalanced problem on the Anderson path (:data:`ANDERSON_MIN` entries
+    or more), the cost check, the first kernel and the row half of the first iteration in
+    one pass over ``C`` (:func:`divergences._anderson.first_kernel`): ``(FirstKernel, lo, hi,
+    finite)``, the kernel dropped by :func:`_solve` if the costs turn out to need
+    epsilon-scaling or rescaling. ``None`` for other problems (the caller then scans ``C``
+    alone)."""
+    if rho is None or rho == (np.inf, np.inf) or C.size < ANDERSON_MIN:
+        return None
+    return first_kernel(C, a, b, reg, rho, BIG, 1.0 / SCALING_BELOW, _chunks(*C.shape))
 
 
 def _chunks(n, m):
@@ -178,7 +196,7 @@ def _hard_init_serial(geom, a, b, f, g, parts, cbuf):
 
 
 def _build_kernel_serial(C, f, g, la, lb, eps, K):
-    _scaling.kernel_rows(C, f, g / eps + lb, la, 1.0 / eps, K, 0, K.shape[0])
+    _scaling.kernel_rows(C, f, g / eps + lb, la, 1.0 / eps, None, K, 0, K.shape[0])
 
 
 def _scaled_plan_serial(K, C, u, v, P, parts, r):
@@ -252,17 +270,19 @@ class _Work:
         u[...] = self.a > 0.0
         v[...] = self.b > 0.0
 
-    def rebuild(self, C, eps, K):
-        """``K`` = the plan of the potentials, and the targets of an unbalanced problem;
-        False when a target left float64's range (the stage then goes on in the log domain)."""
-        self.build_kernel(C, self.f, self.g, self.la, self.lb, eps, K)
+    def rebuild(self, C, eps, K, built=False):
+        """``K`` = the plan of the potentials (``built``: it is already), and the targets of
+        an unbalanced problem; False when a target left float64's range (the stage then goes
+        on in the log domain)."""
+        if not built:
+            self.build_kernel(C, self.f, self.g, self.la, self.lb, eps, K)
         if self.rho is None:
             return True
         ok = targets(self.a, self.f, self.rho[0], self.at)
         return targets(self.b, self.g, self.rho[1], self.bt) and ok
 
 
-def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
+def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None, first=None):
     """epsilon-scaling Sinkhorn (see :func:`divergences.entropic.sinkhorn` for the rules):
     kernel-domain blocks on the stored kernel (dense), log-domain blocks (online, after
     repeated underflows, or when an unbalanced target leaves float64's range).
@@ -272,7 +292,9 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
     dense one-stage solve given the costs' minimum ``lo``, ``f = lo``, ``g = 0``: every
     entry of the first kernel is then in ``[exp(-range(C) / reg), 1] a_i b_j`` with
     ``range(C) / reg <= 1 / SCALING_BELOW = 100``, no underflow either, and one pass over
-    the costs fewer (3 ms of a 2000 x 2000 solve)."""
+    the costs fewer (3 ms of a 2000 x 2000 solve). ``first``: the kernel of the first
+    stage, its potentials (``f`` the row minima, ``g = 0``) and the row half of the first
+    iteration (:func:`_first_kernel`), handed to the Anderson block."""
     n, m = a.shape[0], b.shape[0]
     w = _Work(geom, a, b, nch, rho)
     # large unbalanced problems: Anderson mixing instead of over-relaxation, only without
@@ -282,9 +304,11 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
         w.scaling_block = AndersonBlock(b)
     f, g, st = w.f, w.g, w.st
     dense = w.dense
-    K = np.empty((n, m)) if dense else None
+    K = np.empty((n, m)) if dense and first is None else None
     u, v, u2, v2 = np.ones(n), np.ones(m), np.empty(n), np.empty(m)
-    if dense and len(eps_list) == 1 and lo is not None:
+    if first is not None:
+        K, f[...] = first.K, first.f
+    elif dense and len(eps_list) == 1 and lo is not None:
         f[...] = lo
     else:
         w.hard_init(geom, a, b, f, g, w.parts, w.cbuf)
@@ -296,8 +320,12 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
         st[_k.CERR] = np.inf  # column error of the current plan (unknown before an update)
         reached, use_log = False, not dense
         if dense:  # scaling blocks on the stabilised kernel, absorbed when they drift
-            use_log = not w.rebuild(geom[0], eps, K)
+            use_log = not w.rebuild(geom[0], eps, K, built=first is not None and s == 0)
             w.reset(u, v)
+            if first is not None and s == 0 and not use_log:  # the first row half is done
+                w.at[...], u2[...], w.parts[...] = first.at, first.u_new, first.parts
+                w.errs[...], w.counts[...] = first.stats[:, 0], first.stats[:, 1:]
+                w.scaling_block.swept = True
             n_bad = 0
             args = (K, a, b, w.at, w.bt, u, v, u2, v2, w.parts, BIG, st, target, marg, w.unbal,
                     w.errs, w.counts)
@@ -306,7 +334,15 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
                 if status == _k.REACHED:
                     reached = True
                     break
-                if status == _k.NONFINITE:  # a row or column underflowed: exact log step
+                if status == PREDICTED:  # (one stage) the plan pass measures the plan
+                    fields = _dense_result(w, geom, K, u, v, eps, tol, it)
+                    if fields["converged"]:
+                        return fields
+                    # not met: K is the plan of the potentials now, with u = v = 1
+                    use_log = not w.rebuild(geom[0], eps, K, built=True)
+                    w.reset(u, v)
+                    st[_k.CERR] = np.inf
+                elif status == _k.NONFINITE:  # a row or column underflowed: exact log step
                     w.absorb(u, v, eps)
                     n_bad += 1
                     if n_bad > 2:  # keeps happening: log-domain blocks for this stage
@@ -347,14 +383,23 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None):
         if dense:
             w.rebuild(geom[0], reg, K)
             w.reset(u, v)
+    if dense:
+        return _dense_result(w, geom, K, u, v, reg, tol, it)
     r = np.zeros(n)
-    if dense:  # the plan diag(u) K diag(v), in place, and its statistics
-        cost = w.scaled_plan(K, geom[0], u, v, K, w.parts, r)
-        w.absorb(u, v, reg)
     _zero_weight_potentials(geom, a, b, f, g, w.la, w.lb, reg, w.marg)
-    if not dense:
-        cost = online_plan_stats(geom, f, g, w.la, w.lb, reg, w.parts, w.cbuf, r)
+    cost = online_plan_stats(geom, f, g, w.la, w.lb, reg, w.parts, w.cbuf, r)
     return _fields(K, cost, f, g, r, w.parts.sum(axis=0), a, b, reg, tol, it, rho)
+
+
+def _dense_result(w, geom, K, u, v, reg, tol, it):
+    """The fields of the plan ``diag(u) K diag(v)``, written into ``K`` with its statistics
+    in one pass; the scalings are absorbed into ``w.f``, ``w.g`` (``K`` is then the plan of
+    the potentials, ``u = v = 1``: a solve can go on from there)."""
+    r = np.zeros(K.shape[0])
+    cost = w.scaled_plan(K, geom[0], u, v, K, w.parts, r)
+    w.absorb(u, v, reg)
+    _zero_weight_potentials(geom, w.a, w.b, w.f, w.g, w.la, w.lb, reg, w.marg)
+    return _fields(K, cost, w.f, w.g, r, w.parts.sum(axis=0), w.a, w.b, reg, tol, it, w.rho)
 
 
 def _zero_weight_potentials(geom, a, b, f, g, la, lb, reg, lam=(1.0, 1.0)):

@@ -29,6 +29,7 @@ __all__ = [
     "check_weights",
     "check_cost",
     "check_cost_range",
+    "check_cost_shape",
     "check_choice",
 ]
 
@@ -197,14 +198,22 @@ def check_weights(w: Any, n: int, name: str) -> NDArray[np.float64]:
     return arr
 
 
-def check_cost(cost, n, m, name="cost"):
-    """A finite ``(n, m)`` cost matrix (NumPy's checks: no kernel to compile on the first
-    call of :func:`divergences.emd`, whose solve dwarfs one pass over the costs)."""
+def check_cost_shape(cost, n, m, name="cost"):
+    """An ``(n, m)`` real cost matrix as float64, its entries not read yet: the caller's
+    pass over them checks them (:func:`check_cost`, :func:`check_cost_range`, or the first
+    kernel of a large unbalanced Sinkhorn solve, which then names a problem it found with
+    :func:`check_finite`)."""
     arr = as_real_array(cost, name)
     if arr.shape != (n, m):
         raise ValueError(
             f"{name} must have shape ({n}, {m}) to match the weights, got {arr.shape}")
-    return check_finite(arr, name)
+    return arr
+
+
+def check_cost(cost, n, m, name="cost"):
+    """A finite ``(n, m)`` cost matrix (NumPy's checks: no kernel to compile on the first
+    call of :func:`divergences.emd`, whose solve dwarfs one pass over the costs)."""
+    return check_finite(check_cost_shape(cost, n, m, name), name)
 
 
 def check_cost_range(cost, n, m, name="cost"):
@@ -216,10 +225,7 @@ def check_cost_range(cost, n, m, name="cost"):
     from ._kernels.elementwise import PARALLEL_MIN
     from ._kernels.scan import value_range, value_range_serial
 
-    arr = as_real_array(cost, name)
-    if arr.shape != (n, m):
-        raise ValueError(
-            f"{name} must have shape ({n}, {m}) to match the weights, got {arr.shape}")
+    arr = check_cost_shape(cost, n, m, name)
     lo, hi, finite = (value_range if arr.size >= PARALLEL_MIN else value_range_serial)(arr)
     if not finite:
         check_finite(arr, name)

@@ -70,12 +70,18 @@ from ._entropic_points import (  # noqa: F401  (re-exported: transport, tests)
     _transport_sinkhorn,
     sinkhorn_divergence,
 )
-from ._entropic_solve import _solve
+from ._entropic_solve import _first_kernel, _solve
 from ._entropic_wrap import MAX_ITER, _options, _warn, _wrap
 from ._foreign_names import foreign_name_hints
 from ._kernels.sinkhorn_log import dense_geometry
 from ._scaling import normalise
-from ._validation import check_cost_range, check_histogram_batch, check_reg
+from ._validation import (
+    check_cost_range,
+    check_cost_shape,
+    check_finite,
+    check_histogram_batch,
+    check_reg,
+)
 from ._validation_unbalanced import check_hard_masses, check_reg_m
 from .result import TransportResult
 
@@ -218,7 +224,7 @@ def sinkhorn(a: ArrayLike, b: ArrayLike, cost: ArrayLike, reg: float, *,
     if a.ndim != 1:
         raise ValueError(f"a must be 1-D, got shape {a.shape}")
     b = check_histogram_batch(b, "b")
-    C, lo, hi = check_cost_range(cost, a.shape[0], b.shape[0])
+    C = check_cost_shape(cost, a.shape[0], b.shape[0])
     reg = check_reg(reg)
     rho = check_reg_m(reg_m)
     tol, max_iter = _options({"tol": tol, "max_iter": max_iter}, ("tol", "max_iter"))
@@ -226,9 +232,18 @@ def sinkhorn(a: ArrayLike, b: ArrayLike, cost: ArrayLike, reg: float, *,
         a, b = normalise(a), normalise(b, axis=0)  # no overflow for counts near 1e308
     else:
         b = check_hard_masses(a, b, rho)
+    symmetric = b.ndim == 1 and (rho is None or rho[0] == rho[1]) and _is_symmetric(a, b, C)
+    # large unbalanced problems: the cost check in the pass that builds the first kernel
+    first = None if b.ndim != 1 or symmetric else _first_kernel(C, a, b, reg, rho)
+    if first is None:
+        C, lo, hi = check_cost_range(C, a.shape[0], b.shape[0])
+    else:
+        first, lo, hi, finite = first
+        if not finite:
+            check_finite(C, "cost")
     if b.ndim == 1:
-        symmetric = (rho is None or rho[0] == rho[1]) and _is_symmetric(a, b, C)
-        fields = _solve(dense_geometry(C), a, b, reg, tol, max_iter, lo, hi, symmetric, rho)
+        fields = _solve(dense_geometry(C), a, b, reg, tol, max_iter, lo, hi, symmetric, rho,
+                        first)
         _warn(fields, tol, max_iter)
         return _wrap(fields, reg, 1.0, reg_m=rho)
     fields, plans = _solve_batch(C, a, b, reg, tol, max_iter, lo, hi, rho)

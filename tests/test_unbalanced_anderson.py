@@ -89,3 +89,53 @@ def test_mixing_solves_a_linear_fixed_point_in_few_steps():
     for _ in range(8):
         x = mixer._mix(x, M @ x + c)
     np.testing.assert_allclose(x, fixed, atol=1e-8)
+
+
+def _solve_counting_plan_passes(a, b, C, reg, rho, tol, **patches):
+    """The solve with the given constants of _anderson patched, and the number of passes
+    that wrote the plan (1 when no prediction failed)."""
+    import divergences._anderson as anderson
+
+    calls = []
+    original = solve_layer._dense_result
+
+    def counting(*args):
+        calls.append(1)
+        return original(*args)
+
+    with _anderson_everywhere(), mock.patch.object(solve_layer, "_dense_result", counting):
+        with mock.patch.multiple(anderson, **patches) if patches else mock.patch.object(
+                anderson, "DEPTH", anderson.DEPTH):
+            res = sinkhorn(a, b, C, reg, reg_m=rho, tol=tol)
+    return res, len(calls)
+
+
+def test_predicted_last_sweep_returns_the_plan_the_sweep_would_have():
+    """The last sweep skipped on a prediction (module docstring of _anderson): the returned
+    plan is the one the solve without predictions stops on (to rounding), one sweep fewer,
+    the rule met; both against POT's stabilised solver. (A problem where the prediction is
+    made: on others the residual is not yet under its threshold one sweep before the end.)"""
+    x, y, a, b, C = T._problem(3, n=60, m=50)
+    rho = (0.8, 2.0)
+    res, passes = _solve_counting_plan_passes(a, b, C, 0.05, rho, 1e-10)
+    off, _ = _solve_counting_plan_passes(a, b, C, 0.05, rho, 1e-10, PREDICT_MARGIN=-1.0)
+    assert passes == 1 and res.converged and off.converged
+    assert res.n_iter == off.n_iter - 1
+    np.testing.assert_allclose(res.plan, off.plan, rtol=1e-12, atol=0)
+    P = T._pot(a, b, C, 0.05, rho)[0]
+    np.testing.assert_allclose(res.plan, P, atol=1e-9 * P.max(), rtol=0)
+
+
+def test_a_wrong_prediction_goes_on_from_the_written_plan():
+    """Predictions forced far too early (every column residual qualifies): each wrong one
+    writes the plan into the kernel and the solve goes on from it; the result still meets
+    the rule and agrees with POT's stabilised solver."""
+    x, y, a, b, C = T._problem(6, n=60, m=50)
+    rho = (0.5, 1.5)
+    res, passes = _solve_counting_plan_passes(a, b, C, 0.05, rho, 1e-10,
+                                              PREDICT_MARGIN=1e12, PREDICT_BELOW=np.inf)
+    assert passes > 2 and res.converged and res.marginal_error <= 1e-10
+    P, log = T._pot(a, b, C, 0.05, rho)
+    np.testing.assert_allclose(res.plan, P, atol=1e-9 * P.max(), rtol=0)
+    np.testing.assert_allclose(res.objective, T._pot_objective(P, log, a, b, 0.05, rho),
+                               rtol=1e-9)

@@ -99,7 +99,7 @@ def scan_rows_serial(x):
         return x.sum(axis=1), x.min(axis=1)
 
 
-@kernel(inline=True)  # one call site: no layer of its own
+@kernel(inline=True)  # two call sites (here, sinkhorn_scaling.kernel_rows): no layer
 def _row_range(row):
     """``(min, max, z)`` of ``row``, ``z = sum row * 0`` (NaN iff an entry is NaN or inf).
 

@@ -26,24 +26,84 @@ from numba import prange
 from .._jit import kernel
 from .._thread_ranges import chunk_rows, run_in_ranges, run_per_chunk
 from .fastexp import exp_inline
+from .scan import _row_range
 from .sinkhorn_log import ZMAX
 
 #: rows per step of the scaling sweep.
 GROUP = 8
 
 
-@kernel
-def kernel_rows(C, f, gl, la, inv, K, lo, hi):
-    """Rows ``lo .. hi-1`` of :func:`build_kernel` (``gl = g / eps + lb``, ``inv = 1 / eps``)."""
+@kernel(inline=True)
+def _kernel_row(C, fi, gl, la, inv, K, i):
+    """Row ``i`` of :func:`build_kernel`, ``fi`` its potential."""
     m = K.shape[1]
-    for i in range(lo, hi):
-        if la[i] == -np.inf:
-            for j in range(m):
-                K[i, j] = 0.0
-            continue
-        fi = f[i] * inv + la[i]
+    if la[i] == -np.inf:
         for j in range(m):
-            K[i, j] = exp_inline(min(fi + gl[j] - C[i, j] * inv, ZMAX))
+            K[i, j] = 0.0
+        return
+    e = fi * inv + la[i]
+    for j in range(m):
+        K[i, j] = exp_inline(min(e + gl[j] - C[i, j] * inv, ZMAX))
+
+
+@kernel
+def kernel_rows(C, f, gl, la, inv, first, K, lo, hi):
+    """Rows ``lo .. hi-1`` of :func:`build_kernel` (``gl = g / eps + lb``, ``inv = 1 / eps``).
+
+    ``first`` not None: the first kernel of an unbalanced solve (:func:`first_kernel_rows`),
+    the tuple ``(ranges, limit, a, rho_a, lam, big, at, u_new, acc, stats)``; for each row,
+    while it is in L1:
+
+    * the cost check: its ``(min, max, z)`` into ``ranges[i]`` (:func:`.scan._row_range`:
+      ``z`` is NaN iff the row holds a NaN or an infinity), read just before its
+      exponentials (one read of ``C`` from memory);
+    * ``f[i]`` = its minimum (no entry above ``a_i b_j exp(g_j / eps)``) and the target
+      ``at[i] = a_i exp(-f_i / rho_a)`` (``rho_a = inf``: a hard side, ``at = a``);
+    * the row half of the first iteration (scalings 1 on the supports: :func:`scaling_rows`
+      with ``u = v = 1``): ``s = sum_j K_ij``, the new scaling ``(at_i / s)**lam`` into
+      ``u_new[i]`` (:func:`_new_scaling`), its row error ``|s - at_i| a_i / at_i`` and flag
+      counts added into ``stats``, ``u_new[i] K[i]`` added into ``acc`` (one read of ``K``
+      fewer);
+    * a row whose range exceeds ``limit * eps`` is left unbuilt (such costs need
+      epsilon-scaling: the caller drops this kernel).
+
+    The row half is written out here rather than calling :func:`scaling_rows` (whose eight
+    row dot products serve rows streamed from memory): its code generated once more inside
+    this kernel cost 0.8 s of a first call; this branch costs about 0.5 s (a first
+    2000 x 2000 unbalanced call, empty cache: 3.6 -> 4.2 s; small problems never compile
+    it)."""
+    if first is None:
+        for i in range(lo, hi):
+            _kernel_row(C, f[i], gl, la, inv, K, i)
+        return
+    ranges, limit, a, rho_a, lam, big, at, u_new, acc, stats = first
+    m = K.shape[1]
+    for j in range(m):
+        acc[j] = 0.0
+    for i in range(lo, hi):
+        rlo, rhi, z = _row_range(C[i])
+        ranges[i, 0], ranges[i, 1], ranges[i, 2] = rlo, rhi, z
+        f[i] = rlo
+        ai = a[i]
+        u_new[i] = at[i] = 0.0
+        if (rhi - rlo) * inv > limit:
+            continue
+        _kernel_row(C, rlo, gl, la, inv, K, i)
+        if ai > 0.0:
+            ti = ai * np.exp(-rlo / rho_a)
+            at[i] = ti
+            s = 0.0
+            for j in range(m):
+                s += K[i, j]
+            stats[0] += abs(s - ai) if lam == 1.0 else abs(s - ti) * (ai / ti)
+            un, flag = _new_scaling(ai if lam == 1.0 else ti, 1.0, s, 1.0, big, lam)
+            u_new[i] = un
+            if flag == 1:
+                stats[1] += 1.0
+                continue
+            stats[2] += 1.0 if flag == 2 else 0.0
+            for j in range(m):
+                acc[j] += un * K[i, j]
 
 
 def build_kernel(C, f, g, la, lb, eps, K, threads=None):
@@ -54,7 +114,30 @@ def build_kernel(C, f, g, la, lb, eps, K, threads=None):
     count): nothing parallel to compile."""
     inv = 1.0 / eps
     gl = g * inv + lb  # the column terms of every exponent
-    run_in_ranges(kernel_rows, (C, f, gl, la, inv, K), K.shape[0], threads, per_thread=1)
+    run_in_ranges(kernel_rows, (C, f, gl, la, inv, None, K), K.shape[0], threads,
+                  per_thread=1)
+
+
+def first_kernel_rows(C, a, la, lb, eps, rho_a, lam, big, limit, parts, threads=None):
+    """The first kernel of a one-stage unbalanced solve with the cost check and the row half
+    of its first iteration (:func:`kernel_rows` with ``first``), the potentials ``f`` = the
+    row minima, ``g = 0``: ``(K, f, at, u_new, ranges, stats)``, the column sums in
+    ``parts`` (one row per chunk, as :func:`scaling_sweep` leaves them), per chunk ``stats``
+    = (row error, non-finite count, out-of-range count). Chunks of rows in Python threads
+    (:func:`divergences._thread_ranges.run_per_chunk`)."""
+    n, m = la.shape[0], lb.shape[0]
+    nch = parts.shape[0]
+    f, at, u_new, K = np.empty(n), np.empty(n), np.empty(n), np.empty((n, m))
+    ranges, stats = np.empty((n, 3)), np.zeros((nch, 3))
+    inv = 1.0 / eps
+
+    def chunk(c):
+        first = (ranges, float(limit), a, float(rho_a), float(lam), float(big), at, u_new,
+                 parts[c], stats[c])
+        kernel_rows(C, f, lb, la, inv, first, K, *chunk_rows(c, n, nch))
+
+    run_per_chunk(chunk, nch, threads)
+    return K, f, at, u_new, ranges, stats
 
 
 @kernel(inline=True)
