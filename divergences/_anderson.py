@@ -171,7 +171,7 @@ class AndersonBlock:
             return fx
         return nxt
 
-    def __call__(self, K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, unbal,
+    def __call__(self, K, a, b, at, bt, u, v, u2, v2, parts, sw, big, st, target, marg, unbal,
                  errs, counts, it, stop):
         pos = self.pos
         if self.pa is None:
@@ -190,7 +190,7 @@ class AndersonBlock:
             if self.swept:
                 self.swept = False
             else:
-                scaling_sweep(K, a, at, u, v, u2, parts, big, 1.0, lam_a, errs, counts)
+                scaling_sweep(K, a, at, u, v, u2, parts, sw, big, 1.0, lam_a, errs, counts)
             it += 1
             row = errs.sum() * w_a
             err = row + cerr

@@ -172,7 +172,7 @@ class _Blocks:
         return status, new_it
 
 
-def _scaling_block_threads(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg,
+def _scaling_block_threads(K, a, b, at, bt, u, v, u2, v2, parts, sw, big, st, target, marg,
                            unbal, errs, counts, it, stop):
     """:func:`divergences._kernels.sinkhorn.scaling_block` with the row chunks in parallel
     (:func:`divergences._kernels.sinkhorn_scaling.scaling_sweep`): the loop in Python, two
@@ -180,8 +180,8 @@ def _scaling_block_threads(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target
     parallel sweep's code again (a ``prange`` sweep inside the compiled block loop took
     about 3 s of a first call)."""
     while it < stop:
-        _scaling.scaling_sweep(K, a, at, u, v, u2, parts, big, st[_k.OMEGA], marg[0], errs,
-                               counts)
+        _scaling.scaling_sweep(K, a, at, u, v, u2, parts, sw, big, st[_k.OMEGA], marg[0],
+                               errs, counts)
         it += 1
         status = _k.finish_iteration(b, bt, u, v, u2, v2, parts, errs, counts, big, st,
                                      target, marg, unbal, a, at)
@@ -239,6 +239,7 @@ class _Work:
         # the kernel-domain blocks: one thread, or the row chunks in threads
         self.scaling_block = _k.scaling_block if nch == 1 else _scaling_block_threads
         self.errs, self.counts = np.zeros(nch), np.zeros((nch, 2), dtype=np.int64)
+        self.sw = np.empty((nch, 2, _scaling.GROUP))  # the row sweeps' scratch
         self.st = np.zeros(_k.STATE)
         self.blocks = _Blocks(n * m)
 
@@ -327,8 +328,8 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None, first=None
                 w.errs[...], w.counts[...] = first.stats[:, 0], first.stats[:, 1:]
                 w.scaling_block.swept = True
             n_bad = 0
-            args = (K, a, b, w.at, w.bt, u, v, u2, v2, w.parts, BIG, st, target, marg, w.unbal,
-                    w.errs, w.counts)
+            args = (K, a, b, w.at, w.bt, u, v, u2, v2, w.parts, w.sw, BIG, st, target, marg,
+                    w.unbal, w.errs, w.counts)
             while it < max_iter and not use_log:
                 status, it = w.blocks.run(w.scaling_block, args, it, max_iter)
                 if status == _k.REACHED:

@@ -298,14 +298,14 @@ def finish_iteration(b, bt, u, v, u2, v2, parts, errs, counts, big, st, target, 
 
 
 @kernel
-def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, unbal, errs,
-                  counts, it, stop):
+def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, sw, big, st, target, marg, unbal,
+                  errs, counts, it, stop):
     """Kernel-domain (over-relaxed) iterations on the stored kernel ``K`` from ``it`` to
     ``stop``, on one thread; omega and the column error come from ``st``. ``at``, ``bt``: the
     targets of :mod:`.sinkhorn_scaling` (``a``, ``b`` when balanced), ``marg``: the module's
     docstring; ``unbal``: ``True`` for the translation step of unbalanced problems, ``None``
-    when balanced (numba then prunes it: a balanced solve does not compile it); ``errs``,
-    ``counts``: the buffers of :func:`.scaling_sweep` for one chunk.
+    when balanced (numba then prunes it: a balanced solve does not compile it); ``sw``,
+    ``errs``, ``counts``: the buffers of :func:`.scaling_sweep` for one chunk.
 
     Returns ``(REACHED, it)`` when the marginal error of the current plan ``diag(u) K
     diag(v)`` is ``<= target`` (``u``, ``v`` are the scalings it was measured at),
@@ -316,9 +316,9 @@ def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, big, st, target, marg, u
     chunks in parallel.
     """
     while it < stop:  # one chunk: scaling_rows itself (each compiled layer costs time)
-        errs[0], counts[0, 0], counts[0, 1] = scaling_rows(K, a, at, u, v, u2, parts[0], big,
-                                                            st[_OMEGA], marg[0], np.int64(0),
-                                                            a.shape[0])
+        errs[0], counts[0, 0], counts[0, 1] = scaling_rows(K, a, at, u, v, u2, parts[0], sw[0],
+                                                            big, st[_OMEGA], marg[0],
+                                                            np.int64(0), a.shape[0])
         it += 1
         status = finish_iteration(b, bt, u, v, u2, v2, parts, errs, counts, big, st, target,
                                   marg, unbal, a, at)

@@ -203,14 +203,15 @@ def _new_scaling(target, old, s, omega, big, lam):
 
 
 @kernel
-def scaling_rows(K, a, at, u, v, u_new, acc, big, omega, lam, lo, hi):
+def scaling_rows(K, a, at, u, v, u_new, acc, sw, big, omega, lam, lo, hi):
     """Rows ``lo .. hi-1`` of the row half of an iteration (:func:`scaling_pass`): new ``u``,
     column sums into ``acc``; returns ``(row_err, n_nonfinite, n_outside)`` over those
-    rows."""
+    rows. ``sw`` (2, GROUP): scratch from the caller (an allocation here would compile
+    NumPy's ``empty`` into every first call)."""
     for j in range(acc.shape[0]):
         acc[j] = 0.0
     inv_lam = 1.0 / lam
-    s, w = np.empty(GROUP), np.empty(GROUP)
+    s, w = sw[0], sw[1]
     e = 0.0
     nonfinite = outside = 0
     i = lo
@@ -265,11 +266,12 @@ def scaling_columns(parts, b, bt, v, v_new, big, omega, lam):
 
 
 @kernel(parallel=True)
-def scaling_sweep(K, a, at, u, v, u_new, parts, big, omega, lam, errs, counts):
+def scaling_sweep(K, a, at, u, v, u_new, parts, sw, big, omega, lam, errs, counts):
     """The row half of :func:`scaling_pass` in ``parts.shape[0]`` chunks, one parallel task
     each: rows ``c n / nch .. (c+1) n / nch`` of chunk ``c`` (:func:`scaling_rows`), its
     column sums into ``parts[c]``, its row error into ``errs[c]`` and its counts of
-    non-finite and out-of-range scalings into ``counts[c]``.
+    non-finite and out-of-range scalings into ``counts[c]``; ``sw`` (nch, 2, GROUP): the
+    chunks' scratch.
 
     The only ``prange`` of the kernel-domain iterations, and a small one: the iteration
     loop runs in Python around it (:func:`divergences._entropic_solve._scaling_block_threads`),
@@ -283,7 +285,7 @@ def scaling_sweep(K, a, at, u, v, u_new, parts, big, omega, lam, errs, counts):
     for c in prange(nch):
         ci = np.int64(c)  # prange's index is unsigned: one signature of scaling_rows
         errs[c], counts[c, 0], counts[c, 1] = scaling_rows(
-            K, a, at, u, v, u_new, parts[c], big, omega, lam, ci * n // nch,
+            K, a, at, u, v, u_new, parts[c], sw[c], big, omega, lam, ci * n // nch,
             (ci + 1) * n // nch)
 
 
@@ -303,7 +305,8 @@ def scaling_pass(K, a, b, at, bt, u, v, u_new, v_new, parts, big, omega, lam_a, 
     """
     nch = parts.shape[0]
     errs, counts = np.zeros(nch), np.zeros((nch, 2), dtype=np.int64)
-    sweep(K, a, at, u, v, u_new, parts, big, omega, lam_a, errs, counts)
+    sw = np.empty((nch, 2, GROUP))
+    sweep(K, a, at, u, v, u_new, parts, sw, big, omega, lam_a, errs, counts)
     cerr, nonfinite, outside = scaling_columns(parts, b, bt, v, v_new, big, omega, lam_b)
     return errs.sum(), cerr, nonfinite + counts[:, 0].sum(), outside + counts[:, 1].sum()
 
