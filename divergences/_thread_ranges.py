@@ -3,11 +3,13 @@
 The kernels of the package release the GIL (``nogil``), so a range of rows, pairs or
 blocks handed to each of a few Python threads runs in parallel without a ``prange``
 kernel, which is slow to compile (seconds of a first call; issue 12, cold start). Used by
-the information divergences and their matrices, the Wasserstein matrices, the batches of
-1-D problems, the multiscale certificate, the cost checks and the one-shot passes of the
-dense Sinkhorn solver: each writes disjoint parts of its outputs per range, so the result
-does not depend on the number of threads. (The Sinkhorn iterations themselves use a
-``prange`` sweep: waking a pool thread takes about 90 us, too long once per iteration.)
+the information divergences and their matrices, the validation scan of histograms, the
+Wasserstein matrices, the batches of 1-D problems, the multiscale certificate, the cost
+checks, the one-shot passes of the dense Sinkhorn solver, its log-domain passes (each a
+millisecond or more where threads are used) and the critic: each writes disjoint parts of
+its outputs per range, so the result does not depend on the number of threads. (The
+kernel-domain Sinkhorn iterations use a ``prange`` sweep: waking a pool thread takes about
+90 us, too long once per iteration of a 600 x 600 kernel.)
 """
 
 from __future__ import annotations
