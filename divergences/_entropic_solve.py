@@ -25,6 +25,7 @@ from ._log_threads import (
     log_pass_threads,
     symmetric_block_threads,
 )
+from ._thread_ranges import run_in_ranges
 from ._unbalanced import constant_cost_solution, damping, relaxed_stats, targets
 
 #: epsilon-scaling: ratio between stages, and marginal error ending a non-final stage.
@@ -204,10 +205,10 @@ def _scaled_plan_serial(K, C, u, v, P, parts, r):
 
 
 def _sweeps(nch):
-    """``(hard_init, build_kernel, scaled_plan, par)`` for ``nch`` chunks: the parallel
-    kernels, or for one chunk the same row loops called directly (``par = None`` for the
-    block kernels), so that small problems compile nothing parallel (a cold start of
-    seconds, not tens of seconds)."""
+    """``(hard_init, build_kernel, scaled_plan, par)`` for ``nch`` chunks: the passes over
+    chunks of rows in threads, or for one chunk the same row loops called directly;
+    ``par`` (``None`` for one chunk, else ``True``) chooses the block loops: the compiled
+    one-thread kernels, or the Python loops around threaded sweeps and passes."""
     if nch == 1:
         return _hard_init_serial, _build_kernel_serial, _scaled_plan_serial, None
     return _log.hard_init, _scaling.build_kernel, _scaling.scaled_plan, True
@@ -407,12 +408,16 @@ def _zero_weight_potentials(geom, a, b, f, g, la, lb, reg, lam=(1.0, 1.0)):
     """Potentials of zero-weight points: exact soft c-transforms (they carry no mass), damped
     by ``lam`` for an unbalanced problem."""
     zr, zc = np.flatnonzero(a == 0.0), np.flatnonzero(b == 0.0)
-    if zr.shape[0] > 0:
-        soft_transform(geom, g, lb, reg, zr, f, False)
-        f[zr] *= lam[0]
-    if zc.shape[0] > 0:
-        soft_transform(geom, f, la, reg, zc, g, True)
-        g[zc] *= lam[1]
+    for idx, pot, lw, out, columns, damp in ((zr, g, lb, f, False, lam[0]),
+                                             (zc, f, la, g, True, lam[1])):
+        if idx.shape[0] > 0:  # ranges of the indices in threads (many zeros: sparse images)
+            run_in_ranges(_soft_range, (geom, pot, lw, reg, idx, out, columns), idx.shape[0])
+            out[idx] *= damp
+
+
+def _soft_range(geom, pot, lw, reg, idx, out, columns, lo, hi):
+    """:func:`soft_transform` of the indices ``idx[lo:hi]``."""
+    soft_transform(geom, pot, lw, reg, idx[lo:hi], out, columns)
 
 
 def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch, rho=None):

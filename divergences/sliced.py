@@ -118,8 +118,8 @@ def sliced_wasserstein(x: ArrayLike, y: ArrayLike, a: ArrayLike | None = None,
     Notes
     -----
     Each projection is an exact 1-D problem solved by the kernel of
-    :func:`wasserstein_1d`; projections run in parallel (sorting in threads, the merge in
-    numba ``prange``), in blocks that bound the memory used.
+    :func:`wasserstein_1d`; projections run in parallel (sorting and the merge in threads),
+    in blocks that bound the memory used.
 
     References
     ----------

@@ -295,7 +295,7 @@ def wasserstein_1d(
 
     Notes
     -----
-    The problems run in parallel (numba ``prange``) with the same kernel as
+    The problems run in parallel (ranges of problems in threads) with the same kernel as
     :func:`divergences.wasserstein`. Equal uniform weights only need the sorted values;
     other weights need an argsort. Ties and points of zero weight are handled exactly.
 

@@ -337,7 +337,8 @@ def test_parallel_equals_serial():
     np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-13, atol=1e-15)
     res = []
-    for fn in (KL.log_row_pass, functools.partial(KL.log_row_pass, threads=1)):
+    for fn in (functools.partial(KL.log_row_pass, threads=2),
+               functools.partial(KL.log_row_pass, threads=1)):
         f, parts = np.zeros(50), np.zeros((2, 37))
         e = fn((C,), a, f, np.zeros(37), np.log(b), 0.3, 1.0, 1.0, parts, np.empty((2, 37)),
                np.empty((2, 37)))

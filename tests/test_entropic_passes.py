@@ -82,3 +82,62 @@ def test_the_threaded_block_loop_equals_the_one_thread_kernel(seed, n, m, rel, r
         assert out[1][key] == pytest.approx(out[0][key], rel=1e-12, abs=1e-15)
     for key in ("f", "g", "plan"):
         np.testing.assert_allclose(out[1][key], out[0][key], rtol=1e-11, atol=1e-14 * span)
+
+
+def _log_state(n, m, nch, rho, seed, eps=0.05):
+    """The arguments of the log-domain block loops on a random dense problem, ``nch`` row
+    chunks (a fresh copy per call: the loops work in place)."""
+    from divergences._kernels import sinkhorn as K
+    from divergences._unbalanced import damping
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((n, 2)), rng.random((m, 2))
+    C = ((x[:, None] - y[None]) ** 2).sum(-1)
+    a, b = rng.random(n) + 0.1, rng.random(m) + 0.1
+    a[::7] = 0.0  # zero weights: the flagged columns and -inf logs
+    a, b = a / a.sum(), b / b.sum()
+    marg = np.array([*damping(rho, eps), 1.0 / a.sum(), 1.0 / b.sum()])
+    st = np.zeros(K.STATE)
+    K.relax_init(st, 1.9)
+    with np.errstate(divide="ignore"):
+        la, lb = np.log(a), np.log(b)
+    return dict(geom=(C,), a=a, b=b, la=la, lb=lb, f=np.zeros(n), g=np.zeros(m),
+                f_old=np.empty(n), g_old=np.empty(m), eps=eps, marg=marg,
+                parts=np.zeros((nch, m)), buf=np.empty((nch, m)), cbuf=np.empty((nch, m)),
+                bad=np.zeros(m, dtype=np.bool_), st=st)
+
+
+@pytest.mark.parametrize("rho", [None, (0.5, 2.0)])
+def test_threaded_log_loops_equal_their_compiled_twins(rho):
+    """The Python loops of divergences._log_threads (row chunks in threads) against the
+    compiled one-thread loops: the same statuses, iterations, controller state and
+    potentials to rounding (log_block with and without the unbalanced translation,
+    symmetric_block)."""
+    from divergences._kernels import sinkhorn as K
+    from divergences._log_threads import log_block_threads, symmetric_block_threads
+
+    unbal = None if rho is None else True
+    out = []
+    for block, nch in ((K.log_block, 1), (log_block_threads, 3)):
+        s = _log_state(40, 33, nch, rho, seed=5)
+        args = (s["geom"], s["a"], s["b"], s["la"], s["lb"], s["f"], s["g"], s["f_old"],
+                s["g_old"], s["eps"], s["marg"], s["parts"], s["buf"], s["cbuf"], s["bad"],
+                s["st"], 1e-300, unbal)  # a target never met: every iteration runs
+        status, it = block(*args, 0, 25)
+        out.append((status, it, s["st"].copy(), s["f"].copy(), s["g"].copy()))
+    assert out[0][:2] == out[1][:2] == (K.BLOCK_END, 25)
+    # the controller's errors (1e-9 and below after 25 iterations) to rounding of the sums
+    np.testing.assert_allclose(out[1][2], out[0][2], rtol=1e-9, atol=1e-15)
+    for k in (3, 4):
+        np.testing.assert_allclose(out[1][k], out[0][k], rtol=1e-12, atol=1e-14)
+    out = []
+    for block, nch in ((K.symmetric_block, 1), (symmetric_block_threads, 3)):
+        s = _log_state(40, 40, nch, None if rho is None else (rho[0], rho[0]), seed=6)
+        ft, gl = np.empty(40), np.empty(40)
+        args = (s["geom"], s["a"], s["la"], s["f"], ft, gl, s["eps"], s["marg"], s["parts"],
+                s["buf"], s["cbuf"], s["st"], 1e-300)
+        status, it = block(*args, 0, 20)
+        out.append((status, it, s["st"][K.ERR], s["f"].copy()))
+    assert out[0][:2] == out[1][:2] == (K.BLOCK_END, 20)
+    assert out[1][2] == pytest.approx(out[0][2], rel=1e-9, abs=1e-15)
+    np.testing.assert_allclose(out[1][3], out[0][3], rtol=1e-12, atol=1e-14)

@@ -311,7 +311,8 @@ def test_scaling_and_log_passes_with_damping_against_numpy(omega):
     r_old = a * np.exp(f / eps - T / eps)
     e_ref = np.abs(r_old * np.exp(f / rho[0]) - a).sum()
     P = np.outer(a, b) * np.exp((f_ref[:, None] + g0[None, :] - C) / eps)
-    for fn in (KL.log_row_pass, functools.partial(KL.log_row_pass, threads=1)):
+    for fn in (functools.partial(KL.log_row_pass, threads=2),
+               functools.partial(KL.log_row_pass, threads=1)):
         fk, parts = f.copy(), np.zeros((2, m))
         e = fn((C,), a, fk, g0, np.log(b), eps, omega, lam[0], parts, np.empty((2, m)),
                np.empty((2, m)))

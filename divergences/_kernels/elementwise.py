@@ -352,7 +352,8 @@ def combine_rows(code, alpha, B, nch, parts):
     return out
 
 
-#: one row of at most this many chunks, in one thread (below PARALLEL_MIN bins): the
+#: one row of at most this many chunks, in one thread (the public functions use threads
+#: from PARALLEL_MIN bins, 4 chunks, so they come here with up to 4): the
 #: chunk kernel is called from Python, once per chunk, and the chunks are combined in
 #: Python (:func:`_combine_few`), so a first call compiles neither the task loop nor
 #: :func:`combine_rows` (about 0.9 s of a first ``kl`` of 10^5 bins); a call costs a few
@@ -385,6 +386,20 @@ def _combine_few(code, alpha, parts):
     return np.array([finish_kernel(code)(code, alpha, parts[0])])
 
 
+@kernel
+def _rare_chunks(code, p, q, ps, qs, ip, iq, nch, idx, parts):
+    """``parts[u, 0] += rare_terms(...)`` of chunk ``u`` (of row ``u // nch``) for each ``u``
+    in ``idx``: one compiled loop, compiled only when rare bins occur."""
+    n = p.shape[1]
+    for k in range(idx.shape[0]):
+        u = idx[k]
+        b = u // nch
+        lo = (u % nch) * CHUNK
+        hi = min(n, lo + CHUNK)
+        parts[u, 0] += rare_terms(code, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]],
+                                  lo, hi)
+
+
 def _add_rare(code, p, q, ps, qs, ip, iq, nch, parts):
     """KL, JS, chi2: add to each chunk's ``parts[u, 0]`` the terms of the rare bins its chunk
     kernel left out (counted in ``parts[u, 3]``; :func:`.kljs.rare_terms`), before the
@@ -392,11 +407,9 @@ def _add_rare(code, p, q, ps, qs, ip, iq, nch, parts):
     if (code != KL and code != JS and code != CHI2) or (
             parts.shape[0] == 1 and not parts[0, 3] > 0.0):
         return
-    n = p.shape[1]
-    for u in np.flatnonzero(parts[:, 3] > 0.0).tolist():
-        b, c = divmod(u, nch)
-        parts[u, 0] += rare_terms(code, p[ip[b]], q[iq[b]], 1.0 / ps[ip[b]], 1.0 / qs[iq[b]],
-                                  c * CHUNK, min(n, (c + 1) * CHUNK))
+    idx = np.flatnonzero(parts[:, 3] > 0.0)
+    if idx.shape[0] > 0:
+        _rare_chunks(code, p, q, ps, qs, ip, iq, nch, idx, parts)
 
 
 def _with_scratch(tasks, *args_and_range):
@@ -414,7 +427,7 @@ def _entry(tasks, chunk):
     thread), then one serial pass combining the chunks in a fixed order, so the result
     does not depend on the number of threads. One pair (the common call) of up to
     :data:`FEW_CHUNKS` chunks, in one thread, calls ``chunk`` once per chunk from Python
-    and combines in Python (one chunk: :func:`finish` of its accumulators), the same
+    and combines in Python (one chunk: its family's :func:`finish` of its accumulators), the same
     arithmetic without the two compiled layers around the chunk kernel, which a first call
     would compile (a first ``kl`` of 100 bins: about 1 s less, of 10^5 bins: 0.9 s)."""
 
