@@ -67,7 +67,8 @@ def _span(lo, hi, reg):
     return max(min(hi - lo, np.finfo(float).max), reg)
 
 
-def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None, first=None):
+def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None, first=None,
+           serial=False):
     """Run one problem on the geometry ``geom`` (``(C,)`` dense or the online tuple of
     :func:`divergences._kernels.sinkhorn_log.online_geometry`); a dict of the raw fields.
 
@@ -81,7 +82,8 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None, fi
 
     ``first``: the :class:`~divergences._anderson.FirstKernel` of :func:`_first_kernel`
     (built with the cost check), used when the solve is the one-stage, unscaled one it was
-    built for.
+    built for. ``serial``: one chunk of rows whatever the size (the caller runs several
+    solves at once, one per thread).
     """
     if lo == hi:
         return _constant_cost(lo, a, b, reg, tol, dense=len(geom) == 1, rho=rho)
@@ -100,7 +102,7 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None, fi
     if scale != 1.0 or len(schedule) > 1:
         first = None
     threads = numba.get_num_threads()
-    nch = _chunks(a.shape[0], b.shape[0])
+    nch = 1 if serial else _chunks(a.shape[0], b.shape[0])
     numba.set_num_threads(nch)
     try:
         if symmetric:

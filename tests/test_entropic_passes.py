@@ -141,3 +141,32 @@ def test_threaded_log_loops_equal_their_compiled_twins(rho):
     assert out[0][:2] == out[1][:2] == (K.BLOCK_END, 20)
     assert out[1][2] == pytest.approx(out[0][2], rel=1e-9, abs=1e-15)
     np.testing.assert_allclose(out[1][3], out[0][3], rtol=1e-12, atol=1e-14)
+
+
+def test_symmetric_terms_at_once_equal_one_after_the_other(monkeypatch):
+    """sinkhorn_divergence of two clouds of similar sizes large enough for threads solves
+    OT(a, a) and OT(b, b) at once, one thread each, each on one chunk of rows: the same
+    numbers as the two solves one after the other on one thread (the same one-chunk
+    solves; the cross term is threaded with two threads, so the total agrees to rounding),
+    and the concurrent path is the one taken."""
+    import numba
+
+    from divergences import _entropic_points as points
+    from divergences import sinkhorn_divergence
+
+    rng = np.random.default_rng(4)
+    x, y = rng.random((380, 2)), rng.random((400, 2)) + 0.1
+    calls = []
+    real = points.run_in_ranges
+    monkeypatch.setattr(points, "run_in_ranges",
+                        lambda *args, **kw: (calls.append(args[2]), real(*args, **kw)))
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        both = sinkhorn_divergence(x, y, reg=0.05)
+        numba.set_num_threads(1)
+        alone = sinkhorn_divergence(x, y, reg=0.05)
+    finally:
+        numba.set_num_threads(threads)
+    assert calls == [2]  # one concurrent run of the two symmetric solves
+    assert both == pytest.approx(alone, rel=1e-12)
