@@ -44,7 +44,7 @@ def critic_values(z, y, g, metric, q, threads=None):
     (:func:`divergences._thread_ranges.run_in_ranges`; ``threads=None``: numba's thread
     count): nothing parallel to compile (a ``prange`` kernel: about 1 s of a first call)."""
     out = np.empty(z.shape[0])
-    run_in_ranges(_critic_rows, (z, y, g, metric, q, out), z.shape[0], threads)
+    run_in_ranges(_critic_rows, (z, y, g, metric, q, out), z.shape[0], threads, per_thread=1)
     return out
 
 

@@ -413,7 +413,8 @@ def _zero_weight_potentials(geom, a, b, f, g, la, lb, reg, lam=(1.0, 1.0)):
     for idx, pot, lw, out, columns, damp in ((zr, g, lb, f, False, lam[0]),
                                              (zc, f, la, g, True, lam[1])):
         if idx.shape[0] > 0:  # ranges of the indices in threads (many zeros: sparse images)
-            run_in_ranges(_soft_range, (geom, pot, lw, reg, idx, out, columns), idx.shape[0])
+            run_in_ranges(_soft_range, (geom, pot, lw, reg, idx, out, columns), idx.shape[0],
+                          per_thread=1)
             out[idx] *= damp
 
 
