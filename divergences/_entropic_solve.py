@@ -22,7 +22,6 @@ from ._kernels.sinkhorn_log import online_plan_stats, soft_transform
 from ._log_threads import (
     exact_step_threads,
     log_block_threads,
-    log_pass_threads,
     symmetric_block_threads,
 )
 from ._thread_ranges import run_in_ranges
@@ -451,7 +450,7 @@ def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
         # so the plan of min(f, h), entrywise below it, has mass <= 1 (unbalanced: h is the
         # damped transform, the plan of min(f, h) is below the plan of (h, f)).
         ft[:] = f
-        (_k.log_pass if w.par is None else log_pass_threads)(
+        (_k.log_pass if w.par is None else _log.log_row_pass)(
             geom, a, ft, f, la, reg, 1.0, w.stage(reg)[0], w.parts, w.buf, w.cbuf)
         np.minimum(f, ft, out=f)
     r = np.zeros(n)

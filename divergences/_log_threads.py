@@ -22,13 +22,7 @@ from ._kernels import sinkhorn as _k
 from ._kernels.sinkhorn import _relax, log_translate
 from ._kernels.sinkhorn_log import log_row_pass, soft_transform, update_g
 
-__all__ = ["exact_step_threads", "log_block_threads", "log_pass_threads",
-           "symmetric_block_threads"]
-
-
-def log_pass_threads(geom, a, f, g, lb, eps, omega, lam, parts, buf, cbuf):
-    """:func:`divergences._kernels.sinkhorn.log_pass` with the row chunks in threads."""
-    return log_row_pass(geom, a, f, g, lb, eps, omega, lam, parts, buf, cbuf)
+__all__ = ["exact_step_threads", "log_block_threads", "symmetric_block_threads"]
 
 
 def exact_step_threads(geom, a, b, la, lb, f, g, eps, omega, marg, parts, buf, cbuf, bad):

@@ -48,6 +48,7 @@ import numpy as np
 
 from .._jit import kernel
 from .._thread_ranges import run_in_ranges
+from .borrow import borrowed
 from .kljs import (
     _HUGE,
     _TINY,
@@ -387,11 +388,16 @@ def _combine_few(code, alpha, parts):
 
 
 @kernel
-def _rare_chunks(code, p, q, ps, qs, ip, iq, nch, idx, parts):
+def _rare_chunks(code, p, q, ps, qs, ip, iq, nch, idx, parts, k0, k1):
     """``parts[u, 0] += rare_terms(...)`` of chunk ``u`` (of row ``u // nch``) for each ``u``
-    in ``idx``: one compiled loop, compiled only when rare bins occur."""
+    in ``idx[k0:k1]``: one compiled loop over a range of the flagged chunks (ranges in
+    threads, :func:`_add_rare`), compiled only when rare bins occur. The arrays are
+    :func:`~.borrow.borrowed`: the rows taken per chunk are not reference-counted."""
+    p, q, ps, qs, ip, iq = borrowed(p), borrowed(q), borrowed(ps), borrowed(qs), \
+        borrowed(ip), borrowed(iq)
+    parts = borrowed(parts)
     n = p.shape[1]
-    for k in range(idx.shape[0]):
+    for k in range(k0, k1):
         u = idx[k]
         b = u // nch
         lo = (u % nch) * CHUNK
@@ -400,16 +406,19 @@ def _rare_chunks(code, p, q, ps, qs, ip, iq, nch, idx, parts):
                                   lo, hi)
 
 
-def _add_rare(code, p, q, ps, qs, ip, iq, nch, parts):
+def _add_rare(code, p, q, ps, qs, ip, iq, nch, parts, threads=1):
     """KL, JS, chi2: add to each chunk's ``parts[u, 0]`` the terms of the rare bins its chunk
     kernel left out (counted in ``parts[u, 3]``; :func:`.kljs.rare_terms`), before the
-    chunks are combined. Called on every path, so they all sum in the same order."""
+    chunks are combined. Called on every path, so they all sum in the same order; the
+    flagged chunks in ranges over ``threads`` threads (as the chunk kernels ran: a batch
+    with a rare bin in every row is otherwise dominated by this pass)."""
     if (code != KL and code != JS and code != CHI2) or (
             parts.shape[0] == 1 and not parts[0, 3] > 0.0):
         return
     idx = np.flatnonzero(parts[:, 3] > 0.0)
     if idx.shape[0] > 0:
-        _rare_chunks(code, p, q, ps, qs, ip, iq, nch, idx, parts)
+        run_in_ranges(_rare_chunks, (code, p, q, ps, qs, ip, iq, nch, idx, parts),
+                      idx.shape[0], threads, per_thread=1)
 
 
 def _with_scratch(tasks, *args_and_range):
@@ -455,7 +464,7 @@ def _entry(tasks, chunk):
         else:
             run_in_ranges(_with_scratch, (tasks, code, alpha, p, q, ps, qs, ip, iq, nch, R, parts),
                           T, threads, per_thread=1)
-        _add_rare(code, p, q, ps, qs, ip, iq, nch, parts)
+        _add_rare(code, p, q, ps, qs, ip, iq, nch, parts, threads)
         return combine_rows(code, alpha, B, nch, parts)
 
     run.__doc__ = f"The rows of one family, over :func:`{tasks.__name__}`."
