@@ -54,6 +54,8 @@ CASES = {
                                    np.random.default_rng(1).normal(size=(400, 3)), test=None),
     "sinkhorn_divergence": lambda D: (lambda x, y, C, a: D.sinkhorn_divergence(x, y, reg=0.1))(
         *_points(300)),
+    "sinkhorn_divergence_600": lambda D: (lambda x, y, C, a: D.sinkhorn_divergence(
+        x, y, reg=0.1))(*_points(600)),
 }
 
 
