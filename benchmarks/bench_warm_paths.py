@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -24,18 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import divergences as D  # noqa: E402
+from benchmarks._timing import median_time  # noqa: E402
 
 REPEAT = 9
-
-
-def _median_ms(f, repeat=REPEAT):
-    f()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
 
 
 def cases():
@@ -61,7 +51,7 @@ def cases():
 def main():
     print(f"{D.__file__}  (numba threads: {os.environ.get('NUMBA_NUM_THREADS', 'default')})")
     for name, f in cases():
-        print(f"{name:60s} {_median_ms(f):9.2f} ms", flush=True)
+        print(f"{name:60s} {1e3 * median_time(f, REPEAT):9.2f} ms", flush=True)
 
 
 if __name__ == "__main__":
