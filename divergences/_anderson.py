@@ -111,7 +111,7 @@ def first_kernel(C, a, b, reg, rho, big, limit, nch):
 
 
 class AndersonBlock:
-    """A drop-in for :func:`._entropic_solve._scaling_block_threads` (same arguments, same
+    """A drop-in for :func:`._entropic_work._scaling_block_threads` (same arguments, same
     statuses, same meaning of ``u``, ``v``, ``st[CERR]``, ``st[ERR]``, ``st[SHIFT]``), with
     Anderson mixing of the column scalings instead of over-relaxation (``st[OMEGA]`` unused).
     One object per epsilon stage.

@@ -12,16 +12,14 @@ import numba
 import numpy as np
 
 from . import _entropic_solve as _solver
-from ._entropic_solve import (
+from ._entropic_solve import SCALING_BELOW, _solve, _span
+from ._entropic_work import (
     BIG,
-    SCALING_BELOW,
     _Blocks,
     _chunks,
     _fields,
     _logs,
     _scaled_plan_serial,
-    _solve,
-    _span,
     _sweeps,
     _zero_weight_potentials,
 )

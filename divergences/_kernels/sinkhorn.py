@@ -312,7 +312,7 @@ def scaling_block(K, a, b, at, bt, u, v, u2, v2, parts, sw, big, st, target, mar
     ``(NONFINITE, it)`` when a new scaling is not finite or zero (``u``, ``v`` unchanged),
     ``(OUTSIDE, it)`` after an update that left some scaling outside ``[1/big, big]``
     (``u``, ``v`` updated: the driver absorbs them), else ``(BLOCK_END, stop)``.
-    :func:`divergences._entropic_solve._scaling_block_threads` is the same loop with the
+    :func:`divergences._entropic_work._scaling_block_threads` is the same loop with the
     chunks in parallel.
     """
     while it < stop:  # one chunk: scaling_rows itself (each compiled layer costs time)

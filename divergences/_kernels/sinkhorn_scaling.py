@@ -274,7 +274,7 @@ def scaling_sweep(K, a, at, u, v, u_new, parts, sw, big, omega, lam, errs, count
     chunks' scratch.
 
     The only ``prange`` of the kernel-domain iterations, and a small one: the iteration
-    loop runs in Python around it (:func:`divergences._entropic_solve._scaling_block_threads`),
+    loop runs in Python around it (:func:`divergences._entropic_work._scaling_block_threads`),
     so no compiled caller generates its code again (a ``prange`` sweep inside the compiled
     block loop took about 3 s of a first call, this one about 1 s). Python threads
     (:mod:`divergences._thread_ranges`) would compile nothing parallel, but waking a pool
