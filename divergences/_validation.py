@@ -219,14 +219,13 @@ def check_cost(cost, n, m, name="cost"):
 def check_cost_range(cost, n, m, name="cost"):
     """A finite ``(n, m)`` cost matrix and its smallest and largest entries.
 
-    One compiled pass (:func:`divergences._kernels.scan.value_range`) checks finiteness and
-    finds the range; NumPy's slower checks only run to name a problem it found.
+    One pass (:func:`divergences._kernels.scan.cost_range`) checks finiteness and finds the
+    range; NumPy's slower checks only run to name a problem it found.
     """
-    from ._kernels.elementwise import PARALLEL_MIN
-    from ._kernels.scan import value_range, value_range_serial
+    from ._kernels.scan import cost_range
 
     arr = check_cost_shape(cost, n, m, name)
-    lo, hi, finite = (value_range if arr.size >= PARALLEL_MIN else value_range_serial)(arr)
+    lo, hi, finite = cost_range(arr)
     if not finite:
         check_finite(arr, name)
     return arr, float(lo), float(hi)

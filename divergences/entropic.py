@@ -52,7 +52,9 @@ layer is :mod:`divergences._entropic_solve`; the kernels are
 * Constant costs have the exact answer ``P = a b^T`` (any ``reg``, no iteration); a square
   problem ``sinkhorn(a, a, C)`` with ``C = C^T`` is solved by the averaged update of the
   symmetric problems (plain alternating updates crawl there when the plan is nearly
-  diagonal).
+  diagonal), on the stored kernel like the alternating sweeps (balanced: ``u <- sqrt(u a /
+  (K u))``, the over-relaxed row update with ``omega = 1/2`` and ``v = u``), in the log
+  domain when unbalanced or online.
 
 The dense mode holds two n x m float64 arrays (the cost and the kernel, which becomes the
 returned plan).

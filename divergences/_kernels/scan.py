@@ -170,3 +170,16 @@ def value_range_serial(x):
     with np.errstate(all="ignore"):
         lo, hi = x.min(), x.max()
     return lo, hi, bool(np.isfinite(lo) and np.isfinite(hi))
+
+
+#: cost matrices of fewer entries are scanned by NumPy (:func:`value_range_serial`): its
+#: two passes beat one compiled pass in two threads up to about 10^6 entries (0.16 vs
+#: 0.18 ms at 600 x 600, 0.54 vs 0.39 ms at 1000 x 1000), and compile nothing (the compiled
+#: scan was 0.55 s of a first Sinkhorn call on 600 points).
+NUMPY_RANGE_BELOW = 1 << 20
+
+
+def cost_range(x):
+    """``(min, max, finite)`` of a cost matrix: :func:`value_range_serial` below
+    :data:`NUMPY_RANGE_BELOW` entries, else the compiled threaded :func:`value_range`."""
+    return (value_range if x.size >= NUMPY_RANGE_BELOW else value_range_serial)(x)
