@@ -1,7 +1,6 @@
 """Names of the ground metrics accepted by the transport functions, and their cost matrices."""
 
 import numpy as np
-from scipy.spatial.distance import cdist
 
 from ._kernels.cost import CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN
 from ._validation import check_choice
@@ -30,6 +29,8 @@ def ground_costs(x, y, code, q, p):
     paths (compiled C: unlike the numba ``cost_matrix`` kernel, nothing to compile on the
     first call, ~0.6 s of CPU; as fast; equal to the kernel's costs within an ulp).
     Powers that overflow or underflow give inf or 0, as in the kernel."""
+    from scipy.spatial.distance import cdist  # not at import (~0.07 s)
+
     cost = cdist(x, y, _CDIST_NAMES[code], **({"p": q} if code == MINKOWSKI else {}))
     return _to_power(cost, p)
 

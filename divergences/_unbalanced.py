@@ -30,7 +30,6 @@ pair, ``None`` for the balanced problem.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import kl_div, xlogy
 
 __all__ = ["constant_cost_solution", "damping", "relaxed_stats", "targets"]
 
@@ -65,6 +64,8 @@ ZMAX_RESIDUAL = 600.0
 def _kl(p, q):
     """Generalised KL ``sum p log(p/q) - p + q``, also where ``p / q`` under/overflows (a plan
     whose sums underflow against masses of 1e100: ``kl_div`` gives -inf there)."""
+    from scipy.special import kl_div, xlogy  # not at import: scipy.special takes ~0.15 s
+
     terms = kl_div(p, q)
     bad = ~np.isfinite(terms) & (p > 0) & (q > 0)
     if bad.any():

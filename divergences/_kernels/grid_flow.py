@@ -7,8 +7,6 @@ cost = the grid step along that axis): O(N) arcs instead of N^2 pairs.
 """
 
 import numpy as np
-import scipy.sparse
-import scipy.sparse.csgraph
 
 from .._jit import kernel
 from .network_simplex import min_cost_flow, scattered_order
@@ -130,6 +128,8 @@ def _refined_tree(shape, cshape, cu, cv, tails, heads):
     weight = np.where(tails < heads, 2.0, 0.0)  # the edges, as their arcs lo -> hi
     weight[where[_arc_numbers(np.concatenate(pts), np.concatenate(axes), blocks)[0]]] = 1.0
     lo = weight > 0.0
+    import scipy.sparse.csgraph  # not at import (~0.05 s)
+
     edges = scipy.sparse.csr_array((weight[lo], (tails[lo], heads[lo])), shape=(N, N))
     span = scipy.sparse.csgraph.minimum_spanning_tree(edges)
     order, parent = scipy.sparse.csgraph.depth_first_order(span, 0, directed=False,

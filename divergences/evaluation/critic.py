@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.spatial.distance import cdist
 
 from .._validation import check_points, check_same_dimension, check_seed
 from .._validation_learning import check_critic_options, check_hidden
@@ -88,6 +87,8 @@ def lipschitz_constant(f_values, points):
     r""":math:`\max_{u \ne v} |f(u) - f(v)| / \|u - v\|_2` over all pairs of ``points``
     (k, d) with values ``f_values`` (k,), in blocks of rows (memory O(BLOCK));
     coincident points are skipped. O(k^2) time."""
+    from scipy.spatial.distance import cdist  # not at import (~0.07 s)
+
     k = points.shape[0]
     best = 0.0
     step = max(1, BLOCK // k)
@@ -109,6 +110,8 @@ def coupling_upper_bound(x, y, reg=None):
     scaled down to their marginals, the missing mass added as a product coupling of the
     deficits. Any feasible coupling's cost bounds :math:`W_1` from above.
     """
+    from scipy.spatial.distance import cdist
+
     from .. import sinkhorn
 
     C = cdist(x, y)
