@@ -70,7 +70,8 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None, fi
     ``reg`` (:func:`_constant_cost`). Dense costs whose largest magnitude lies outside
     ``[1e-100, 1e100]`` are solved as ``(C / s, reg / s, rho / s)`` with ``s = max|C|`` (the
     problem is scale invariant) and the results scaled back, so that neither ``C / reg`` nor
-    the potentials overflow.
+    the potentials overflow (not when ``reg / s`` would overflow: tiny costs are then tiny
+    against ``reg`` as they are).
 
     ``first``: the :class:`~divergences._anderson.FirstKernel` of :func:`_first_kernel`
     (built with the cost check), used when the solve is the one-stage, unscaled one it was
@@ -83,7 +84,9 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None, fi
     span = _span(lo, hi, reg)
     if len(geom) == 1:
         cmax = max(abs(lo), abs(hi))
-        if not 1e-100 <= cmax <= 1e100:
+        # (tiny costs under a reg that reg / max|C| would overflow: C / reg is tiny, nothing
+        # to rescale, and an infinite reg would make every potential NaN)
+        if not 1e-100 <= cmax <= 1e100 and reg / cmax < np.inf:
             scale = cmax
             geom, reg, span = (geom[0] / scale,), reg / scale, span / scale
             rho = None if rho is None else (rho[0] / scale, rho[1] / scale)

@@ -41,14 +41,16 @@ def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
     f += ft
     f *= 0.5
     kernel = np.empty((n, n)) if w.dense and rho is None else None
-    it, reached = 0, False
+    it, reached, u = 0, False, None
     block = _k.symmetric_block if w.par is None else symmetric_block_threads
     for s, eps in enumerate(eps_list):
-        target = tol if s == len(eps_list) - 1 else max(tol, STAGE_TOL)
+        last = s == len(eps_list) - 1
+        target = tol if last else max(tol, STAGE_TOL)
         marg = w.stage(eps)
         use_log = kernel is None
         if not use_log:
-            reached, it, use_log = _kernel_stage(w, geom[0], kernel, eps, target, it, max_iter)
+            reached, it, use_log, u = _kernel_stage(w, geom[0], kernel, eps, target, it,
+                                                    max_iter, keep=last)
         if use_log:
             args = (geom, a, la, f, ft, gl, eps, marg, w.parts, w.buf, w.cbuf, st, target)
             reached = False
@@ -58,6 +60,8 @@ def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
         if not reached:
             break
     reg = eps_list[-1]
+    if u is not None:  # the rule was met in the kernel domain: the plan it was measured on
+        return _measured_plan(w, geom, kernel, u, reg, tol, it)
     if not (reached and st[_k.ERR] <= tol):
         # out of budget (see _run): with h = T_reg(f) the plan of (h, f) has rows exactly a,
         # so the plan of min(f, h), entrywise below it, has mass <= 1 (unbalanced: h is the
@@ -82,13 +86,15 @@ def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
     return _fields(K, cost, f, f.copy(), r, w.parts.sum(axis=0), a, a, reg, tol, it, rho)
 
 
-def _kernel_stage(w, C, K, eps, target, it, max_iter):
+def _kernel_stage(w, C, K, eps, target, it, max_iter, keep=False):
     """The averaged iterations of one stage at ``eps`` in the kernel domain, from and into
     the potentials ``w.f``: ``K`` (n, n) is built from them, the scalings are absorbed
-    when they leave ``[1/BIG, BIG]`` (``K`` rebuilt) and at the end. Returns ``(reached,
-    it, use_log)``; ``use_log``: a row of ``K u`` underflowed (the stage goes on in the log
-    domain from the absorbed potentials). One iteration per compiled call: a Python loop,
-    so Ctrl-C is seen at once."""
+    when they leave ``[1/BIG, BIG]`` (``K`` rebuilt) and at the end, unless the stage met
+    its rule and ``keep``: then they are returned, with ``K``, as the plan that met it.
+    Returns ``(reached, it, use_log, u)`` (``u`` None once absorbed); ``use_log``: a row
+    of ``K u`` underflowed (the stage goes on in the log domain from the absorbed
+    potentials). One iteration per compiled call: a Python loop, so Ctrl-C is seen at
+    once."""
     a, f, st = w.a, w.f, w.st
     none = np.empty(0)  # the second side of absorb: nothing (u is both)
     u, u_new = (a > 0.0).astype(np.float64), np.empty(a.shape[0])
@@ -108,8 +114,24 @@ def _kernel_stage(w, C, K, eps, target, it, max_iter):
         if outside:
             _k.absorb(u, none, a, none, f, none, eps)
             w.build_kernel(C, f, f, w.la, w.la, eps, K)
+    if reached and keep:
+        return reached, it, use_log, u
     _k.absorb(u, none, a, none, f, none, eps)
-    return reached, it, use_log
+    return reached, it, use_log, None
+
+
+def _measured_plan(w, geom, K, u, reg, tol, it):
+    """The fields of the plan ``diag(u) K diag(u)`` on which the last stage met its rule,
+    written into ``K`` (as :func:`divergences._entropic_solve._dense_result`: the flag and
+    the error of the result are those of that plan, not of one rebuilt from the absorbed
+    potentials, which rounding can push over ``tol``); ``u`` is absorbed into ``w.f``."""
+    a, f, la = w.a, w.f, w.la
+    r = np.zeros(a.shape[0])
+    cost = w.scaled_plan(K, geom[0], u, u, K, w.parts, r)
+    none = np.empty(0)
+    _k.absorb(u, none, a, none, f, none, reg)
+    _zero_weight_potentials(geom, a, a, f, f.copy(), la, la, reg, w.stage(reg))
+    return _fields(K, cost, f, f.copy(), r, w.parts.sum(axis=0), a, a, reg, tol, it, w.rho)
 
 
 def _averaged_sweep(w, K, u, u_new):

@@ -110,3 +110,77 @@ def test_zero_weight_potentials_are_exact_soft_transforms(online):
         assert out["converged"]
         np.testing.assert_allclose(out["f"], _soft_transform(out["f"], a, C, reg),
                                    rtol=0, atol=1e-9)
+
+
+# --- review findings (each failed before its fix) --------------------------------------------
+
+@pytest.mark.parametrize("reg, symmetric", [(1e-12, True), (1e-22, True), (1e-30, True),
+                                            (1e-12, False), (1e-16, False)])
+def test_zero_weights_under_a_tiny_reg_keep_finite_potentials(reg, symmetric):
+    """|C| / reg ~ 1e21 and beyond: the soft c-transform of a zero weight recomputed its
+    largest exponent hundreds below 0, its sum underflowed and the potential was +inf (the
+    next plan NaN). The symmetric solver, and the alternating one (which does not converge
+    on this problem beyond range(C) / reg ~ 1e18, zero weights or not)."""
+    from divergences import sinkhorn
+
+    x = np.linspace(0, 1, 6)[:, None]
+    C = np.abs(x - x.T)
+    a = np.array([1.0, 1, 0, 1, 1, 1]) / 5
+    b = a if symmetric else np.array([1.0, 1, 1, 1, 0, 1]) / 5
+    res = sinkhorn(a, b, C, reg=reg)
+    f, g = res.potentials
+    assert res.converged and np.isfinite(res.cost) and np.isfinite(res.plan).all()
+    assert np.isfinite(f).all() and np.isfinite(g).all()
+    s = b > 0  # the zero weight's potential: (nearly, at this reg) the hard c-transform
+    assert f[2] == pytest.approx(np.min(C[2, s] - g[s]), abs=1e-9)
+
+
+def test_a_sweep_that_really_underflows_hands_over_to_the_log_domain():
+    """A point far from the others with a weight of 1e-100: its row of K u underflows in
+    the kernel domain (a non-finite scaling), and the stage goes on in the log domain; the
+    result equals the online (log-domain) solve of the same points."""
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.random((19, 1)), [[10.0]]])
+    a = np.full(20, 1.0)
+    a[-1] = 1e-100
+    a /= a.sum()
+    C = (x - x.T) ** 2
+    for rel in (1e-2 / C.max(), 1e-4 / C.max()):
+        dense = _solve((C,), a, C, rel, tol=1e-9)
+        online = _solve(online_geometry(np.ascontiguousarray(x.T), x, x, SQEUCLIDEAN, 2.0, 1.0),
+                        a, C, rel, tol=1e-9)
+        assert dense["converged"] and online["converged"]
+        assert dense["objective"] == pytest.approx(online["objective"], rel=1e-8)
+
+
+def test_the_flag_is_that_of_the_returned_plan():
+    """The rule is met on diag(u) K diag(u); rebuilding the plan from the absorbed
+    potentials could round its error just over tol (converged=False, a warning that
+    max_iter ran out, after 67755 of 200000 iterations)."""
+    import warnings
+
+    from divergences import sinkhorn
+
+    rng = np.random.default_rng(34)
+    n = int(rng.integers(5, 60))
+    R = rng.random((n, n))
+    a = rng.random(n) + 0.05
+    a /= a.sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = sinkhorn(a, a, R + R.T, reg=1e-3, tol=1e-9, max_iter=200_000)
+    assert res.converged and res.marginal_error <= 1e-9 and res.n_iter < 200_000
+
+
+@pytest.mark.parametrize("b", [[0.5, 0.5], [0.4, 0.6]])
+def test_costs_so_small_that_reg_over_them_overflows(b):
+    """Costs of 1e-310 and reg = 1: reg / max|C| overflowed to inf in the rescaling of
+    tiny costs, and every potential was NaN. The plan is the product a b^T."""
+    from divergences import sinkhorn
+
+    a = [0.5, 0.5]
+    C = np.array([[0.0, 1e-310], [1e-310, 0.0]])
+    res = sinkhorn(a, b, C, reg=1.0)
+    assert res.converged and np.isfinite(res.objective)
+    np.testing.assert_allclose(res.plan, np.outer(a, b), atol=1e-15)
+    assert all(np.isfinite(p).all() for p in res.potentials)

@@ -239,7 +239,10 @@ def soft_transform(geom, pot, lw, eps, idx, out, columns):
             c = _cost_ij(geom, s, t) if columns else \
                 _cost_ij(geom, t, s)
             acc += np.exp(pot[s] * inv + lw[s] - c * inv - mx)
-        out[t] = -eps * (mx + np.log(acc))
+        # the largest term is exp(0) = 1, so acc >= 1; at |C| / eps ~ 1e21 the exponent
+        # computed again here can land hundreds below 0 (its terms are rounded apart), and
+        # acc could underflow to 0 (an infinite potential): the floor keeps that term's 1
+        out[t] = -eps * (mx + np.log(acc if acc > 1.0 else 1.0))
 
 
 @kernel
