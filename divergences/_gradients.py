@@ -22,9 +22,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse
 
 from ._kernels.cost import CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN
-from ._validation import check_choice, is_sparse
+from ._validation import check_choice
 
 __all__ = ["Gradients", "cost_gradient", "pair_gradients", "plan_gradients", "result_gradient"]
 
@@ -90,7 +91,7 @@ def pair_gradients(x, y, rows, cols, mass, metric, q, p):
 def plan_gradients(x, y, plan, metric, q, p):
     """:func:`pair_gradients` for a whole plan: sparse (its stored cells), or dense (its
     non-zero cells when few, all cells by blocks of rows otherwise)."""
-    if is_sparse(plan):
+    if scipy.sparse.issparse(plan):
         coo = plan.tocoo()
         return pair_gradients(x, y, coo.row.astype(np.int64), coo.col.astype(np.int64),
                               coo.data, metric, q, p)

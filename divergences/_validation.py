@@ -16,7 +16,6 @@ from numpy.typing import NDArray
 
 __all__ = [
     "as_real_array",
-    "is_sparse",
     "check_finite",
     "check_nonnegative",
     "check_positive_mass",
@@ -55,18 +54,12 @@ def as_real_array(x, name, *, allow_empty=False):
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
-def is_sparse(x):
-    """Whether ``x`` is a scipy.sparse array or matrix, without importing scipy.sparse (not
-    imported: ``x`` cannot be one; the package imports it only where it builds one)."""
-    sparse = sys.modules.get("scipy.sparse")
-    return sparse is not None and bool(sparse.issparse(x))
-
-
 def _reject_sparse_or_masked(x, name):
     """TypeError for a scipy.sparse array or matrix, and for a masked array with masked
     entries: ``np.asarray`` would give an object array of one sparse object, or silently
     drop the mask (SciPy's ``entropy`` and ``jensenshannon`` ignore masks too)."""
-    if is_sparse(x):
+    sparse = sys.modules.get("scipy.sparse")  # not imported: x cannot be sparse
+    if sparse is not None and sparse.issparse(x):
         raise TypeError(f"{name} is a scipy.sparse {type(x).__name__}; sparse input is not "
                         f"accepted here: convert it with {name}.toarray()")
     if isinstance(x, np.ma.MaskedArray) and np.ma.getmaskarray(x).any():

@@ -8,8 +8,9 @@ computation beyond putting the input in the form the solver expects.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
 
-from ._validation import as_real_array, check_finite, check_nonnegative, is_sparse
+from ._validation import as_real_array, check_finite, check_nonnegative
 
 __all__ = ["check_sparse_cost", "check_init"]
 
@@ -27,8 +28,6 @@ def check_sparse_cost(cost, n, m, name="cost"):
     """A ``scipy.sparse`` cost of shape ``(n, m)`` (any format) as arcs ``(rows, cols,
     vals)``: int64, int64, finite float64, row-major, one entry per stored position
     (duplicates summed, as SciPy does; a stored zero stays an arc of cost 0)."""
-    import scipy.sparse  # not at import (~0.08 s)
-
     if cost.ndim != 2 or cost.shape != (n, m):
         raise ValueError(
             f"{name} must have shape ({n}, {m}) to match the weights, got {cost.shape}")
@@ -42,9 +41,7 @@ def check_sparse_cost(cost, n, m, name="cost"):
 
 def _plan_entries(plan, n, m, name):
     """Non-negative finite plan entries ``(rows, cols, vals)`` of a dense or sparse plan."""
-    if is_sparse(plan):  # scipy.sparse is imported then
-        import scipy.sparse
-
+    if scipy.sparse.issparse(plan):
         if plan.ndim != 2 or plan.shape != (n, m):
             raise ValueError(f"{name} must be a plan of shape ({n}, {m}), got {plan.shape}")
         coo = scipy.sparse.coo_array(plan)

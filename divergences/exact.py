@@ -12,6 +12,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 from numpy.typing import ArrayLike
 
 from ._foreign_names import foreign_name_hints
@@ -33,7 +34,6 @@ from ._validation import (
     check_no_options,
     check_positive_int,
     check_weight_vector,
-    is_sparse,
 )
 from ._validation_sparse import check_init, check_sparse_cost
 from ._warnings import ConvergenceWarning
@@ -212,12 +212,12 @@ def emd(a: ArrayLike, b: ArrayLike, cost: Any, *, max_iter: int = MAX_ITER_DEFAU
     if mass is not None:  # partial transport: the same solver on an extended problem
         from .partial import _emd_partial
 
-        if is_sparse(cost) or init is not None:
+        if scipy.sparse.issparse(cost) or init is not None:
             raise ValueError("mass: partial transport takes a dense cost and no init "
                              "(sparse arcs and warm starts are for the balanced problem)")
         return _emd_partial(a, b, check_cost(cost, a.shape[0], b.shape[0]), mass, max_iter)
     n, m = a.shape[0], b.shape[0]
-    if is_sparse(cost):
+    if scipy.sparse.issparse(cost):
         rows, cols, vals = check_sparse_cost(cost, n, m)
         start = start_arcs(check_init(init, n, m), rows, cols, vals, m)
         return solve_sparse(normalise(a), normalise(b), rows, cols, vals, (n, m), max_iter,
@@ -283,7 +283,7 @@ _RESOLVES = 4
 
 def _used(plan):
     """Mask (dense) or ``(rows, cols)`` (sparse) of the plan's arcs with positive flow."""
-    if is_sparse(plan):
+    if scipy.sparse.issparse(plan):
         coo = plan.tocoo()
         keep = coo.data > 0
         return coo.row[keep], coo.col[keep]
@@ -434,8 +434,6 @@ def _solve_scaled(a, b, cost, max_iter, *, p, support, start=None):
         rows, cols, flows, total, routed = _route_rounding(cost, a, b, f, g, left_a, left_b,
                                                            rows, cols, flows, total)
     if n * m > DENSE_PLAN_MAX:
-        import scipy.sparse  # not at import (~0.08 s)
-
         plan = scipy.sparse.csr_array((flows, (rows, cols)), shape=(n, m))
     else:
         plan = np.zeros((n, m))

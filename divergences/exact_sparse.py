@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.sparse
 
 from ._kernels.network_simplex import INFEASIBLE, MAX_ITER, OPTIMAL
 from ._kernels.sparse_lp import solve_sparse_transport
@@ -43,8 +44,6 @@ def solve_sparse(a, b, rows, cols, vals, shape, max_iter, start=None):
     """The exact LP on the arcs ``(rows, cols, vals)`` (from ``check_sparse_cost``);
     ``a``, ``b`` normalised. Raises ValueError (naming ``cost``) when no coupling exists
     on those arcs; ``start``: arc indices (into ``rows``) of a warm start, or ``None``."""
-    import scipy.sparse  # not at import (~0.08 s)
-
     n, m = shape
     status, out = solve_sparse_transport(rows, cols, vals, a, b, max_iter, start)
     if status == INFEASIBLE:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 from numpy.typing import ArrayLike
 
 from ._kernels.cost import MINKOWSKI, SQEUCLIDEAN
@@ -180,8 +181,6 @@ def wasserstein_grid(A: ArrayLike, B: ArrayLike, *, p: float = 1, metric: str = 
 
 def _grid_flow(a, b, shape, steps, max_iter):
     """EMD-L1: the min-cost flow on the neighbour arcs, then its path decomposition."""
-    import scipy.sparse  # not at import (~0.08 s)
-
     N = a.shape[0]
     supply = a - b
     stay = np.minimum(a, b)
@@ -227,8 +226,6 @@ def _multiscale(a, b, shape, steps, p, code, options):
     :math:`a - b` only (Kantorovich-Rubinstein): the mass :math:`\min(a_i, b_i)` stays
     on its pixel and the solver moves the positive part of :math:`a - b` onto the
     negative part, half the pixels on each side and no degenerate in-place mass."""
-    import scipy.sparse  # not at import (~0.08 s)
-
     from .multiscale import _transport_multiscale
 
     cells = np.stack(np.unravel_index(np.arange(a.shape[0]), shape), axis=1).astype(np.int64)
@@ -262,8 +259,6 @@ def _multiscale(a, b, shape, steps, p, code, options):
 def _dense_on_support(a, b, shape, steps, p, metric, code, options):
     """1-D grids, ``p != 1``: the closed form of :func:`divergences.transport` on the
     pixels of positive mass, embedded in the grid."""
-    import scipy.sparse  # not at import (~0.08 s)
-
     ia, ib = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
     coords = np.stack(np.unravel_index(np.arange(a.shape[0]), shape), axis=1) * steps
     res = transport(coords[ia], coords[ib], a[ia], b[ib], p=p, metric=metric,

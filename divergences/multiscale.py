@@ -31,6 +31,7 @@ import time
 import warnings
 
 import numpy as np
+import scipy.sparse
 
 from ._hierarchy import (
     COARSE_CELLS,
@@ -372,8 +373,6 @@ def _result(a, b, ia, ib, hx, hy, r, c, flows, F, G, total, code, certified, n_i
             max_iter):
     """The :class:`TransportResult` in the original numbering: plan, potentials ``F``,
     ``G`` (:func:`_potentials`), status."""
-    import scipy.sparse  # not at import (~0.08 s)
-
     n, m = a.shape[0], b.shape[0]
     keep = flows > 0
     rows = ia[hx.order[r[keep]]]

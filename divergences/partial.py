@@ -37,6 +37,7 @@ import dataclasses
 import math
 
 import numpy as np
+import scipy.sparse
 
 from ._metrics import metric_code
 from ._validation import (
@@ -46,7 +47,6 @@ from ._validation import (
     check_p,
     check_point_sets,
     check_positive_int,
-    is_sparse,
 )
 from ._validation_partial import check_mass
 from .result import TransportResult
@@ -89,8 +89,6 @@ def _emd_partial(a, b, cost, mass, max_iter, *, p=1.0):
 
 def _dense(a_ext, b_ext, cost, barrier, max_iter, p):
     """The extended problem solved by the dense network simplex."""
-    import scipy.sparse  # not at import (~0.08 s)
-
     from .exact import _solve, _warn
 
     n, m = cost.shape
@@ -100,7 +98,7 @@ def _dense(a_ext, b_ext, cost, barrier, max_iter, p):
     res = _solve(a_ext, b_ext, extended, max_iter, p=p, support=None, warn=False)
     del extended
     plan = res.plan[:n, :m]
-    if is_sparse(plan):
+    if scipy.sparse.issparse(plan):
         coo = plan.tocoo()
         total = math.fsum((coo.data * cost[coo.row, coo.col]).tolist())
         plan = scipy.sparse.csr_array(plan)
@@ -127,8 +125,6 @@ def _restricted(a_ext, b_ext, cost, barrier, max_iter, p):
     """The extended problem solved on candidate arcs, certified over all pairs (module
     docstring); ``None`` when the certificate fails or a solve stops at ``max_iter``
     (the caller then solves the dense problem)."""
-    import scipy.sparse  # not at import (~0.08 s)
-
     from ._kernels.network_simplex import OPTIMAL
     from .exact import DENSE_PLAN_MAX
     from .multiscale import certified_solve

@@ -14,6 +14,7 @@ over random projections.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 
 from ._foreign_names import foreign_name_hints
@@ -144,8 +145,6 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     range, large ``p``), cost and distance are computed again from the coupling's cells
     by :func:`power_mean_root`; the potentials keep the units of the range.
     """
-    import scipy.sparse  # not at import (~0.08 s)
-
     exponent, q = _ground_exponent(p, metric, q, options)
     n, m = x.shape[0], y.shape[0]
     sorted_x, sorted_y = sort_pair(x, y, order=True, weights=(a, b))
