@@ -18,21 +18,3 @@ def test_import_leaves_the_heavy_subpackages_alone():
     out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.split() == []
-
-
-_COMPARE = (
-    "import sys, threading, numpy as np, divergences;"
-    "assert 'pandas' not in sys.modules;"
-    "t = divergences.compare(np.arange(20.0)[:, None], np.arange(20.0)[:, None] + 1, test=None);"
-    "print(type(t).__module__.split('.')[0],"
-    " [th.name for th in threading.enumerate() if th.name == 'divergences-pandas'])"
-)
-
-
-def test_compare_imports_pandas_alongside_its_work_and_returns_a_dataframe():
-    """In a fresh process ``compare`` starts importing pandas in a thread (overlapping the
-    compilation of its first call: ~0.3-0.5 s of its 4.2-4.7 s), joins it, and returns a
-    DataFrame; the thread is gone afterwards."""
-    out = subprocess.run([sys.executable, "-c", _COMPARE], capture_output=True, text=True,
-                         check=True, timeout=300)
-    assert out.stdout.split() == ["pandas", "[]"]

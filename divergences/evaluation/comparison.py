@@ -322,16 +322,15 @@ def compare(a: Any, b: Any, *, columns: Sequence[str] | None = None, by: str | N
     >>> float(row["W1"]), row["method"], row["status"]
     (2.0, 'exact', 'optimal')
     """
-    from .report import prefetch_pandas, to_table
+    from .report import to_table
 
-    prefetch = prefetch_pandas()
     report = compare_report(a, b, columns=columns, by=by, bins=bins, base=base,
                             pseudocount=pseudocount, standardize=standardize, method=method,
                             test=test, n_permutations=n_permutations,
                             n_projections=n_projections, reg=reg, dropna=dropna, seed=seed,
                             multivariate=multivariate, scheduler=scheduler,
                             limit=memory_limit)
-    return to_table(report, prefetch)
+    return to_table(report)
 
 
 __all__ += ["as_table", "check_fd_bins", "TableError"]

@@ -68,36 +68,9 @@ def _rows(report):
     return rows
 
 
-def prefetch_pandas():
-    """Start importing pandas in a daemon thread, if it is installed and not imported yet;
-    returns the thread (``None`` when there is nothing to do). :func:`divergences.compare`
-    calls it first: the import (~0.35 s, pyarrow included) then overlaps the report's
-    computation, whose first call is mostly numba compiling (LLVM runs without the GIL),
-    instead of following it. :func:`to_table` joins the thread."""
-    import importlib.util
-    import sys
-    import threading
-
-    if "pandas" in sys.modules or importlib.util.find_spec("pandas") is None:
-        return None
-
-    def load():
-        try:
-            import pandas  # noqa: F401
-        except Exception:  # to_table imports it again and falls back on its failure
-            pass
-
-    thread = threading.Thread(target=load, name="divergences-pandas", daemon=True)
-    thread.start()
-    return thread
-
-
-def to_table(report, prefetch=None):
+def to_table(report):
     """A pandas DataFrame (index ``column`` or ``(group, column)``) when pandas imports,
-    else a :class:`ComparisonTable`; the report's metadata in ``attrs``. ``prefetch``: the
-    thread of :func:`prefetch_pandas`, joined first."""
-    if prefetch is not None:
-        prefetch.join()
+    else a :class:`ComparisonTable`; the report's metadata in ``attrs``."""
     attrs = {k: report[k] for k in ("direction", "units", "options", "inputs", "notes")}
     rows = _rows(report)
     try:
