@@ -19,6 +19,7 @@ from ._entropic_work import (  # noqa: F401 (SERIAL_BELOW: read by the tests)
     SERIAL_BELOW,
     STAGE_TOL,
     _chunks,
+    _dense_result,
     _fields,
     _logs,
     _scaling_block_threads,
@@ -251,16 +252,5 @@ def _run(geom, a, b, eps_list, tol, max_iter, nch, rho=None, lo=None, first=None
     _zero_weight_potentials(geom, a, b, f, g, w.la, w.lb, reg, w.marg)
     cost = online_plan_stats(geom, f, g, w.la, w.lb, reg, w.parts, w.cbuf, r)
     return _fields(K, cost, f, g, r, w.parts.sum(axis=0), a, b, reg, tol, it, rho)
-
-
-def _dense_result(w, geom, K, u, v, reg, tol, it):
-    """The fields of the plan ``diag(u) K diag(v)``, written into ``K`` with its statistics
-    in one pass; the scalings are absorbed into ``w.f``, ``w.g`` (``K`` is then the plan of
-    the potentials, ``u = v = 1``: a solve can go on from there)."""
-    r = np.zeros(K.shape[0])
-    cost = w.scaled_plan(K, geom[0], u, v, K, w.parts, r)
-    w.absorb(u, v, reg)
-    _zero_weight_potentials(geom, w.a, w.b, w.f, w.g, w.la, w.lb, reg, w.marg)
-    return _fields(K, cost, w.f, w.g, r, w.parts.sum(axis=0), w.a, w.b, reg, tol, it, w.rho)
 
 

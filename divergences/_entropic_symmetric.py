@@ -22,7 +22,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._entropic_work import BIG, STAGE_TOL, _fields, _Work, _zero_weight_potentials
+from ._entropic_work import (
+    BIG,
+    STAGE_TOL,
+    _dense_result,
+    _fields,
+    _Work,
+    _zero_weight_potentials,
+)
 from ._kernels import sinkhorn as _k
 from ._kernels import sinkhorn_log as _log
 from ._kernels import sinkhorn_scaling as _scaling
@@ -61,7 +68,10 @@ def _run_symmetric(geom, a, b, eps_list, tol, max_iter, nch, rho=None):
             break
     reg = eps_list[-1]
     if u is not None:  # the rule was met in the kernel domain: the plan it was measured on
-        return _measured_plan(w, geom, kernel, u, reg, tol, it)
+        # (not one rebuilt from the absorbed potentials, which rounding can push over tol),
+        # as the alternating solver returns it; both sides absorb u, so g = f
+        w.g[...] = f
+        return _dense_result(w, geom, kernel, u, u.copy(), reg, tol, it)
     if not (reached and st[_k.ERR] <= tol):
         # out of budget (see _run): with h = T_reg(f) the plan of (h, f) has rows exactly a,
         # so the plan of min(f, h), entrywise below it, has mass <= 1 (unbalanced: h is the
@@ -118,20 +128,6 @@ def _kernel_stage(w, C, K, eps, target, it, max_iter, keep=False):
         return reached, it, use_log, u
     _k.absorb(u, none, a, none, f, none, eps)
     return reached, it, use_log, None
-
-
-def _measured_plan(w, geom, K, u, reg, tol, it):
-    """The fields of the plan ``diag(u) K diag(u)`` on which the last stage met its rule,
-    written into ``K`` (as :func:`divergences._entropic_solve._dense_result`: the flag and
-    the error of the result are those of that plan, not of one rebuilt from the absorbed
-    potentials, which rounding can push over ``tol``); ``u`` is absorbed into ``w.f``."""
-    a, f, la = w.a, w.f, w.la
-    r = np.zeros(a.shape[0])
-    cost = w.scaled_plan(K, geom[0], u, u, K, w.parts, r)
-    none = np.empty(0)
-    _k.absorb(u, none, a, none, f, none, reg)
-    _zero_weight_potentials(geom, a, a, f, f.copy(), la, la, reg, w.stage(reg))
-    return _fields(K, cost, f, f.copy(), r, w.parts.sum(axis=0), a, a, reg, tol, it, w.rho)
 
 
 def _averaged_sweep(w, K, u, u_new):

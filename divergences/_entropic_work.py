@@ -184,6 +184,17 @@ class _Work:
         return targets(self.b, self.g, self.rho[1], self.bt) and ok
 
 
+def _dense_result(w, geom, K, u, v, reg, tol, it):
+    """The fields of the plan ``diag(u) K diag(v)``, written into ``K`` with its statistics
+    in one pass; the scalings are absorbed into ``w.f``, ``w.g`` (``K`` is then the plan of
+    the potentials, ``u = v = 1``: a solve can go on from there)."""
+    r = np.zeros(K.shape[0])
+    cost = w.scaled_plan(K, geom[0], u, v, K, w.parts, r)
+    w.absorb(u, v, reg)
+    _zero_weight_potentials(geom, w.a, w.b, w.f, w.g, w.la, w.lb, reg, w.marg)
+    return _fields(K, cost, w.f, w.g, r, w.parts.sum(axis=0), w.a, w.b, reg, tol, it, w.rho)
+
+
 def _zero_weight_potentials(geom, a, b, f, g, la, lb, reg, lam=(1.0, 1.0)):
     """Potentials of zero-weight points: exact soft c-transforms (they carry no mass), damped
     by ``lam`` for an unbalanced problem."""
