@@ -6,7 +6,8 @@ includes the kernels compiled while it is typed (its callees), its self time doe
 but it does include generating its callees' code again (numba links each callee's IR
 into the caller and optimises and code-generates it there once more); the depth is 0 for
 the kernels called from Python. A kernel listed twice was compiled for two signatures (see
-``tests/test_compile_signatures.py``). Cases: the names in :data:`CASES`.
+``tests/test_compile_signatures.py``). The last line splits the compile time of the kernel
+with the most self time into numba's pipeline stages. Cases: the names in :data:`CASES`.
 """
 
 from __future__ import annotations
@@ -78,12 +79,26 @@ def main(case, top=25):
         took = ts - start
         if stack:
             stack[-1][1] += took
-        rows.append((took, took - inner, len(stack), f"{fn.__module__}.{fn.__qualname__}"))
+        rows.append((took, took - inner, len(stack), f"{fn.__module__}.{fn.__qualname__}",
+                     ev.data["dispatcher"]))
     outer = sum(r[0] for r in rows if r[2] == 0)
     print(f"{case}: {total:.2f} s, {len(rows)} compilations ({outer:.2f} s compiling); "
           "columns: total (with the kernels compiled inside it), self, depth")
-    for took, own, depth, name in sorted(rows, key=lambda r: -r[1])[:top]:
+    ranked = sorted(rows, key=lambda r: -r[1])
+    for took, own, depth, name, _ in ranked[:top]:
         print(f"{took:7.2f} {own:7.2f} {depth:3d}  {name}")
+    _stages(*ranked[0][3:])
+
+
+def _stages(name, dispatcher):
+    """numba's pipeline stages of the kernel with the most self time (its first signature),
+    those over 10 ms: type inference includes compiling its callees, native lowering its
+    LLVM optimisation and code generation."""
+    sig = dispatcher.signatures[0]
+    times = dispatcher.overloads[sig].metadata.get("pipeline_times", {}).get("nopython", {})
+    stages = sorted(((t.run, stage) for stage, t in times.items()), reverse=True)
+    print(f"pipeline stages of {name}: " + ", ".join(
+        f"{stage.split('_', 1)[1]} {run:.2f} s" for run, stage in stages if run > 0.01))
 
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else "kl")
