@@ -27,6 +27,12 @@ so the choices below hold everywhere:
   (each call site compiles the body again; see :func:`kernel`), and for a body with one
   compiled call site (it is then typed once either way, and no layer of its own is
   generated again inside its caller).
+* no wrapper that nothing calls: no kernel gets the C-callable wrapper of first-class
+  function values (``no_cfunc_wrapper``), and a kernel called only by other kernels
+  (``@kernel(inner=True)``, e.g. the pricing of the network simplex) gets no Python
+  wrapper either: each wrapper is more code for LLVM to optimise at every first call
+  (issue 12: a first ``compare`` 0.5 s faster). Called from Python, such a kernel raises
+  :class:`TypeError` (:class:`_Inner`) instead of jumping to a wrapper that is not there.
 * a choice between implementations is a choice between kernels (in Python, or a kernel
   passed by a compiled caller), not a run-time flag: numba compiles both branches of an
   ``if`` on a flag (it prunes a branch only for an argument that is ``None``). A kernel
@@ -39,6 +45,7 @@ import pickle
 import warnings
 
 import numba
+import numba.core.registry
 from numba.core.caching import FunctionCache, IndexDataCacheFile
 
 from . import _threads
@@ -57,6 +64,7 @@ def _options(parallel):
         error_model="numpy",
         fastmath=set(FASTMATH),
         parallel=parallel,
+        no_cfunc_wrapper=True,  # no kernel is a first-class function value
     )
 
 
@@ -181,7 +189,25 @@ def _with_cache(dispatcher):
     return dispatcher
 
 
-def kernel(fn=None, *, parallel=False, inline=False):
+class _Inner(numba.core.registry.CPUDispatcher):
+    """The dispatcher of a kernel compiled without a Python wrapper (``inner=True``).
+
+    Its compiled versions are kept for typing and linking its compiled callers
+    (``overloads``), but not entered in the table that Python calls are matched against:
+    a call from Python falls back to :meth:`_compile_for_args`, which raises, where
+    numba's own dispatcher would call the missing wrapper (a segmentation fault).
+    """
+
+    def add_overload(self, cres):
+        self.overloads[tuple(cres.signature.args)] = cres
+
+    def _compile_for_args(self, *args, **kws):
+        raise TypeError(f"{self.py_func.__module__}.{self.py_func.__qualname__} is "
+                        "compiled for compiled callers only (kernel(inner=True)); call "
+                        "it from a kernel, or compile a callable copy with serial_twin")
+
+
+def kernel(fn=None, *, parallel=False, inline=False, inner=False):
     """Compile ``fn`` with the package policy: ``@kernel`` or ``@kernel(parallel=True)``.
 
     ``inline=True`` is for small scalar bodies called in hot loops (e.g.
@@ -195,11 +221,18 @@ def kernel(fn=None, *, parallel=False, inline=False):
     at one compiled site only (e.g. :func:`divergences._kernels.sinkhorn.finish_iteration`
     in the one-thread block loop) can be inlined too: typed once either way, and its code
     is not generated a second time inside the caller.
+
+    ``inner=True`` is for a kernel that only other kernels call: it is compiled without
+    the wrapper that converts Python arguments (see :class:`_Inner`).
     """
 
     def wrap(f):
-        options = dict(_options(parallel), cache=False)  # the cache: _with_cache
-        return _with_cache(numba.njit(**options, inline="always" if inline else "never")(f))
+        options = dict(_options(parallel), inline="always" if inline else "never")
+        del options["cache"]  # the cache: _with_cache
+        if inner:
+            options.update(nopython=True, no_cpython_wrapper=True)
+            return _with_cache(_Inner(f, targetoptions=options))
+        return _with_cache(numba.njit(**options)(f))
 
     return wrap if fn is None else wrap(fn)
 

@@ -28,7 +28,7 @@ from .borrow import borrowed
 from .cost import ground_distance
 
 
-@kernel
+@kernel(inner=True)
 def _power(dist, p):
     """``dist ** p`` with the common exponents exact and fast."""
     if p == 1.0:
@@ -38,7 +38,7 @@ def _power(dist, p):
     return dist ** p
 
 
-@kernel
+@kernel(inner=True)
 def _gaps(alo, ahi, blo, bhi, out):
     """``out[k]``: the gap between the intervals ``[alo[k], ahi[k]]`` and ``[blo[k], bhi[k]]``
     (0 when they meet; a point is an interval of zero width). The distance from the origin

@@ -284,7 +284,7 @@ def finish_kernel(code):
     return _finish_sum
 
 
-@kernel
+@kernel(inner=True)
 def finish(code, alpha, acc):
     """The divergence (natural log) of a row from its combined accumulators: the kernel of
     its family (:func:`finish_kernel`), so that every path returns the same bits."""

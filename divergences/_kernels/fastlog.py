@@ -42,7 +42,7 @@ _MAGIC_BITS = 0x4330000000000000  # bits of 2**52
 _MAGIC = 4503599627370496.0 + 1023.0  # 2**52 + exponent bias
 
 
-@kernel
+@kernel(inner=True)
 def log_block(xbits, n, mbits, ebits, mant, expo, out):
     """``out[k] = log(x[k])`` for ``k < n``; ``xbits`` are the int64 bits of positive
     normal doubles; ``mbits``/``ebits`` are int64 scratch buffers whose float64 views are

@@ -18,7 +18,7 @@ _TINY = 2.2250738585072014e-308  # smallest normal double
 _HUGE = 1.7976931348623157e308
 
 
-@kernel
+@kernel(inner=True)
 def log_ratio(a, b):
     """``log(a / b)`` for a, b > 0, without overflow/underflow of the quotient."""
     r = a / b
@@ -27,7 +27,7 @@ def log_ratio(a, b):
     return math.log(a) - math.log(b)
 
 
-@kernel
+@kernel(inner=True)
 def log_scaled(x, c):
     """``log(x * c)`` for ``x, c > 0``, from ``log x + log c`` where the product is subnormal
     (a weight below 1e-308 of its total: imprecise) or underflows to 0."""
@@ -37,7 +37,7 @@ def log_scaled(x, c):
     return math.log(x) + math.log(c)
 
 
-@kernel
+@kernel(inner=True)
 def log_ratio_scaled(x, y, cx, cy):
     """``log(a / b)`` for ``a = x * cx``, ``b = y * cy`` with ``x, y > 0``, accurate even where
     ``a`` or ``b`` is subnormal or underflows to 0.
@@ -58,7 +58,7 @@ def log_ratio_scaled(x, y, cx, cy):
     return log_scaled(x, cx) - log_scaled(y, cy)
 
 
-@kernel
+@kernel(inner=True)
 def chi2_term(x, y, cx, cy):
     """``(a - b)^2 / b`` for ``a = x * cx > 0`` and ``b = y * cy > 0`` subnormal or 0: taken
     as ``b (a/b - 1)^2`` in logs, so it is exactly 0 for equal weights (not ``a^2 / b``)."""
@@ -77,7 +77,7 @@ _UP = 2.0**1000
 _DOWN = 2.0**-1000
 
 
-@kernel
+@kernel(inner=True)
 def js_term(x, y, cx, cy):
     """``a log(2a/m) + b log(2b/m)`` for ``a = x * cx``, ``b = y * cy > 0``, ``m = a + b``,
     for the lanes the vectorised loop leaves out: ``m`` subnormal, or a ratio ``2a/m``
@@ -225,7 +225,7 @@ def _js_chunk(code, alpha, p, q, cp, cq, lo, hi, acc, scratch, fscratch):
     acc[3] = rare
 
 
-@kernel
+@kernel(inner=True)
 def rare_terms(code, p, q, cp, cq, lo, hi):
     """The terms of bins ``lo .. hi-1`` that :func:`_kl_chunk` (``code`` 0),
     :func:`_js_chunk` (``code`` 1) or the chi2 loop of

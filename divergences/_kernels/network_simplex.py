@@ -77,7 +77,7 @@ _FL_ROWS = 3
 _CTL_SIZE = 14
 
 
-@kernel
+@kernel(inner=True)
 def _cut_deficit(supply, pi, art):
     """Mass that no flow can bring to the nodes of big-M level 1 (``pi > art / 2``).
 

@@ -100,7 +100,7 @@ def _pair_js(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
     acc[3] = 0.0
 
 
-@kernel
+@kernel(inner=True)
 def _pair_other(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
     """:func:`_any_pair` of the metrics other than JS (scalar loops; ``scratch`` unused)."""
     s0 = 0.0
@@ -186,7 +186,7 @@ def _pair_other(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
     acc[3] = s3
 
 
-@kernel
+@kernel(inner=True)
 def _any_pair(code, alpha, a, la, b, lb, x, y, cx, cy, acc, scratch):
     """Accumulators of one pair of normalised rows (same layout as the elementwise ones),
     the metric chosen at run time.

@@ -57,7 +57,7 @@ from .univariate import sorted_cost
 _UNLIMITED = 2**62
 
 
-@kernel
+@kernel(inner=True)
 def _basis(n, m, a, b, art, max_iter):
     """The state ``(tree, fl, ctl)`` of the strongly feasible tree of artificial arcs: the
     state :func:`~.network_simplex._initial_basis` builds (same layout, same values),
@@ -134,7 +134,7 @@ def exact_cost(flat, n, m, a, b, max_iter):
     return total, ctl[_STATUS], maxabs
 
 
-@kernel
+@kernel(inner=True)
 def _positive(w, idx):
     """Indices of the positive entries of ``w`` into ``idx``; returns their number."""
     k = 0
@@ -183,7 +183,7 @@ def support_pairs(C, A, B, ia, jb, mirror, max_iter, cost, status, top, lo, hi):
         top[t] = mx
 
 
-@kernel
+@kernel(inner=True)
 def _points_pair(P, W, po, Q, V, qo, i, j, metric, q, p, closed, max_iter):
     """Point set ``i`` of ``(P, W, po)`` against set ``j`` of ``(Q, V, qo)`` (concatenated
     points, normalised weights, offsets); with ``closed`` (1-D values, sorted within each

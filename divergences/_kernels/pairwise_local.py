@@ -136,7 +136,7 @@ def _coarse_coupling(Cc, nc_all, xcells, nx, xchild, a, A, ycells, ny, ychild, b
     return wr, wc
 
 
-@kernel
+@kernel(inner=True)
 def _bucket_order(keys, n_keys):
     """The stable order of ``keys`` (int64 in ``0..n_keys-1``) by value: a counting sort
     (numba's sorts take seconds to compile)."""
@@ -152,7 +152,7 @@ def _bucket_order(keys, n_keys):
     return order
 
 
-@kernel
+@kernel(inner=True)
 def _grow_arcs(tails, heads, C, E, size):
     """The first ``E`` arcs copied into arrays of ``size`` entries."""
     t = np.empty(size, np.int64)

@@ -28,7 +28,7 @@ from .borrow import borrowed
 from .univariate import sorted_cost
 
 
-@kernel
+@kernel(inner=True)
 def _w1_cdf(A, B, gap):
     """:math:`\\sum_k |A_k - B_k| g_k` (cumulative sums ``A``, ``B``)."""
     s = 0.0

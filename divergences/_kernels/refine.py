@@ -13,7 +13,7 @@ import numpy as np
 from .._jit import kernel
 
 
-@kernel
+@kernel(inner=True)
 def _staircase(nodes_start, nodes_end, mass, arc_flow, arc_order, arc_lo, arc_hi, out_node,
                out_arc, out_amt, cnt):
     """North-west corner rule between the children ``nodes_start..nodes_end`` (masses

@@ -45,7 +45,7 @@ def tree_flows(supply, parent, fwd, rev, flow, excess):
         u = rev[u]
 
 
-@kernel
+@kernel(inner=True)
 def update_ancestors(parent, last, succ, w0, join, old_last, new_last, dsize):
     """After a subtree of ``dsize`` nodes is added below (or, negative, cut from below)
     ``w0``: ancestors of ``w0`` whose preorder ended at ``old_last`` now end at
@@ -61,7 +61,7 @@ def update_ancestors(parent, last, succ, w0, join, old_last, new_last, dsize):
         w = parent[w]
 
 
-@kernel
+@kernel(inner=True)
 def price(C, pi, n, m, pos, block, colmajor, todo, limit):
     """Block search from position ``pos``: the most negative reduced cost ``c + pi_i - pi_j``.
 
@@ -129,7 +129,7 @@ def price(C, pi, n, m, pos, block, colmajor, todo, limit):
     return in_arc, o * inner + k, scanned + cnt
 
 
-@kernel
+@kernel(inner=True)
 def price_arcs(C, tails, heads, pi, n_arcs, pos, block, todo, limit):
     """:func:`price` over an explicit arc list: arc ``e`` runs ``tails[e] -> heads[e]``
     with cost ``C[e]``; same blocks, tolerance and return values (``pos`` is an arc)."""

@@ -81,7 +81,7 @@ def exact_step(geom, a, b, la, lb, f, g, eps, omega, marg, parts, buf, cbuf, bad
     return err, cerr
 
 
-@kernel
+@kernel(inner=True)
 def _copy(dst, src):
     """``dst[:] = src`` as a loop (a slice assignment compiles numba's shape-mismatch error
     formatting: about 3 s of a cold start)."""
@@ -189,7 +189,7 @@ def _relax(st, err):
     return st[_OMEGA]
 
 
-@kernel
+@kernel(inner=True)
 def translate_targets(a, b, at, bt, u, v, parts, marg, st):
     """The translation of the module's docstring in the kernel domain, after an iteration
     (scalings ``u``, ``v``; ``parts``: the column sums of ``K^T u``); returns the column error

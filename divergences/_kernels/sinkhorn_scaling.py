@@ -188,7 +188,7 @@ def _accumulate(K, i, cnt, w, acc):
             acc[j] += row[j] * wr
 
 
-@kernel
+@kernel(inner=True)
 def _new_scaling(target, old, s, omega, big, lam):
     """``(target / s)**lam`` (``omega = 1``) or ``old * ((target / s)**lam / old) ** omega``,
     with its flag: 0 fine, 1 not finite or zero, 2 outside ``[1/big, big]``."""

@@ -22,7 +22,7 @@ from .borrow import borrowed
 EPS = float(np.finfo(np.float64).eps)
 
 
-@kernel
+@kernel(inner=True)
 def ground_cost(d, p):
     """``|d| ** p``, exact for ``p`` = 1 and 2."""
     d = abs(d)
@@ -33,7 +33,7 @@ def ground_cost(d, p):
     return d**p
 
 
-@kernel
+@kernel(inner=True)
 def _remainder(r, e, step, e_step):
     """``(r - step, its error bound)``: the bound ``e`` of ``r`` plus ``e_step`` (that of
     ``step``) plus one rounding; a remainder within its bound of zero is ``(0, 0)``."""

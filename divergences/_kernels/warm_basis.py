@@ -38,7 +38,7 @@ from .network_simplex import (
 from .simplex_tree import potentials, tree_flows
 
 
-@kernel
+@kernel(inner=True)
 def _find(uf, u):
     """Root of ``u`` in the union-find forest ``uf``, with path halving."""
     while uf[u] != u:
