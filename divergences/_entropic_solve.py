@@ -102,6 +102,9 @@ def _solve(geom, a, b, reg, tol, max_iter, lo, hi, symmetric=False, rho=None, fi
                          f"{span * scale:g}: reg / max(range(cost), 1) must be >= 1e-250")
     if len(geom) == 1 and rho is None and reg >= LARGE_REG * ((hi - lo) / scale):
         fields = _near_independent(geom[0], a, b, reg, tol, max_iter)
+        if symmetric:  # f - g is a constant there: the symmetric pair, as _run_symmetric's
+            fields["f"] = 0.5 * (fields["f"] + fields["g"])
+            fields["g"] = fields["f"].copy()
         return _scaled_back(fields, scale)
     schedule = _schedule(reg, span)
     if scale != 1.0 or len(schedule) > 1:

@@ -94,6 +94,19 @@ def test_sinkhorn_divergence_tends_to_its_limit_not_zero():
         assert sinkhorn_divergence(x, y, p=1, reg=reg) == pytest.approx(limit, rel=1e-7)
 
 
+def test_a_symmetric_problem_gets_the_symmetric_potentials():
+    rng = np.random.default_rng(3)
+    x = rng.random((7, 2))
+    C = ((x[:, None] - x[None]) ** 2).sum(-1)
+    a = rng.random(7) + 0.1
+    a /= a.sum()
+    res = sinkhorn(a, a, C, 1e9)
+    f, g = res.potentials
+    assert np.array_equal(f, g) and f is not g
+    _, fg = _mp_sinkhorn(C, a, a, 1e9)
+    np.testing.assert_allclose(f[:, None] + g[None, :], fg, rtol=0, atol=1e-12)
+
+
 def test_zero_weights_get_soft_transforms():
     C, a, b = _problem(2)
     a[1] = 0.0
