@@ -10,13 +10,13 @@ import importlib
 import pathlib
 import pkgutil
 
+import numba
 import numpy as np
 import pytest
 
 import divergences
 import divergences._kernels as kernels_pkg
-from divergences import wasserstein
-from divergences._jit import _Inner, kernel, serial_twin
+from divergences._jit import _Inner, serial_twin
 
 ROOT = pathlib.Path(divergences.__file__).parent
 
@@ -52,22 +52,20 @@ def test_a_call_from_python_raises_a_type_error(key):
 
 def test_still_a_type_error_after_a_compiled_caller_compiled_it():
     from divergences._kernels.network_simplex import _cut_deficit
-    from divergences._kernels.simplex_tree import price
 
-    rng = np.random.default_rng(0)
-    wasserstein(rng.random((6, 2)), rng.random((5, 2)))  # compiles the simplex and price
-    assert price.overloads  # compiled, for its caller
-    with pytest.raises(TypeError, match="price is compiled for compiled callers only"):
-        price(np.zeros(4), np.zeros(4), 2, 2, 0, 2, 0, 4, 100)
-    # a compiled caller of its own, defined here, links it as usual
     supply = np.array([1.0, -2.0, 0.5])
     pi = np.array([3.0, 0.0, 2.0])
 
-    @kernel
+    # a caller of its own, not cached: typing it compiles _cut_deficit (or loads it from
+    # the cache) and links it as usual (a cached caller such as _pivots would not)
+    @numba.njit
     def caller(s, p):
         return _cut_deficit(s, p, 2.0)
 
     assert caller(supply, pi) == -1.5
+    assert _cut_deficit.overloads  # compiled, for its caller
+    with pytest.raises(TypeError, match="_cut_deficit is compiled for compiled callers only"):
+        _cut_deficit(supply, pi, 2.0)
 
 
 def test_serial_twin_gives_a_callable_copy():
