@@ -179,6 +179,21 @@ def test_tiny_masses_are_moved(xa, yb, p, uniform_b):
     assert abs(lp.cost - float(ref) ** p) <= 1e-9 * float(ref) ** p + 1e-14 * cmax
 
 
+@pytest.mark.xfail(strict=True, reason="known defect (session 10): a tiny weight on a point "
+                   "that another point of its side shares is paired with the other side's "
+                   "normalisation rounding; see the note on issue 12")
+def test_tiny_mass_on_a_shared_point():
+    """x = [0, 0] (weights 1, 1e-17), y = [0, 1] (weights 1, 1e-18): all of x's mass sits
+    at 0, so W1 is y's mass at 1, 1e-18/(1 + 1e-18), whatever the rounding of the big
+    weights. The walk gives 1e-17: the big weights tie at (0, 0) up to rounding, the
+    remainder of b (9e-18 exactly) is snapped to zero as noise, and the last cell then
+    moves the larger remainder, x's 1e-17, to y = 1. Found by hypothesis in
+    test_tiny_masses_are_moved in one fresh run (rare: 0 of 40 seeded runs drew it)."""
+    x, y, a, b = [0.0, 0.0], [0.0, 1.0], [1.0, 1e-17], [1.0, 1e-18]
+    ref = mp_w1d(x, y, a, b, 1.0)
+    assert close(wasserstein(x, y, a, b, p=1), ref, 1e-9)
+
+
 # --- the whole class: scale and translation invariance, all solvers agree on 1-D data ---
 
 _P = st.sampled_from([1.0, 1.5, 2.0, 3.0, 7.5, 20.0, 31.0, 64.0, 65.0, 100.0, 200.0])
