@@ -244,24 +244,38 @@ def scaling_rows(K, a, at, u, v, u_new, acc, sw, big, omega, lam, lo, hi):
 @kernel
 def scaling_columns(parts, b, bt, v, v_new, big, omega, lam):
     """The ``v`` half of an iteration (:func:`scaling_pass`) from the per-chunk column sums
-    ``parts``; returns ``(col_err, n_nonfinite, n_outside)``."""
+    ``parts``; returns ``(col_err, n_nonfinite, n_outside)``.
+
+    Two loops: the column sums (into ``v_new``), then the new scalings with few branches
+    (the same arithmetic as :func:`_new_scaling`, its flags): the column half runs on one
+    thread, and one loop with the sums and the branches inside took 26 us at m = 1000
+    against 17 us (libm's ``pow`` is 12 us of it: ``exp(omega log(.))`` by
+    :func:`.fastexp.exp_inline` would take 11 us in all, for 0.18 s more in every first
+    dense Sinkhorn call)."""
     nch, m = parts.shape
+    for j in range(m):  # O(m * nchunks): serial
+        t = 0.0
+        for c in range(nch):
+            t += parts[c, j]
+        v_new[j] = t
     inv_lam = 1.0 / lam
+    small = 1.0 / big
     cerr = 0.0
     nonfinite = outside = 0
-    for j in range(m):  # O(m * nchunks): serial
-        v_new[j] = 0.0
-        if b[j] > 0.0:
-            t = 0.0
-            for c in range(nch):
-                t += parts[c, j]
-            vn, flag = _new_scaling(b[j] if lam == 1.0 else bt[j], v[j], t, omega, big, lam)
-            v_new[j] = vn
-            if omega != 1.0:
-                cerr += abs(vn * t - b[j]) if lam == 1.0 else \
-                    abs(vn ** inv_lam * t - bt[j]) * (b[j] / bt[j])
-            nonfinite += 1 if flag == 1 else 0
-            outside += 1 if flag == 2 else 0
+    for j in range(m):
+        t, old = v_new[j], v[j]
+        if lam == 1.0:
+            vn = b[j] / t if omega == 1.0 else old * (b[j] / (old * t)) ** omega
+            e = abs(vn * t - b[j])
+        else:
+            vn = _new_scaling(bt[j], old, t, omega, big, lam)[0]
+            e = abs(vn ** inv_lam * t - bt[j]) * (b[j] / bt[j])
+        live = b[j] > 0.0
+        bad = not (vn < np.inf and vn > 0.0)
+        v_new[j] = vn if live else 0.0
+        cerr += e if (live and omega != 1.0) else 0.0
+        nonfinite += 1 if (live and bad) else 0
+        outside += 1 if (live and not bad and (vn > big or vn < small)) else 0
     return cerr, nonfinite, outside
 
 
