@@ -35,6 +35,7 @@ from ._scaling import (
     unscale_potentials,
 )
 from ._sorting import sort_pair, sort_rows
+from ._univariate_exact import exact_sorted_cost, exact_staircase, has_tiny_weights
 from ._validation import (
     check_batch_columns,
     check_batch_weights,
@@ -103,8 +104,8 @@ def _walk(sorted_x, sorted_y, scale, exponent=1.0):
     mass = np.empty(size)
     fs = np.empty(n)
     gs = np.empty(m)
-    cost, err = staircase(xs, wa, ys, wb, float(exponent), 1.0 / scale, True, rows, cols, mass,
-                          fs, gs)
+    walk = exact_staircase if has_tiny_weights(wa, wb) else staircase
+    cost, err = walk(xs, wa, ys, wb, float(exponent), 1.0 / scale, True, rows, cols, mass, fs, gs)
     return ix, xs, iy, ys, rows, cols, mass, fs, gs, cost, err
 
 
@@ -187,7 +188,8 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
         (_, xs, wa), (_, ys, wb) = sort_pair(x, y, order=(not uniform_a, not uniform_b),
                                              weights=(a, b))
         scale = _scale_of(xs, ys, exponent=exponent)
-        cost = sorted_cost(xs, wa, ys, wb, exponent, 1.0 / scale)
+        solve = exact_sorted_cost if has_tiny_weights(wa, wb) else sorted_cost
+        cost = solve(xs, wa, ys, wb, exponent, 1.0 / scale)
     if cost < UNDERFLOW_COST:
         return _robust_distance(x, y, a, b, p, exponent)
     return unscale(float(cost), scale, exponent, p)[1]
@@ -234,7 +236,17 @@ def _batch(X, a, Y, b, p, n_problems):
     Xs = np.take_along_axis(X, ox, axis=1)
     Ys = np.take_along_axis(Y, oy, axis=1)
     scale = _scale_of(Xs, Ys, exponent=p)
-    return solve(Xs, A, Ys, B, p, 1.0 / scale, False, n_problems), scale
+    costs = solve(Xs, A, Ys, B, p, 1.0 / scale, False, n_problems)
+    tiny = np.broadcast_to(has_tiny_weights(A, B), costs.shape)
+    for k in np.flatnonzero(tiny):  # rare: the exact walk, one problem at a time
+        costs[k] = exact_sorted_cost(_row(Xs, k), _row(A, k), _row(Ys, k), _row(B, k), p,
+                                     1.0 / scale)
+    return costs, scale
+
+
+def _row(X, k):
+    """Row ``k`` of ``X``, or its only row (shared by every problem of a batch)."""
+    return X[k if X.shape[0] > 1 else 0]
 
 
 def _distances(X, a, Y, b, p, n_problems):

@@ -1,0 +1,105 @@
+"""Tiny weights (1e-10 .. 1e-300 of the others) on shared points: the exact normalisation
+of the 1-D walk (divergences/_univariate_exact.py), against the mpmath monotone coupling
+``mp_w1d`` (masses normalised exactly from the weights as given), through every public
+1-D path."""
+
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from divergences import transport, wasserstein, wasserstein_1d
+from divergences._univariate_exact import TINY_RATIO, has_tiny_weights
+from tests.checks import check_transport, dense_plan
+from tests.test_hardening_transport import close, mp_w1d
+
+# one big (1) or tiny (10^-e) weight; e >= 10 is always below TINY_RATIO of the largest
+_WEIGHT = st.one_of(st.just(0), st.integers(10, 300))
+
+
+def _side(values):
+    """Points drawn from a set of 3 values (duplicates likely), each with a weight."""
+    return st.lists(st.tuples(st.sampled_from(values), _WEIGHT), min_size=1, max_size=6)
+
+
+def _exact_normalised(w):
+    """``w / sum(w)`` with the sum exact, each entry rounded once."""
+    f = [Fraction(float(v)) for v in w]
+    total = sum(f)
+    return np.array([float(v / total) for v in f])
+
+
+@settings(max_examples=60, deadline=None)
+@given(_side([0.0, 0.0, 0.25, 3.0]), _side([0.0, 1.0, -2.0]),
+       st.sampled_from([1.0, 1.5, 2.0, 3.0]), st.booleans())
+@example([(0.0, 0), (0.0, 17)], [(0.0, 0), (1.0, 18)], 1.0, False)  # the defect's input
+@example([(0.0, 0), (0.25, 17)], [(0.0, 0), (1.0, 18)], 1.0, False)  # no shared point
+@example([(0.0, 0), (0.0, 17), (0.0, 300)], [(0.0, 0), (0.0, 17), (1.0, 40)], 2.0, False)
+@example([(0.0, 0), (3.0, 17)], [(0.0, 0)], 1.0, True)  # the last-cell rule's case
+def test_tiny_weights_on_shared_points(xa, yb, p, swap):
+    """W_p of every public 1-D path equals mpmath's to 1e-9 relative; the plan's marginals
+    are the exactly normalised weights (relative 1e-12, tiny ones included) and the
+    potentials are feasible with a zero duality gap (tests/checks.py)."""
+    if swap:
+        xa, yb = yb, xa
+    x = np.array([v for v, _ in xa])
+    y = np.array([v for v, _ in yb])
+    a = np.array([10.0**-e for _, e in xa])
+    b = np.array([10.0**-e for _, e in yb])
+    if a.max() < 1.0 or b.max() < 1.0:
+        return
+    ref = mp_w1d(x, y, a, b, p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert close(wasserstein(x, y, a, b, p=p), ref, 1e-9)
+        assert close(wasserstein_1d(x, y, a, b, p=p), ref, 1e-9)
+        # a batch of two problems, the second with the weights reversed on the same points
+        both = wasserstein_1d(np.c_[x, x], np.c_[y, y], np.c_[a, a], np.c_[b, b[::-1]], p=p)
+        assert close(both[0], ref, 1e-9)
+        assert close(both[1], mp_w1d(x, y, a, b[::-1], p), 1e-9)
+        res = transport(x, y, a, b, p=p)
+    assert close(res.distance, ref, 1e-9)
+    an, bn = _exact_normalised(a), _exact_normalised(b)
+    C = np.abs(np.subtract.outer(x, y)) ** p
+    check_transport(res, an, bn, C, atol=1e-12)
+    plan = dense_plan(res.plan)
+    np.testing.assert_allclose(plan.sum(axis=1), an, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(plan.sum(axis=0), bn, rtol=1e-12, atol=0)
+    # the tiny masses pay: the plan's cost is the reference, relatively
+    assert close(float((plan * C).sum()) ** (1 / p), ref, 1e-9)
+
+
+def test_the_defect_and_its_mirror():
+    """x = [0, 0] (1, 1e-17), y = [0, 1] (1, 1e-18): W1 = 1e-18/(1 + 1e-18) (all of x's
+    mass is at 0); and x = [0, 1] (1, 1e-17), y = [0] (1): the tiny weight still moves,
+    1e-17/(1 + 1e-17)."""
+    for x, y, a, b, want in (([0.0, 0.0], [0.0, 1.0], [1.0, 1e-17], [1.0, 1e-18],
+                              Fraction(1, 10**18) / (1 + Fraction(1, 10**18))),
+                             ([0.0, 1.0], [0.0], [1.0, 1e-17], [1.0],
+                              Fraction(1, 10**17) / (1 + Fraction(1, 10**17)))):
+        ref = mp_w1d(x, y, a, b, 1.0)
+        assert close(float(want), ref, 1e-15)  # the closed form, up to 1e-17 vs 10**-17
+        assert close(wasserstein(x, y, a, b, p=1), ref, 1e-12)
+        assert close(wasserstein_1d(x, y, a, b, p=1), ref, 1e-12)
+        assert close(transport(x, y, a, b, p=1).distance, ref, 1e-12)
+
+
+@pytest.mark.parametrize("w, tiny", [
+    ([1.0, 1.0], False),
+    ([1.0, 0.0, 1e-9], False),  # zero weights do not count
+    ([1.0, 0.0, 1e-10], True),
+    ([0.5, 0.5 * TINY_RATIO], False),
+    ([0.5, 0.5 * TINY_RATIO * 0.99], True),
+])
+def test_has_tiny_weights(w, tiny):
+    """The switch to the exact walk: a positive weight below TINY_RATIO times the largest
+    weight of either side; rows of a batch are judged one by one."""
+    w = np.array(w)
+    half = np.array([0.5, 0.5])
+    assert has_tiny_weights(w, half) is tiny
+    assert has_tiny_weights(half, w) is tiny
+    rows = has_tiny_weights(np.stack([w, np.full_like(w, 0.5)]), half[None, :])
+    assert rows.tolist() == [tiny, False]
