@@ -48,12 +48,18 @@ def has_tiny_weights(wa, wb):
     row) is below :data:`TINY_RATIO` times the largest weight of its problem. Returns a
     bool, or one bool per row."""
     wa, wb = np.asarray(wa), np.asarray(wb)
-    largest = np.maximum(wa.max(axis=-1), wb.max(axis=-1))
-    with np.errstate(invalid="ignore"):
-        smallest = np.minimum(np.min(wa, axis=-1, initial=np.inf, where=wa > 0),
-                              np.min(wb, axis=-1, initial=np.inf, where=wb > 0))
-    tiny = smallest < TINY_RATIO * largest
+    smallest = np.minimum(_smallest_positive(wa), _smallest_positive(wb))
+    tiny = smallest < TINY_RATIO * np.maximum(wa.max(axis=-1), wb.max(axis=-1))
     return bool(tiny) if tiny.ndim == 0 else tiny
+
+
+def _smallest_positive(w):
+    """The smallest positive entry along the last axis (``inf`` if none): one plain
+    ``min`` unless there are zeros."""
+    smallest = w.min(axis=-1)
+    if (smallest > 0).all():
+        return smallest
+    return np.min(w, axis=-1, initial=np.inf, where=w > 0)
 
 
 def _integers(*weights):
