@@ -144,7 +144,9 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     that :math:`\sum_i a_i f_i = \sum_j b_j g_j = \text{cost}/2` (as the exact solver).
     When the cost underflows in the units of the value range (gaps far smaller than the
     range, large ``p``), cost and distance are computed again from the coupling's cells
-    by :func:`power_mean_root`; the potentials keep the units of the range.
+    by :func:`power_mean_root`; the potentials keep the units of the range. A problem with
+    tiny weights (:func:`~._univariate_exact.has_tiny_weights`) is walked with exact
+    normalisation (:func:`~._univariate_exact.exact_staircase`).
     """
     exponent, q = _ground_exponent(p, metric, q, options)
     n, m = x.shape[0], y.shape[0]
@@ -176,7 +178,8 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
 def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     """:math:`W_p` only (no plan, no potentials): what :func:`divergences.wasserstein` needs.
 
-    Same inputs as :func:`_transport_1d`. Uniform weights need only the sorted values.
+    Same inputs as :func:`_transport_1d`. Uniform weights need only the sorted values;
+    tiny weights take the exact walk, as there.
     """
     exponent, _ = _ground_exponent(p, metric, q, options)
     uniform_a, uniform_b = _is_uniform(a), _is_uniform(b)
@@ -221,7 +224,9 @@ def _batch(X, a, Y, b, p, n_problems):
     """``(c, s)`` with ``s^p c`` the ``W_p^p`` of the problems in the rows of ``X``, ``Y``.
 
     ``X``, ``Y`` are C-contiguous and may be sorted in place; ``s`` is the power-of-two
-    scale of :func:`_scale_of` (1 in the usual range).
+    scale of :func:`_scale_of` (1 in the usual range). Weighted problems with tiny weights
+    (:func:`~._univariate_exact.has_tiny_weights`) are solved again, one by one, by the
+    exact walk (:func:`~._univariate_exact.exact_sorted_cost`).
     """
     solve = batch_cost if X.size + Y.size >= _PARALLEL_MIN and n_problems > 1 else \
         batch_cost_serial

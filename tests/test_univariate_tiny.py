@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from divergences import transport, wasserstein, wasserstein_1d
+from divergences import sliced_wasserstein, transport, wasserstein, wasserstein_1d
 from divergences._univariate_exact import TINY_RATIO, has_tiny_weights
 from tests.checks import check_transport, dense_plan
 from tests.test_hardening_transport import close, mp_w1d
@@ -75,7 +75,7 @@ def test_tiny_weights_on_shared_points(xa, yb, p, swap):
 def test_the_defect_and_its_mirror():
     """x = [0, 0] (1, 1e-17), y = [0, 1] (1, 1e-18): W1 = 1e-18/(1 + 1e-18) (all of x's
     mass is at 0); and x = [0, 1] (1, 1e-17), y = [0] (1): the tiny weight still moves,
-    1e-17/(1 + 1e-17)."""
+    1e-17/(1 + 1e-17). Every public 1-D path, sliced_wasserstein's included."""
     for x, y, a, b, want in (([0.0, 0.0], [0.0, 1.0], [1.0, 1e-17], [1.0, 1e-18],
                               Fraction(1, 10**18) / (1 + Fraction(1, 10**18))),
                              ([0.0, 1.0], [0.0], [1.0, 1e-17], [1.0],
@@ -85,6 +85,13 @@ def test_the_defect_and_its_mirror():
         assert close(wasserstein(x, y, a, b, p=1), ref, 1e-12)
         assert close(wasserstein_1d(x, y, a, b, p=1), ref, 1e-12)
         assert close(transport(x, y, a, b, p=1).distance, ref, 1e-12)
+        # sliced, in 1-D (every direction is +-1: each projection is the problem itself),
+        # with and without the gradient's walk
+        xc, yc = np.array(x)[:, None], np.array(y)[:, None]
+        for grad in (False, True):
+            sw = sliced_wasserstein(xc, yc, a, b, p=1, n_projections=3, seed=0,
+                                    return_gradient=grad)
+            assert close(sw[0] if grad else sw, ref, 1e-12)
 
 
 @pytest.mark.parametrize("w, tiny", [
