@@ -70,13 +70,17 @@ def _integers(*weights):
 
 
 def _ground_cost(d, p):
-    """``|d| ** p`` (exact for ``p`` = 1 and 2), as :func:`..univariate.ground_cost`."""
+    """``|d| ** p`` (exact for ``p`` = 1 and 2), as :func:`..univariate.ground_cost`
+    (``inf`` where it overflows)."""
     d = abs(d)
     if p == 1.0:
         return d
     if p == 2.0:
         return d * d
-    return d**p
+    try:
+        return d**p
+    except OverflowError:
+        return float("inf")
 
 
 def exact_staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
@@ -93,31 +97,26 @@ def exact_staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
     ia, ib = _integers(wa, wb)
     sa, sb = sum(ia), sum(ib)
     total = sa * sb
+    ca = [v * sb for v in ia]  # cross units: both sides total sa * sb
+    cb = [v * sa for v in ib]
     xv = (xs * inv).tolist()
     yv = (ys * inv).tolist()
     wa_l, wb_l = wa.tolist(), wb.tolist()
     p = float(p)
-    i = j = k = 0
-    ra, rb = ia[0] * sb, ib[0] * sa
+    cells = []  # (i, j, share, c) per cell, when recording
+    i = j = 0
+    ra, rb = ca[0], cb[0]
     rowsum = colsum = err = cost = 0.0
-    moved_i = True
     while True:
         c = _ground_cost(xv[i] - yv[j], p)
-        step = min(ra, rb)
+        step = ra if ra <= rb else rb
         share = step / total  # one correct rounding
         if share > 0.0:  # a zero-mass cell may cost inf (rescaled by a smaller gap)
             cost += share * c
         rowsum += share
         colsum += share
         if record:
-            rows[k], cols[k], mass[k] = i, j, share
-            if k == 0:
-                f[0], g[0] = 0.0, c
-            elif moved_i:
-                f[i] = c - g[j]
-            else:
-                g[j] = c - f[i]
-        k += 1
+            cells.append((i, j, share, c))
         ra -= step
         rb -= step
         if i == n - 1 and j == m - 1:
@@ -125,13 +124,34 @@ def exact_staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
         if (ra == 0 and i < n - 1) or j == m - 1:
             err += abs(rowsum - wa_l[i])
             i += 1
-            ra, rowsum, moved_i = ia[i] * sb, 0.0, True
+            ra, rowsum = ca[i], 0.0
         else:
             err += abs(colsum - wb_l[j])
             j += 1
-            rb, colsum, moved_i = ib[j] * sa, 0.0, False
+            rb, colsum = cb[j], 0.0
     err += abs(rowsum - wa_l[n - 1]) + abs(colsum - wb_l[m - 1])
+    if record:
+        _record(cells, rows, cols, mass, f, g)
     return cost, err
+
+
+def _record(cells, rows, cols, mass, f, g):
+    """Write the cells ``(i, j, mass, cost)`` of a staircase to ``rows``, ``cols``,
+    ``mass`` and the potentials tight on all of them to ``f``, ``g`` (``f[0] = 0``): each
+    cell after the first enters a new row (``f_i = c - g_j``) or a new column."""
+    fl, gl = [0.0] * f.shape[0], [0.0] * g.shape[0]
+    last_i = 0
+    for k, (i, j, _, c) in enumerate(cells):
+        if k == 0:
+            gl[0] = c
+        elif i != last_i:
+            fl[i] = c - gl[j]
+        else:
+            gl[j] = c - fl[i]
+        last_i = i
+    table = np.array(cells)
+    rows[:], cols[:], mass[:] = table[:, 0], table[:, 1], table[:, 2]
+    f[:], g[:] = fl, gl
 
 
 def exact_sorted_cost(xs, wa, ys, wb, p, inv):
