@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from divergences import sliced_wasserstein, transport, wasserstein, wasserstein_1d
-from divergences._univariate_exact import TINY_RATIO, has_tiny_weights
+from divergences._univariate_exact import TINY_RATIO, exact_staircase, has_tiny_weights
 from tests.checks import check_transport, dense_plan
 from tests.test_hardening_transport import close, mp_w1d
 
@@ -110,3 +110,60 @@ def test_has_tiny_weights(w, tiny):
     assert has_tiny_weights(half, w) is tiny
     rows = has_tiny_weights(np.stack([w, np.full_like(w, 0.5)]), half[None, :])
     assert rows.tolist() == [tiny, False]
+
+
+def _fraction_walk(wa, wb):
+    """The monotone staircase of ``wa / sum(wa)`` and ``wb / sum(wb)`` in fractions:
+    ``(i, j, mass)`` per cell, ties advancing the row first (as the kernels do)."""
+    a = [Fraction(float(w)) for w in wa]
+    b = [Fraction(float(w)) for w in wb]
+    a = [w / sum(a) for w in a]
+    b = [w / sum(b) for w in b]
+    i = j = 0
+    ra, rb = a[0], b[0]
+    cells = []
+    while True:
+        step = min(ra, rb)
+        cells.append((i, j, step))
+        a_done = ra <= rb
+        ra, rb = (0, rb - ra) if a_done else (ra - rb, 0)
+        if i == len(a) - 1 and j == len(b) - 1:
+            return cells
+        if (a_done and i < len(a) - 1) or j == len(b) - 1:
+            i += 1
+            ra = a[i]
+        else:
+            j += 1
+            rb = b[j]
+
+
+# weights over the whole float64 range: 1, 10^-e, subnormals, zeros
+_ANY_WEIGHT = st.one_of(st.just(1.0), st.just(0.0),
+                        st.builds(lambda m, e: m * 10.0**-e, st.floats(0.1, 1.0),
+                                  st.integers(1, 300)),
+                        st.floats(5e-324, 1e-308))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_ANY_WEIGHT, min_size=1, max_size=9), st.lists(_ANY_WEIGHT, min_size=1,
+                                                                  max_size=9))
+@example([1.0, 1e-17], [1.0, 1e-18])
+@example([1.0, 5e-324, 1e-300], [1e-310, 1.0, 0.0])
+def test_exact_walk_cell_by_cell(a, b):
+    """The exact walk's cells are the fraction walk's, masses to 4 units of rounding of
+    themselves (subnormal ones to one unit 2^-1074), the potentials tight on every cell."""
+    a, b = np.array(a), np.array(b)
+    if a.max() == 0 or b.max() == 0:
+        return
+    wa, wb = a / a.sum(), b / b.sum()
+    n, m = wa.size, wb.size
+    x, y = np.arange(n, dtype=float), np.arange(m, dtype=float) * 0.7
+    rows, cols = np.empty(n + m - 1, np.int64), np.empty(n + m - 1, np.int64)
+    mass, f, g = np.empty(n + m - 1), np.empty(n), np.empty(m)
+    cost, _ = exact_staircase(x, wa, y, wb, 1.0, 1.0, True, rows, cols, mass, f, g)
+    cells = _fraction_walk(wa, wb)
+    assert [(i, j) for i, j, _ in cells] == list(zip(rows.tolist(), cols.tolist(),
+                                                     strict=True))
+    want = np.array([float(s) for _, _, s in cells])
+    assert (np.abs(mass - want) <= 9e-16 * want + 5e-324).all(), (mass, want)
+    np.testing.assert_allclose(f[rows] + g[cols], np.abs(x[rows] - y[cols]), atol=1e-12)
