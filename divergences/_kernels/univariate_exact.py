@@ -33,7 +33,7 @@ def limbs_for(max_shift, n):
 
 
 @kernel(inner=True)
-def _add_shifted(acc, mant, sh):
+def _limbs_add_shifted(acc, mant, sh):
     """``acc += mant * 2^sh`` (``mant < 2^53``)."""
     q = sh // BITS
     r = sh % BITS
@@ -53,7 +53,7 @@ def _add_shifted(acc, mant, sh):
 
 
 @kernel(inner=True)
-def _scaled(S, mant, sh, tmp, out):
+def _limbs_scaled(S, mant, sh, tmp, out):
     """``out = mant * 2^sh * S`` (``mant < 2^53``); ``tmp`` is scratch of ``out``'s size."""
     lo = mant & MASK
     hi = mant >> BITS
@@ -80,7 +80,7 @@ def _scaled(S, mant, sh, tmp, out):
 
 
 @kernel(inner=True)
-def _compare(a, b):
+def _limbs_compare(a, b):
     """-1, 0 or 1 as ``a <, ==, > b``."""
     for k in range(a.shape[0] - 1, -1, -1):
         if a[k] != b[k]:
@@ -89,7 +89,7 @@ def _compare(a, b):
 
 
 @kernel(inner=True)
-def _subtract(a, b):
+def _limbs_subtract(a, b):
     """``a -= b`` (``a >= b``)."""
     borrow = 0
     for k in range(a.shape[0]):
@@ -103,7 +103,7 @@ def _subtract(a, b):
 
 
 @kernel(inner=True)
-def _leading(a):
+def _limbs_leading(a):
     """``(m, k)`` with ``a`` about ``m 2^(31 k)``, ``m`` from the three leading limbs
     (``(0, 0)`` for zero)."""
     top = a.shape[0] - 1
@@ -122,12 +122,22 @@ def _leading(a):
 
 
 @kernel(inner=True)
-def _ratio(a, mt, kt):
-    """``a / t`` as a double, ``t`` given by its :func:`_leading` ``(mt, kt)``."""
-    m, k = _leading(a)
+def _limbs_ratio(a, mt, kt):
+    """``a / t`` as a double, ``t`` given by its :func:`_limbs_leading` ``(mt, kt)``."""
+    m, k = _limbs_leading(a)
     if m == 0.0:
         return 0.0
     return math.ldexp(m / mt, BITS * (k - kt))
+
+
+@kernel(inner=True)
+def _limbs_add(a, b):
+    """``a += b``."""
+    carry = 0
+    for k in range(a.shape[0]):
+        v = a[k] + b[k] + carry
+        a[k] = v & MASK
+        carry = v >> BITS
 
 
 @kernel
@@ -144,21 +154,21 @@ def exact_walk(xs, wa, ma, sa_shift, ys, wb, mb, sb_shift, n_limbs, p, inv, reco
     SA = np.zeros(n_limbs, np.int64)
     SB = np.zeros(n_limbs, np.int64)
     for i in range(n):
-        _add_shifted(SA, ma[i], sa_shift[i])
+        _limbs_add_shifted(SA, ma[i], sa_shift[i])
     for j in range(m):
-        _add_shifted(SB, mb[j], sb_shift[j])
+        _limbs_add_shifted(SB, mb[j], sb_shift[j])
     ra = np.zeros(n_limbs, np.int64)
     rb = np.zeros(n_limbs, np.int64)
     tmp = np.zeros(n_limbs, np.int64)
     total = np.zeros(n_limbs, np.int64)
-    _half = (n_limbs - 4) // 2  # SA, SB fit in h - 2 limbs, their product in 2 h
-    for k in range(_half):
+    half = (n_limbs - 4) // 2  # SA, SB fit in h - 2 limbs, their product in 2 h
+    for k in range(half):
         if SB[k] != 0:
-            _scaled(SA[:_half], SB[k], BITS * k, tmp, ra)
-            _add_limbs(total, ra)
-    mt, kt = _leading(total)
-    _scaled(SB[:_half], ma[0], sa_shift[0], tmp, ra)
-    _scaled(SA[:_half], mb[0], sb_shift[0], tmp, rb)
+            _limbs_scaled(SA[:half], SB[k], BITS * k, tmp, ra)
+            _limbs_add(total, ra)
+    mt, kt = _limbs_leading(total)
+    _limbs_scaled(SB[:half], ma[0], sa_shift[0], tmp, ra)
+    _limbs_scaled(SA[:half], mb[0], sb_shift[0], tmp, rb)
     i = 0
     j = 0
     k = 0
@@ -169,14 +179,14 @@ def exact_walk(xs, wa, ma, sa_shift, ys, wb, mb, sb_shift, n_limbs, p, inv, reco
     moved_i = True
     while True:
         c = ground_cost(xs[i] * inv - ys[j] * inv, p)
-        if _compare(ra, rb) <= 0:  # ra is used up; rb keeps rb - ra
-            share = _ratio(ra, mt, kt)
-            _subtract(rb, ra)
+        if _limbs_compare(ra, rb) <= 0:  # ra is used up; rb keeps rb - ra
+            share = _limbs_ratio(ra, mt, kt)
+            _limbs_subtract(rb, ra)
             ra[:] = 0
             a_done = True
         else:
-            share = _ratio(rb, mt, kt)
-            _subtract(ra, rb)
+            share = _limbs_ratio(rb, mt, kt)
+            _limbs_subtract(ra, rb)
             rb[:] = 0
             a_done = False
         if share > 0.0:  # a zero-mass cell may cost inf (rescaled by a smaller gap)
@@ -200,24 +210,15 @@ def exact_walk(xs, wa, ma, sa_shift, ys, wb, mb, sb_shift, n_limbs, p, inv, reco
         if (a_done and i < n - 1) or j == m - 1:
             err += abs(rowsum - wa[i])
             i += 1
-            _scaled(SB[:_half], ma[i], sa_shift[i], tmp, ra)
+            _limbs_scaled(SB[:half], ma[i], sa_shift[i], tmp, ra)
             rowsum = 0.0
             moved_i = True
         else:
             err += abs(colsum - wb[j])
             j += 1
-            _scaled(SA[:_half], mb[j], sb_shift[j], tmp, rb)
+            _limbs_scaled(SA[:half], mb[j], sb_shift[j], tmp, rb)
             colsum = 0.0
             moved_i = False
     err += abs(rowsum - wa[n - 1]) + abs(colsum - wb[m - 1])
     return cost, err
 
-
-@kernel(inner=True)
-def _add_limbs(a, b):
-    """``a += b``."""
-    carry = 0
-    for k in range(a.shape[0]):
-        v = a[k] + b[k] + carry
-        a[k] = v & MASK
-        carry = v >> BITS
