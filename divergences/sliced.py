@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 from ._gradients import Gradients, centred
 from ._kernels.univariate import staircase
 from ._scaling import half_range, normalise, power_of_two_scale
+from ._univariate_exact import exact_staircase, has_tiny_weights
 from ._validation import check_n_projections, check_p, check_point_sets, check_seed
 from ._validation_learning import check_bool
 from .univariate import _block_size, _distances
@@ -46,11 +47,12 @@ def _projected_gradients(X, Y, a, b, p):
     rows, cols = np.empty(size, np.int64), np.empty(size, np.int64)
     mass, fs, gs = np.empty(size), np.empty(n), np.empty(m)
     GX, GY, F, G = (np.empty_like(v) for v in (X, Y, X, Y))
+    walk = exact_staircase if has_tiny_weights(a, b) else staircase
     for k in range(X.shape[0]):
         ox, oy = np.argsort(X[k]), np.argsort(Y[k])
         xs, ys = np.ascontiguousarray(X[k, ox]), np.ascontiguousarray(Y[k, oy])
-        staircase(xs, np.ascontiguousarray(a[ox]), ys, np.ascontiguousarray(b[oy]), float(p),
-                  1.0, True, rows, cols, mass, fs, gs)
+        walk(xs, np.ascontiguousarray(a[ox]), ys, np.ascontiguousarray(b[oy]), float(p), 1.0,
+             True, rows, cols, mass, fs, gs)
         u = xs[rows] - ys[cols]
         with np.errstate(under="ignore"):
             slope = mass * p * np.abs(u) ** (p - 1.0) * np.sign(u)

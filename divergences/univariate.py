@@ -35,6 +35,7 @@ from ._scaling import (
     unscale_potentials,
 )
 from ._sorting import sort_pair, sort_rows
+from ._univariate_exact import exact_sorted_cost, exact_staircase, has_tiny_weights
 from ._validation import (
     check_batch_columns,
     check_batch_weights,
@@ -103,8 +104,8 @@ def _walk(sorted_x, sorted_y, scale, exponent=1.0):
     mass = np.empty(size)
     fs = np.empty(n)
     gs = np.empty(m)
-    cost, err = staircase(xs, wa, ys, wb, float(exponent), 1.0 / scale, True, rows, cols, mass,
-                          fs, gs)
+    walk = exact_staircase if has_tiny_weights(wa, wb) else staircase
+    cost, err = walk(xs, wa, ys, wb, float(exponent), 1.0 / scale, True, rows, cols, mass, fs, gs)
     return ix, xs, iy, ys, rows, cols, mass, fs, gs, cost, err
 
 
@@ -143,7 +144,9 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     that :math:`\sum_i a_i f_i = \sum_j b_j g_j = \text{cost}/2` (as the exact solver).
     When the cost underflows in the units of the value range (gaps far smaller than the
     range, large ``p``), cost and distance are computed again from the coupling's cells
-    by :func:`power_mean_root`; the potentials keep the units of the range.
+    by :func:`power_mean_root`; the potentials keep the units of the range. A problem with
+    tiny weights (:func:`~._univariate_exact.has_tiny_weights`) is walked with exact
+    normalisation (:func:`~._univariate_exact.exact_staircase`).
     """
     exponent, q = _ground_exponent(p, metric, q, options)
     n, m = x.shape[0], y.shape[0]
@@ -175,7 +178,8 @@ def _transport_1d(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
 def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **options):
     """:math:`W_p` only (no plan, no potentials): what :func:`divergences.wasserstein` needs.
 
-    Same inputs as :func:`_transport_1d`. Uniform weights need only the sorted values.
+    Same inputs as :func:`_transport_1d`. Uniform weights need only the sorted values;
+    tiny weights take the exact walk, as there.
     """
     exponent, _ = _ground_exponent(p, metric, q, options)
     uniform_a, uniform_b = _is_uniform(a), _is_uniform(b)
@@ -187,7 +191,8 @@ def _wasserstein_1d_distance(x, y, a, b, p, metric=EUCLIDEAN, *, q=None, **optio
         (_, xs, wa), (_, ys, wb) = sort_pair(x, y, order=(not uniform_a, not uniform_b),
                                              weights=(a, b))
         scale = _scale_of(xs, ys, exponent=exponent)
-        cost = sorted_cost(xs, wa, ys, wb, exponent, 1.0 / scale)
+        solve = exact_sorted_cost if has_tiny_weights(wa, wb) else sorted_cost
+        cost = solve(xs, wa, ys, wb, exponent, 1.0 / scale)
     if cost < UNDERFLOW_COST:
         return _robust_distance(x, y, a, b, p, exponent)
     return unscale(float(cost), scale, exponent, p)[1]
@@ -219,7 +224,9 @@ def _batch(X, a, Y, b, p, n_problems):
     """``(c, s)`` with ``s^p c`` the ``W_p^p`` of the problems in the rows of ``X``, ``Y``.
 
     ``X``, ``Y`` are C-contiguous and may be sorted in place; ``s`` is the power-of-two
-    scale of :func:`_scale_of` (1 in the usual range).
+    scale of :func:`_scale_of` (1 in the usual range). Weighted problems with tiny weights
+    (:func:`~._univariate_exact.has_tiny_weights`) are solved again, one by one, by the
+    exact walk (:func:`~._univariate_exact.exact_sorted_cost`).
     """
     solve = batch_cost if X.size + Y.size >= _PARALLEL_MIN and n_problems > 1 else \
         batch_cost_serial
@@ -234,7 +241,17 @@ def _batch(X, a, Y, b, p, n_problems):
     Xs = np.take_along_axis(X, ox, axis=1)
     Ys = np.take_along_axis(Y, oy, axis=1)
     scale = _scale_of(Xs, Ys, exponent=p)
-    return solve(Xs, A, Ys, B, p, 1.0 / scale, False, n_problems), scale
+    costs = solve(Xs, A, Ys, B, p, 1.0 / scale, False, n_problems)
+    tiny = np.broadcast_to(has_tiny_weights(A, B), costs.shape)
+    for k in np.flatnonzero(tiny):  # rare: the exact walk, one problem at a time
+        costs[k] = exact_sorted_cost(_row(Xs, k), _row(A, k), _row(Ys, k), _row(B, k), p,
+                                     1.0 / scale)
+    return costs, scale
+
+
+def _row(X, k):
+    """Row ``k`` of ``X``, or its only row (shared by every problem of a batch)."""
+    return X[k if X.shape[0] > 1 else 0]
 
 
 def _distances(X, a, Y, b, p, n_problems):

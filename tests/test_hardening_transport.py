@@ -179,9 +179,6 @@ def test_tiny_masses_are_moved(xa, yb, p, uniform_b):
     assert abs(lp.cost - float(ref) ** p) <= 1e-9 * float(ref) ** p + 1e-14 * cmax
 
 
-@pytest.mark.xfail(strict=True, reason="known defect (session 10): a tiny weight on a point "
-                   "that another point of its side shares is paired with the other side's "
-                   "normalisation rounding; see the note on issue 12")
 def test_tiny_mass_on_a_shared_point():
     """x = [0, 0] (weights 1, 1e-17), y = [0, 1] (weights 1, 1e-18): all of x's mass sits
     at 0, so W1 is y's mass at 1, 1e-18/(1 + 1e-18), whatever the rounding of the big

@@ -143,10 +143,13 @@ def test_tiny_weights_are_kept():
     plan = dense_plan(res.plan)
     assert plan[0, 0] == 1e-300 and plan[1, 0] == 1.0
     check_feasible_everywhere(res, np.array([0.0, 1.0]), np.array([0.5]), 1.0)
-    # a tiny weight right after an exact tie goes to the next target, it is not dropped
+    # a tiny weight between two halves is not dropped: normalised exactly, a's first
+    # half is 0.5 / (1 + 1e-300) < 0.5, so the tiny point sends 1e-300 / 2 to each target
+    # (the rounded normalisation made it a tie, and the tiny mass all went to y = 2)
     res = transport([0.0, 1.0, 2.0], [0.0, 2.0], [0.5, 1e-300, 0.5], [0.5, 0.5])
     plan = dense_plan(res.plan)
-    assert plan[1, 1] == 1e-300 and res.plan.nnz == 3
+    assert plan[1, 0] == plan[1, 1] == 0.5e-300 and res.plan.nnz == 4
+    assert res.cost == 1e-300
 
 
 def test_zero_weight_points_get_feasible_potentials():
