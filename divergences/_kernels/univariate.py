@@ -44,6 +44,24 @@ def _remainder(r, e, step, e_step):
     return r, e
 
 
+@kernel(inline=True)
+def record_cell(k, i, j, step, c, moved_i, rows, cols, mass, f, g):
+    """Cell ``k`` of a monotone walk, ``(i, j)`` with mass ``step`` and cost ``c``, into
+    ``rows``, ``cols``, ``mass``, and the potential it makes tight: ``f[0] = 0`` at the
+    first cell, then that of the point the walk has just moved to (``f_i`` if it moved
+    along ``x``, else ``g_j``), so that ``f_i + g_j = c`` on every cell."""
+    rows[k] = i
+    cols[k] = j
+    mass[k] = step
+    if k == 0:
+        f[0] = 0.0
+        g[0] = c
+    elif moved_i:
+        f[i] = c - g[j]
+    else:
+        g[j] = c - f[i]
+
+
 @kernel
 def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
     """Walk the monotone coupling of ``(xs, wa)`` and ``(ys, wb)`` (sorted, masses sum to 1).
@@ -96,16 +114,7 @@ def staircase(xs, wa, ys, wb, p, inv, record, rows, cols, mass, f, g):
         rowsum += step
         colsum += step
         if record:
-            rows[k] = i
-            cols[k] = j
-            mass[k] = step
-            if k == 0:
-                f[0] = 0.0
-                g[0] = c
-            elif moved_i:
-                f[i] = c - g[j]
-            else:
-                g[j] = c - f[i]
+            record_cell(k, i, j, step, c, moved_i, rows, cols, mass, f, g)
         k += 1
         if ra <= rb:  # ra is used up exactly; rb inherits ra's error and one rounding
             rb, eb = _remainder(rb, eb, step, ea)

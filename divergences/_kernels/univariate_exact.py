@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .._jit import kernel
-from .univariate import ground_cost
+from .univariate import ground_cost, record_cell
 
 BITS = 31
 MASK = (1 << BITS) - 1
@@ -194,16 +194,7 @@ def exact_walk(xs, wa, ma, sa_shift, ys, wb, mb, sb_shift, n_limbs, p, inv, reco
         rowsum += share
         colsum += share
         if record:
-            rows[k] = i
-            cols[k] = j
-            mass[k] = share
-            if k == 0:
-                f[0] = 0.0
-                g[0] = c
-            elif moved_i:
-                f[i] = c - g[j]
-            else:
-                g[j] = c - f[i]
+            record_cell(k, i, j, share, c, moved_i, rows, cols, mass, f, g)
         k += 1
         if i == n - 1 and j == m - 1:
             break
