@@ -34,8 +34,8 @@ from .._jit import kernel
 from .sinkhorn_log import ZMAX, log_rows, soft_transform, update_g
 from .sinkhorn_scaling import (
     balanced_columns,
+    damped_columns,
     multi_pass,
-    scaling_columns,
     scaling_rows,
 )
 
@@ -276,11 +276,13 @@ def finish_iteration(b, bt, u, v, u2, v2, parts, errs, counts, big, st, target, 
     ``counts``): the column half, the stopping rule, the translation of unbalanced problems
     and the over-relaxation control. Returns a status of :func:`scaling_block` or
     :data:`CONTINUE`."""
-    if unbal is None:  # (numba prunes the other branch: one kernel compiled)
+    # (balanced: numba prunes the damped branch, one kernel compiled; a hard side of an
+    # unbalanced problem has lam = 1 and bt = b)
+    if unbal is None or marg[1] == 1.0:
         cerr_new, nonfinite, outside = balanced_columns(parts, b, v, v2, big, st[_OMEGA])
     else:
-        cerr_new, nonfinite, outside = scaling_columns(parts, b, bt, v, v2, big, st[_OMEGA],
-                                                       marg[1])
+        cerr_new, nonfinite, outside = damped_columns(parts, b, bt, v, v2, big, st[_OMEGA],
+                                                      marg[1])
     rerr = 0.0
     for c in range(errs.shape[0]):
         rerr += errs[c]

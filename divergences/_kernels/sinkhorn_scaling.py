@@ -242,11 +242,11 @@ def scaling_rows(K, a, at, u, v, u_new, acc, sw, big, omega, lam, lo, hi):
 
 
 @kernel
-def scaling_columns(parts, b, bt, v, v_new, big, omega, lam):
-    """The ``v`` half of an iteration (:func:`scaling_pass`) from the per-chunk column sums
-    ``parts``; returns ``(col_err, n_nonfinite, n_outside)``. Any damping ``lam``; a
-    balanced problem (``lam = 1``) takes :func:`balanced_columns`, the same numbers
-    faster."""
+def damped_columns(parts, b, bt, v, v_new, big, omega, lam):
+    """The ``v`` half of an iteration (:func:`scaling_pass`) of a damped side (``lam < 1``,
+    targets ``bt``) from the per-chunk column sums ``parts``; returns ``(col_err,
+    n_nonfinite, n_outside)``. A side with ``lam = 1`` (balanced, or a hard side) takes
+    :func:`balanced_columns`."""
     nch, m = parts.shape
     inv_lam = 1.0 / lam
     cerr = 0.0
@@ -257,11 +257,10 @@ def scaling_columns(parts, b, bt, v, v_new, big, omega, lam):
             t = 0.0
             for c in range(nch):
                 t += parts[c, j]
-            vn, flag = _new_scaling(b[j] if lam == 1.0 else bt[j], v[j], t, omega, big, lam)
+            vn, flag = _new_scaling(bt[j], v[j], t, omega, big, lam)
             v_new[j] = vn
             if omega != 1.0:
-                cerr += abs(vn * t - b[j]) if lam == 1.0 else \
-                    abs(vn ** inv_lam * t - bt[j]) * (b[j] / bt[j])
+                cerr += abs(vn ** inv_lam * t - bt[j]) * (b[j] / bt[j])
             nonfinite += 1 if flag == 1 else 0
             outside += 1 if flag == 2 else 0
     return cerr, nonfinite, outside
@@ -269,10 +268,13 @@ def scaling_columns(parts, b, bt, v, v_new, big, omega, lam):
 
 @kernel
 def balanced_columns(parts, b, v, v_new, big, omega):
-    """:func:`scaling_columns` for ``lam = 1``, bit for bit, written for speed: it runs on
-    one thread (the column half of every dense iteration). The column sums in a loop of
-    their own (into ``v_new``), then the new scalings with no branch on the weights' kind:
-    at m = 1000, 17 us per call against 27 us (libm's ``pow`` is 12 us of it)."""
+    """The ``v`` half of an iteration (:func:`scaling_pass`) of an undamped side (``lam =
+    1``: balanced, or a hard side of an unbalanced problem, ``bt = b``); returns
+    ``(col_err, n_nonfinite, n_outside)``, flags as :func:`_new_scaling`'s. It runs on one
+    thread in every dense iteration: the column sums in a loop of their own (into
+    ``v_new``), then the new scalings with no branch on the kind of side (one loop with
+    both inside took 27 us at m = 1000, this one 17 us; libm's ``pow`` is 12 us of it).
+    A damped side takes :func:`damped_columns`."""
     nch, m = parts.shape
     for j in range(m):
         t = 0.0
@@ -339,7 +341,7 @@ def scaling_pass(K, a, b, at, bt, u, v, u_new, v_new, parts, big, omega, lam_a, 
     if lam_b == 1.0:
         cerr, nonfinite, outside = balanced_columns(parts, b, v, v_new, big, omega)
     else:
-        cerr, nonfinite, outside = scaling_columns(parts, b, bt, v, v_new, big, omega, lam_b)
+        cerr, nonfinite, outside = damped_columns(parts, b, bt, v, v_new, big, omega, lam_b)
     return errs.sum(), cerr, nonfinite + counts[:, 0].sum(), outside + counts[:, 1].sum()
 
 
