@@ -9,7 +9,9 @@ weaker criterion: the final L1 marginal error of both is printed for the record.
 Run ``python benchmarks/bench_entropic.py`` (full) or ``--quick`` (CI smoke, tiny sizes).
 Set NUMBA_NUM_THREADS to compare thread counts: on a loaded machine (other processes on
 every core) parallel sweeps lose much more to synchronisation than single-threaded code.
-``--multi`` runs only the several-targets case (n = m = 1000, K = 16, reg = 0.05).
+``--multi`` runs only the several-targets case (n = m = 1000, K = 16, reg = 0.05; ``--reg
+0.005`` for the epsilon-scaling row of the full run). The script imports the package of the
+checkout it lives in: a copy in a ``git worktree`` of another commit times that commit.
 ``--memory`` (adds the online case: n = m = 20,000 in 2-D, peak RSS (VmHWM) measured in a
 subprocess).
 """
@@ -211,9 +213,9 @@ def memory_cases(n_big=20_000, n_both=3000):
     return rows
 
 
-def main(quick=False, memory=False, multi=False):
+def main(quick=False, memory=False, multi=False, reg=0.05):
     if multi:
-        rows = multi_cases(200, 4, 0.05, repeat=3) if quick else multi_cases(1000, 16, 0.05, 7)
+        rows = multi_cases(200, 4, reg, repeat=3) if quick else multi_cases(1000, 16, reg, 7)
     elif quick:
         rows = dense_cases(200, (0.05, 0.01, 1e-3), repeat=3)
         rows += dense_cases(200, (1e-4,), repeat=3, log_ref=False, shift=1.5)
@@ -237,5 +239,6 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="tiny sizes (CI smoke run)")
     parser.add_argument("--memory", action="store_true", help="add the online memory case")
     parser.add_argument("--multi", action="store_true", help="only the several-targets case")
+    parser.add_argument("--reg", type=float, default=0.05, help="reg of --multi")
     args = parser.parse_args()
-    main(quick=args.quick, memory=args.memory, multi=args.multi)
+    main(quick=args.quick, memory=args.memory, multi=args.multi, reg=args.reg)
