@@ -23,8 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from divergences import sinkhorn, sinkhorn_divergence  # noqa: E402
 
 
-def mp_objective(C, a, b, reg, iters=12):
-    """The entropic objective sum(a f) + sum(b g) at Sinkhorn's fixed point, 360 digits."""
+def mp_sinkhorn(C, a, b, reg, iters=12):
+    """``(objective, f_i + g_j)`` at Sinkhorn's fixed point in 360-digit arithmetic (the
+    reference of ``tests/test_entropic_large_reg.py`` too)."""
     with mpmath.workdps(360):
         n, m = C.shape
         Cm = [[mpmath.mpf(float(C[i, j])) for j in range(m)] for i in range(n)]
@@ -39,8 +40,10 @@ def mp_objective(C, a, b, reg, iters=12):
                                              for j in range(m))) for i in range(n)]
             g = [-r * mpmath.log(mpmath.fsum(am[i] * mpmath.exp((f[i] - Cm[i][j]) / r)
                                              for i in range(n))) for j in range(m)]
-        return float(mpmath.fsum(x * y for x, y in zip(am, f, strict=True))
-                     + mpmath.fsum(x * y for x, y in zip(bm, g, strict=True)))
+        objective = mpmath.fsum(x * y for x, y in zip(am, f, strict=True)) + mpmath.fsum(
+            x * y for x, y in zip(bm, g, strict=True))
+        return float(objective), np.array([[float(f[i] + g[j]) for j in range(m)]
+                                           for i in range(n)])
 
 
 def main():
@@ -63,7 +66,7 @@ def main():
             warnings.simplefilter("ignore")
             got = sinkhorn(a, b, C, reg).objective
             sdiv = sinkhorn_divergence(x, y, a, b, p=1, reg=ratio)
-        ref = mp_objective(C, a, b, reg)
+        ref = mp_sinkhorn(C, a, b, reg)[0]
         print(f"{ratio:14.4g}   {abs(got - ref) / abs(ref):20.2e}   {sdiv / limit - 1:+.2e}")
 
 

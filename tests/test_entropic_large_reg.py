@@ -9,35 +9,14 @@ to hold the deviations (360: reg / range(C) up to 1e300).
 
 import warnings
 
-import mpmath
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.accuracy_large_reg import mp_sinkhorn as _mp_sinkhorn
 from divergences import sinkhorn, sinkhorn_divergence
 from divergences._entropic_solve import LARGE_REG
-
-
-def _mp_sinkhorn(C, a, b, reg, iters=12):
-    """``(objective, f_i + g_j)`` of the entropic problem, in 360-digit arithmetic."""
-    with mpmath.workdps(360):
-        n, m = C.shape
-        Cm = [[mpmath.mpf(float(C[i, j])) for j in range(m)] for i in range(n)]
-        am, bm = [mpmath.mpf(float(x)) for x in a], [mpmath.mpf(float(x)) for x in b]
-        am = [x / mpmath.fsum(am) for x in am]
-        bm = [x / mpmath.fsum(bm) for x in bm]
-        r = mpmath.mpf(float(reg))
-        f, g = [mpmath.mpf(0)] * n, [mpmath.mpf(0)] * m
-        for _ in range(iters):
-            f = [-r * mpmath.log(mpmath.fsum(bm[j] * mpmath.exp((g[j] - Cm[i][j]) / r)
-                                             for j in range(m))) for i in range(n)]
-            g = [-r * mpmath.log(mpmath.fsum(am[i] * mpmath.exp((f[i] - Cm[i][j]) / r)
-                                             for i in range(n))) for j in range(m)]
-        objective = mpmath.fsum(x * y for x, y in zip(am, f, strict=True)) + mpmath.fsum(
-            x * y for x, y in zip(bm, g, strict=True))
-        return float(objective), np.array([[float(f[i] + g[j]) for j in range(m)]
-                                           for i in range(n)])
 
 
 def _problem(seed, n=5, m=4):
