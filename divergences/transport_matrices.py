@@ -41,6 +41,7 @@ from ._kernels.pairwise_sliced import sliced_matrix, sliced_matrix_serial
 from ._metrics import ground_costs
 from ._scaling import half_range, normalise, power_of_two_scale
 from ._thread_ranges import run_in_ranges
+from ._univariate_exact import TINY_RATIO, _smallest_positive
 from ._validation_pairwise import check_histogram_matrix, check_point_set_sequence
 from .pairwise_local import LOCAL_MIN_BINS, local_plan
 
@@ -48,6 +49,13 @@ __all__ = ["PointSets", "Support1D", "SupportExact", "SupportSliced"]
 
 #: W_p^p below this (in the scaled units) may have lost terms to underflow: solved again
 UNDERFLOW_COST = 2.0**-900
+#: a pair with tiny weights (:func:`~divergences._univariate_exact.has_tiny_weights`) whose
+#: fast W_p^p is below this many times the fast walks' rounding bound, ``n_bins eps
+#: span^p`` (the scaled support's span), is solved again by the one-problem function (the
+#: exact walk): the fast walks lose a weight far below ``eps`` of the others to the
+#: rounding of the normalised weights (a sliced ``W_1`` of ``[1, 1e-16]`` against ``[1, 0]``
+#: came out half the true value), an absolute error that matters only for such small costs
+TRUST_FACTOR = 2.0**30
 #: an exact cost below this fraction of its largest cost is solved again (see exact.py)
 RELATIVE_COST = 2.0**-30
 #: pairs computed by the serial kernels below this many (no threads to start)
@@ -124,7 +132,8 @@ class _SlicedKernel(_Histograms):
     def block(self, PX, x0, PY, y0, mode):
         costs = self._matrix(PX[0], x0, PY[0], y0, mode)
         out = _roots(costs, self.scale, self.exponent, self.p)
-        bad = (costs < UNDERFLOW_COST) & _off_diagonal(costs.shape, mode, x0, y0)
+        bad = ((costs < UNDERFLOW_COST) | self._untrusted(PX[-1], PY[-1], costs)) & \
+            _off_diagonal(costs.shape, mode, x0, y0)
         if bad.any():  # solved again one by one (the diagonal is 0 exactly)
             ia, jb = np.nonzero(np.triu(bad, 1) if mode == "symmetric" else bad)
             WX, WY = PX[-1], PY[-1]
@@ -134,6 +143,19 @@ class _SlicedKernel(_Histograms):
                 if mode == "symmetric":
                     out[j, i] = out[i, j]
         return out
+
+
+    def _untrusted(self, WX, WY, costs):
+        """Pairs of rows (normalised weights ``WX``, ``WY``) with tiny weights whose fast
+        cost is within :data:`TRUST_FACTOR` of the fast walks' rounding bound."""
+        bound = TRUST_FACTOR * self.n_bins * np.finfo(float).eps * self.span ** self.exponent
+        small = costs < bound
+        if not small.any():
+            return small
+        sx, sy = _smallest_positive(WX), _smallest_positive(WY)
+        tiny = np.minimum.outer(sx, sy) < TINY_RATIO * np.maximum.outer(WX.max(axis=1),
+                                                                        WY.max(axis=1))
+        return small & tiny
 
 
 class Support1D(_SlicedKernel):
@@ -153,6 +175,7 @@ class Support1D(_SlicedKernel):
         ss = self.sorted / self.scale
         self.P = ss[None, :].copy()
         self.G = np.diff(ss)[None, :].copy()
+        self.span = float(ss[-1] - ss[0])
         self.orders = np.arange(self.n_bins, dtype=np.int64)[None, :]
         self.cdf = self.exponent == 1.0
         self._distance = _wasserstein_1d_distance
@@ -184,6 +207,7 @@ class SupportSliced(_SlicedKernel):
         self.orders = np.ascontiguousarray(np.argsort(proj, axis=1, kind="stable"))
         self.P = np.ascontiguousarray(np.take_along_axis(proj, self.orders, axis=1))
         self.G = np.ascontiguousarray(np.diff(self.P, axis=1))
+        self.span = float((self.P[:, -1] - self.P[:, 0]).max())
 
     def _one(self, a, b):
         """One pair without underflow: the 1-D problems of each projection solved by

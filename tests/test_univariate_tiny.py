@@ -167,3 +167,47 @@ def test_exact_walk_cell_by_cell(a, b):
     want = np.array([float(s) for _, _, s in cells])
     assert (np.abs(mass - want) <= 9e-16 * want + 5e-324).all(), (mass, want)
     np.testing.assert_allclose(f[rows] + g[cols], np.abs(x[rows] - y[cols]), atol=1e-12)
+
+
+def _rows_with_tiny_weights(base, tiny):
+    """Four histograms on ``len(base) + 2`` bins: ``base`` with nothing, ``tiny[0]`` or
+    ``tiny[-1]`` on the two extra bins (pairs that differ only by weights far below eps
+    of the others), and ``base`` reversed with ``tiny[0]`` on the first extra bin."""
+    n = len(base)
+    X = np.zeros((4, n + 2))
+    X[:3, :n] = base
+    X[1, n] = tiny[0]
+    X[2, n + 1] = tiny[-1]
+    X[3, :n] = base[::-1]
+    X[3, n] = tiny[0]
+    return X
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([0.5, 1.0, 2.0]), min_size=1, max_size=5),
+       st.lists(st.integers(13, 300).map(lambda k: 10.0**-k), min_size=1, max_size=2),
+       st.sampled_from([1.0, 2.0, 3.0]), st.sampled_from([1.0, 1e10]), st.booleans())
+@example([1.0], [1e-16], 1.0, 1e10, False)  # sliced W_1 of [1, 1e-16] vs [1, 0]: half
+def test_pairwise_entries_with_tiny_weights_equal_the_one_problem_functions(base, tiny, p,
+                                                                          spread, inside):
+    """pairwise(metric="wasserstein" on a 1-D support, or "sliced") with weights far below
+    eps of the others: every entry equals wasserstein / sliced_wasserstein of its pair
+    (which use the exact walk); the fast pair kernels lost such weights."""
+    from divergences import pairwise
+
+    X = _rows_with_tiny_weights(base, tiny)
+    n = X.shape[1]
+    s = np.concatenate([[0.0], np.cumsum(np.linspace(1.0, 2.0, n - 1))]) * spread / n
+    if inside:  # the extra bins between the others
+        s = np.concatenate([s[:1], s[-2:], s[1:-2]])
+    D = pairwise(X, metric="wasserstein", support=s, p=p)
+    S = np.stack([s, np.linspace(0.0, 1.0, n)], axis=1)
+    E = pairwise(X, metric="sliced", support=S, p=p, n_projections=7, seed=1)
+    for i in range(4):
+        for j in range(4):
+            if i == j:
+                continue
+            ref = wasserstein(s, s, X[i], X[j], p=p)
+            assert D[i, j] == pytest.approx(ref, rel=1e-9, abs=0.0)
+            ref = sliced_wasserstein(S, S, X[i], X[j], p=p, n_projections=7, seed=1)
+            assert E[i, j] == pytest.approx(ref, rel=1e-9, abs=0.0)
