@@ -41,7 +41,7 @@ from ._kernels.pairwise_sliced import sliced_matrix, sliced_matrix_serial
 from ._metrics import ground_costs
 from ._scaling import half_range, normalise, power_of_two_scale
 from ._thread_ranges import run_in_ranges
-from ._univariate_exact import TINY_RATIO, _smallest_positive
+from ._univariate_exact import has_tiny_weights
 from ._validation_pairwise import check_histogram_matrix, check_point_set_sequence
 from .pairwise_local import LOCAL_MIN_BINS, local_plan
 
@@ -132,8 +132,9 @@ class _SlicedKernel(_Histograms):
     def block(self, PX, x0, PY, y0, mode):
         costs = self._matrix(PX[0], x0, PY[0], y0, mode)
         out = _roots(costs, self.scale, self.exponent, self.p)
-        bad = ((costs < UNDERFLOW_COST) | self._untrusted(PX[-1], PY[-1], costs)) & \
-            _off_diagonal(costs.shape, mode, x0, y0)
+        off = _off_diagonal(costs.shape, mode, x0, y0)
+        bad = (costs < UNDERFLOW_COST) & off
+        self._untrusted(PX[-1], PY[-1], costs, off, bad)
         if bad.any():  # solved again one by one (the diagonal is 0 exactly)
             ia, jb = np.nonzero(np.triu(bad, 1) if mode == "symmetric" else bad)
             WX, WY = PX[-1], PY[-1]
@@ -145,17 +146,18 @@ class _SlicedKernel(_Histograms):
         return out
 
 
-    def _untrusted(self, WX, WY, costs):
-        """Pairs of rows (normalised weights ``WX``, ``WY``) with tiny weights whose fast
-        cost is within :data:`TRUST_FACTOR` of the fast walks' rounding bound."""
+    def _untrusted(self, WX, WY, costs, candidates, bad):
+        """Mark in ``bad`` the pairs among ``candidates`` whose rows (normalised weights
+        ``WX``, ``WY``) have tiny weights and whose fast cost is within
+        :data:`TRUST_FACTOR` of the fast walks' rounding bound (few pairs: the rule is
+        evaluated on those only)."""
         bound = TRUST_FACTOR * self.n_bins * np.finfo(float).eps * self.span ** self.exponent
         small = costs < bound
-        if not small.any():
-            return small
-        sx, sy = _smallest_positive(WX), _smallest_positive(WY)
-        tiny = np.minimum.outer(sx, sy) < TINY_RATIO * np.maximum.outer(WX.max(axis=1),
-                                                                        WY.max(axis=1))
-        return small & tiny
+        small &= candidates
+        if small.any():
+            ia, jb = np.nonzero(small)
+            tiny = np.atleast_1d(has_tiny_weights(WX[ia], WY[jb]))
+            bad[ia[tiny], jb[tiny]] = True
 
 
 class Support1D(_SlicedKernel):
