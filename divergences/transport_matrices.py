@@ -20,8 +20,9 @@ k-nearest reduction and the Dask adapter are built on these blocks.
   coarse start, certified over all pairs (:mod:`divergences._kernels.pairwise_local`);
 * :class:`PointSets`: measures with supports of their own (sequences of point sets).
 
-Pairs that the fast kernels cannot certify (a cost that underflowed, an exact cost far
-below the largest cost of its problem, a solve that stopped at ``max_iter``) are solved
+Pairs that the fast kernels cannot certify (a cost that underflowed, a cost within rounding
+of 0 with weights far below eps of the others, an exact cost far below the largest cost of
+its problem, a solve that stopped at ``max_iter``) are solved
 again by the one-problem functions, so every entry equals :func:`divergences.wasserstein`
 (resp. :func:`divergences.sliced_wasserstein`) for that pair.
 """
@@ -144,7 +145,6 @@ class _SlicedKernel(_Histograms):
                 if mode == "symmetric":
                     out[j, i] = out[i, j]
         return out
-
 
     def _untrusted(self, WX, WY, costs, candidates, bad):
         """Mark in ``bad`` the pairs among ``candidates`` whose rows (normalised weights
