@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels.univariate import staircase
+
 #: a problem whose smallest positive weight is below this fraction of its largest weight
 #: (either side, normalised) is solved by :func:`exact_staircase`: the fast walk's cells
 #: carry absolute errors of a few units of rounding of the largest weights, up to a
@@ -55,6 +57,13 @@ def has_tiny_weights(wa, wb):
     smallest = np.minimum(_smallest_positive(wa), _smallest_positive(wb))
     tiny = smallest < TINY_RATIO * np.maximum(wa.max(axis=-1), wb.max(axis=-1))
     return bool(tiny) if tiny.ndim == 0 else tiny
+
+
+def staircase_for(wa, wb):
+    """The walk for one problem: :func:`exact_staircase` if it has tiny weights
+    (:func:`has_tiny_weights`), else the fast
+    :func:`~divergences._kernels.univariate.staircase` (same arguments and results)."""
+    return exact_staircase if has_tiny_weights(wa, wb) else staircase
 
 
 def _smallest_positive(w):

@@ -15,9 +15,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._gradients import Gradients, centred
-from ._kernels.univariate import staircase
 from ._scaling import half_range, normalise, power_of_two_scale
-from ._univariate_exact import exact_staircase, has_tiny_weights
+from ._univariate_exact import staircase_for
 from ._validation import check_n_projections, check_p, check_point_sets, check_seed
 from ._validation_learning import check_bool
 from .univariate import _block_size, _distances
@@ -40,14 +39,14 @@ def _directions(rng, n_projections, d):
 def _projected_gradients(X, Y, a, b, p):
     r"""For each row ``l`` of the projections ``X`` (L, n), ``Y`` (L, m): the gradient of
     the 1-D :math:`W_p^p` with respect to the projected points and the potentials, from
-    the monotone coupling (:func:`staircase`). Returns ``(GX, GY, F, G)`` with the
-    shapes of ``X``, ``Y``, ``X``, ``Y``."""
+    the monotone coupling (:func:`~._univariate_exact.staircase_for`). Returns ``(GX, GY,
+    F, G)`` with the shapes of ``X``, ``Y``, ``X``, ``Y``."""
     n, m = X.shape[1], Y.shape[1]
     size = n + m - 1
     rows, cols = np.empty(size, np.int64), np.empty(size, np.int64)
     mass, fs, gs = np.empty(size), np.empty(n), np.empty(m)
     GX, GY, F, G = (np.empty_like(v) for v in (X, Y, X, Y))
-    walk = exact_staircase if has_tiny_weights(a, b) else staircase
+    walk = staircase_for(a, b)
     for k in range(X.shape[0]):
         ox, oy = np.argsort(X[k]), np.argsort(Y[k])
         xs, ys = np.ascontiguousarray(X[k, ox]), np.ascontiguousarray(Y[k, oy])

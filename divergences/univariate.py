@@ -23,7 +23,6 @@ from ._kernels.univariate import (
     batch_cost,
     batch_cost_serial,
     sorted_cost,
-    staircase,
     uniform_cost,
 )
 from ._scaling import (
@@ -35,7 +34,7 @@ from ._scaling import (
     unscale_potentials,
 )
 from ._sorting import sort_pair, sort_rows
-from ._univariate_exact import exact_sorted_cost, exact_staircase, has_tiny_weights
+from ._univariate_exact import exact_sorted_cost, has_tiny_weights, staircase_for
 from ._validation import (
     check_batch_columns,
     check_batch_weights,
@@ -104,7 +103,7 @@ def _walk(sorted_x, sorted_y, scale, exponent=1.0):
     mass = np.empty(size)
     fs = np.empty(n)
     gs = np.empty(m)
-    walk = exact_staircase if has_tiny_weights(wa, wb) else staircase
+    walk = staircase_for(wa, wb)
     cost, err = walk(xs, wa, ys, wb, float(exponent), 1.0 / scale, True, rows, cols, mass, fs, gs)
     return ix, xs, iy, ys, rows, cols, mass, fs, gs, cost, err
 

@@ -210,3 +210,36 @@ def test_kernel_built_in_the_sweeps_region_equals_one_thread(seed, n, m, threads
     S.scaling_pass(got, a, b, a, b, u, v, np.empty(n), np.empty(m), np.zeros((2, m)), 1e10,
                    1.0, 1.0, 1.0)  # a sweep
     assert len(S.scaling_sweep.signatures) == 1
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(5, 60), m=st.integers(5, 60),
+       rel=st.sampled_from([3e-3, 3e-4]), offset=st.sampled_from([0.0, 100.0, -1e4]),
+       rows=st.booleans(), nch=st.sampled_from([1, 2]))
+def test_epsilon_scaling_from_the_cost_minimum_equals_the_hard_start(seed, n, m, rel, offset,
+                                                                     rows, nch):
+    """A dense epsilon-scaling solve starts from f = min C, g = 0 (its first eps covers
+    range(C): no underflow), not from the row and column minima (hard_init, which _run
+    takes without lo): the same verdict and the same solution to the tolerance, with
+    offsets of the whole cost and of each row. (Iteration counts of both starts:
+    ``python benchmarks/iterations_start.py``.)"""
+    from divergences._entropic_solve import _run, _schedule, _span
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((n, 2)), rng.random((m, 2))
+    C = ((x[:, None] - y[None]) ** 2).sum(-1) + offset
+    if rows:
+        C += 3.0 * rng.random(n)[:, None]
+    a, b = rng.random(n) + 0.05, rng.random(m) + 0.05
+    a, b = a / a.sum(), b / b.sum()
+    lo, hi = C.min(), C.max()
+    reg = rel * (hi - lo)
+    schedule = _schedule(reg, _span(lo, hi, reg))
+    assert len(schedule) > 1
+    hard, cheap = (_run((C,), a, b, schedule, 1e-10, 20000, nch, None, start)
+                   for start in (None, lo))
+    assert np.isfinite(cheap["cost"]) and np.isfinite(cheap["f"]).all()
+    assert cheap["converged"] == hard["converged"]
+    if hard["converged"]:  # marginal errors <= 1e-10: costs within about that of range(C)
+        assert abs(cheap["cost"] - hard["cost"]) <= 1e-9 * (hi - lo)
+        np.testing.assert_allclose(cheap["plan"], hard["plan"], rtol=0, atol=1e-9)
