@@ -51,7 +51,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._kernels import sinkhorn as _k
-from ._kernels.sinkhorn_scaling import NO_REBUILD, first_kernel_rows, scaling_sweep
+from ._kernels.sinkhorn_scaling import first_kernel_rows, scaling_sweep
 from ._unbalanced import damping
 
 __all__ = ["AndersonBlock", "DEPTH", "ANDERSON_MIN", "PREDICTED", "FirstKernel", "first_kernel"]
@@ -190,8 +190,7 @@ class AndersonBlock:
             if self.swept:
                 self.swept = False
             else:
-                scaling_sweep(K, a, at, u, v, u2, parts, sw, big, 1.0, lam_a, errs, counts,
-                              NO_REBUILD)
+                scaling_sweep(K, a, at, u, v, u2, parts, sw, big, 1.0, lam_a, errs, counts)
             it += 1
             row = errs.sum() * w_a
             err = row + cerr

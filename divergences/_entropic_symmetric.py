@@ -140,5 +140,5 @@ def _averaged_sweep(w, K, u, u_new):
                                                       w.sw[0], BIG, 0.5, 1.0, 0, a.shape[0])
         return 2.0 * e, nonfinite, outside
     _scaling.scaling_sweep(K, a, a, u, u, u_new, w.parts, w.sw, BIG, 0.5, 1.0, w.errs,
-                           w.counts, _scaling.NO_REBUILD)
+                           w.counts)
     return 2.0 * w.errs.sum(), w.counts[:, 0].sum(), w.counts[:, 1].sum()

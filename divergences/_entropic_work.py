@@ -68,7 +68,7 @@ def _scaling_block_threads(K, a, b, at, bt, u, v, u2, v2, parts, sw, big, st, ta
     about 3 s of a first call)."""
     while it < stop:
         _scaling.scaling_sweep(K, a, at, u, v, u2, parts, sw, big, st[_k.OMEGA], marg[0],
-                               errs, counts, _scaling.NO_REBUILD)
+                               errs, counts)
         it += 1
         status = _k.finish_iteration(b, bt, u, v, u2, v2, parts, errs, counts, big, st,
                                      target, marg, unbal, a, at)
@@ -140,7 +140,7 @@ class _Work:
         # the kernel-domain blocks: one thread, or the row chunks in threads
         self.scaling_block = _k.scaling_block if nch == 1 else _scaling_block_threads
         self.errs, self.counts = np.zeros(nch), np.zeros((nch, 2), dtype=np.int64)
-        self.sw = _scaling._sweep_scratch(nch)  # the row sweeps' scratch
+        self.sw = np.empty((nch, 2, _scaling.GROUP))  # the row sweeps' scratch
         self.st = np.zeros(_k.STATE)
         self.blocks = _Blocks(n * m)
 

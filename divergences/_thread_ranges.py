@@ -9,8 +9,7 @@ checks, the one-shot passes of the dense Sinkhorn solver, its log-domain passes 
 millisecond or more where threads are used) and the critic: each writes disjoint parts of
 its outputs per range, so the result does not depend on the number of threads. (The
 kernel-domain Sinkhorn iterations use a ``prange`` sweep: waking a pool thread takes about
-90 us, too long once per iteration of a 600 x 600 kernel; the rebuilds of the stored
-kernel, four or five per solve, run in the same parallel region.)
+90 us, too long once per iteration of a 600 x 600 kernel.)
 """
 
 from __future__ import annotations

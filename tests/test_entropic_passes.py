@@ -180,38 +180,6 @@ def test_symmetric_terms_at_once_equal_one_after_the_other(monkeypatch):
     assert both == pytest.approx(alone, rel=1e-12)
 
 
-@settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**16), n=st.integers(1, 40), m=st.integers(1, 40),
-       threads=st.sampled_from([1, 2, 3]), layout=st.sampled_from(["C", "F", "readonly"]))
-def test_kernel_built_in_the_sweeps_region_equals_one_thread(seed, n, m, threads, layout):
-    """build_kernel in chunks (the parallel region of scaling_sweep, or Python threads for a
-    cost array of another type) writes the same bits as kernel_rows over all rows, zero
-    weights included; and whatever the cost's layout, scaling_sweep keeps one compiled
-    version (the sweeps' and the rebuilds' argument types are the same)."""
-    from divergences._kernels import sinkhorn_scaling as S
-
-    rng = np.random.default_rng(seed)
-    C = rng.random((n, m)) * 3.0
-    f, g = rng.random(n), rng.random(m)
-    a, b = rng.random(n), rng.random(m)
-    a[::3] = 0.0
-    with np.errstate(divide="ignore"):
-        la, lb = np.log(a), np.log(b)
-    eps = 0.3
-    want = np.empty((n, m))
-    S.kernel_rows(C, f, g / eps + lb, la, 1.0 / eps, None, want, 0, n)
-    Cx = np.asfortranarray(C) if layout == "F" else C.copy()
-    if layout == "readonly":
-        Cx.flags.writeable = False
-    got = np.full((n, m), np.nan)
-    S.build_kernel(Cx, f, g, la, lb, eps, got, threads=threads)
-    np.testing.assert_array_equal(got, want)
-    u, v = np.ones(n), np.ones(m)
-    S.scaling_pass(got, a, b, a, b, u, v, np.empty(n), np.empty(m), np.zeros((2, m)), 1e10,
-                   1.0, 1.0, 1.0)  # a sweep
-    assert len(S.scaling_sweep.signatures) == 1
-
-
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**16), n=st.integers(5, 60), m=st.integers(5, 60),
        rel=st.sampled_from([3e-3, 3e-4]), offset=st.sampled_from([0.0, 100.0, -1e4]),

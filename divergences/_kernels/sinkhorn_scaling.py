@@ -20,7 +20,6 @@ measured row error is the residual of the first-order condition ``r exp(f / rho)
 plan's row sums ``r = u (K v)``, ``f = f0 + eps log u``: ``|u**(1/lam) (K v) - at| a / at``.
 """
 
-import numba
 import numpy as np
 from numba import prange
 
@@ -110,21 +109,11 @@ def kernel_rows(C, f, gl, la, inv, first, K, lo, hi):
 def build_kernel(C, f, g, la, lb, eps, K, threads=None):
     """``K_ij = exp((f_i + g_j - C_ij)/eps + la_i + lb_j)``: the plan of the potentials.
 
-    Chunks of rows (one per thread; ``threads=None``: numba's thread count) in the parallel
-    region of :func:`scaling_sweep` (``rebuild``), which every dense solve on several
-    threads compiles anyway; a ``C`` of another array type (read-only, not contiguous)
-    takes Python threads (:func:`divergences._thread_ranges.run_in_ranges`) rather than a
-    second parallel kernel. (Python threads for every ``C`` cost about 0.2 ms more per
-    build of a 1000 x 1000 kernel: waking a pool thread and handing the GIL back and forth;
-    a solve rebuilds 4 or 5 times.)"""
+    Ranges of rows of :func:`kernel_rows` in Python threads
+    (:func:`divergences._thread_ranges.run_in_ranges`; ``threads=None``: numba's thread
+    count): nothing parallel to compile."""
     inv = 1.0 / eps
     gl = g * inv + lb  # the column terms of every exponent
-    nch = numba.get_num_threads() if threads is None else threads
-    rebuild = (C, f, gl, la, inv, True)
-    if nch > 1 and numba.typeof(rebuild) == _REBUILD_TYPE:
-        scaling_sweep(K, la, la, f, gl, f, np.empty((nch, 0)), _sweep_scratch(nch), 1.0,
-                      1.0, 1.0, np.empty(nch), np.empty((nch, 2), dtype=np.int64), rebuild)
-        return
     run_in_ranges(kernel_rows, (C, f, gl, la, inv, None, K), K.shape[0], threads,
                   per_thread=1)
 
@@ -307,28 +296,13 @@ def balanced_columns(parts, b, v, v_new, big, omega):
     return cerr, nonfinite, outside
 
 
-def _sweep_scratch(nch):
-    """The per-chunk scratch ``sw`` of :func:`scaling_sweep`."""
-    return np.empty((nch, 2, GROUP))
-
-
-#: the ``rebuild`` argument of :func:`scaling_sweep` for a sweep (array types as for a
-#: rebuild, so that both take one compiled version)
-NO_REBUILD = (np.empty((0, 0)), np.empty(0), np.empty(0), np.empty(0), 1.0, False)
-_REBUILD_TYPE = numba.typeof(NO_REBUILD)
-
-
 @kernel(parallel=True)
-def scaling_sweep(K, a, at, u, v, u_new, parts, sw, big, omega, lam, errs, counts, rebuild):
+def scaling_sweep(K, a, at, u, v, u_new, parts, sw, big, omega, lam, errs, counts):
     """The row half of :func:`scaling_pass` in ``parts.shape[0]`` chunks, one parallel task
     each: rows ``c n / nch .. (c+1) n / nch`` of chunk ``c`` (:func:`scaling_rows`), its
     column sums into ``parts[c]``, its row error into ``errs[c]`` and its counts of
     non-finite and out-of-range scalings into ``counts[c]``; ``sw`` (nch, 2, GROUP): the
     chunks' scratch.
-
-    ``rebuild = (C, f, gl, la, inv, True)``: the chunks build their rows of the kernel
-    instead (:func:`kernel_rows`; :func:`build_kernel`), and nothing else is touched;
-    :data:`NO_REBUILD` for a sweep.
 
     The only ``prange`` of the kernel-domain iterations, and a small one: the iteration
     loop runs in Python around it (:func:`divergences._entropic_work._scaling_block_threads`),
@@ -339,15 +313,11 @@ def scaling_sweep(K, a, at, u, v, u_new, parts, sw, big, omega, lam, errs, count
     numba's threads take 2 us.
     """
     n, nch = K.shape[0], parts.shape[0]
-    C, f, gl, la, inv, build = rebuild
     for c in prange(nch):
         ci = np.int64(c)  # prange's index is unsigned: one signature of scaling_rows
-        lo, hi = ci * n // nch, (ci + 1) * n // nch
-        if build:
-            kernel_rows(C, f, gl, la, inv, None, K, lo, hi)
-        else:
-            errs[c], counts[c, 0], counts[c, 1] = scaling_rows(
-                K, a, at, u, v, u_new, parts[c], sw[c], big, omega, lam, lo, hi)
+        errs[c], counts[c, 0], counts[c, 1] = scaling_rows(
+            K, a, at, u, v, u_new, parts[c], sw[c], big, omega, lam, ci * n // nch,
+            (ci + 1) * n // nch)
 
 
 def scaling_pass(K, a, b, at, bt, u, v, u_new, v_new, parts, big, omega, lam_a, lam_b,
@@ -366,8 +336,8 @@ def scaling_pass(K, a, b, at, bt, u, v, u_new, v_new, parts, big, omega, lam_a, 
     """
     nch = parts.shape[0]
     errs, counts = np.zeros(nch), np.zeros((nch, 2), dtype=np.int64)
-    sweep(K, a, at, u, v, u_new, parts, _sweep_scratch(nch), big, omega, lam_a, errs, counts,
-          NO_REBUILD)
+    sw = np.empty((nch, 2, GROUP))
+    sweep(K, a, at, u, v, u_new, parts, sw, big, omega, lam_a, errs, counts)
     if lam_b == 1.0:
         cerr, nonfinite, outside = balanced_columns(parts, b, v, v_new, big, omega)
     else:
